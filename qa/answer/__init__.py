@@ -1,0 +1,28 @@
+"""Answer backends behind one interface, chosen by ``QA_BACKEND``."""
+
+from __future__ import annotations
+
+from ..config import Settings
+from ..errors import InputError
+from .base import REFUSAL, Answerer
+from .extractive import Embed, ExtractiveAnswerer
+
+BACKENDS = ("auto", "openai", "local", "extractive")
+
+
+def resolve_backend(settings: Settings) -> str:
+    """``auto`` means openai when an endpoint or key is configured, else the local model."""
+    if settings.backend not in BACKENDS:
+        choices = ", ".join(BACKENDS)
+        raise InputError(f"unknown backend {settings.backend!r}: choose one of {choices}")
+    if settings.backend != "auto":
+        return settings.backend
+    return "openai" if settings.openai_base_url or settings.openai_api_key else "extractive"
+
+
+def make_answerer(settings: Settings, embed: Embed) -> Answerer:
+    resolve_backend(settings)
+    return ExtractiveAnswerer(embed, min_support=settings.min_support)
+
+
+__all__ = ["REFUSAL", "Answerer", "BACKENDS", "make_answerer", "resolve_backend"]

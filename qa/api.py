@@ -1,0 +1,192 @@
+"""``QA``: the one object the CLI, the UI and the eval all call."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .answer.base import REFUSAL, Answerer
+from .config import Settings
+from .errors import InputError, NotIndexedError
+from .ingest import Ingestor, Progress
+from .manifest import Manifest
+from .store import Store
+from .types import Answer, Draft, IngestReport, Passage
+from .verify import disk_reader, verify
+
+
+class QA:
+    """Question answering over a folder of documents, every citation checked against the file.
+
+    ``QA(".qa")`` opens (or creates) the index in that directory. Options are keyword-only and
+    override the environment (``Settings.from_env``); ``answerer=`` plugs in any object that
+    implements ``qa.answer.Answerer`` in place of the configured backend.
+    """
+
+    def __init__(
+        self,
+        index_dir: str | os.PathLike | None = None,
+        *,
+        settings: Settings | None = None,
+        answerer: Answerer | None = None,
+        **options: Any,
+    ) -> None:
+        if index_dir is not None:
+            options["index_dir"] = Path(index_dir)
+        self.settings = (settings or Settings.from_env()).replace(**options)
+        self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+        self._manifest = Manifest(self.settings.index_dir / "manifest.sqlite3")
+        self._store = Store(
+            self.settings.index_dir,
+            chroma_url=self.settings.chroma_url,
+            collection=self.settings.collection,
+        )
+        self._answerer = answerer
+        self._embed_model: Any = None
+        self._retriever: Any = None
+        self._write_lock = threading.Lock()
+        self._init_lock = threading.RLock()
+
+    # -- parts, built on first use so that opening a QA is cheap --------------------------
+    @property
+    def embed_model(self) -> Any:
+        with self._init_lock:
+            if self._embed_model is None:
+                from .embedding import MiniLMEmbedding
+
+                self._embed_model = MiniLMEmbedding(embed_batch_size=self.settings.embed_batch)
+        return self._embed_model
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_model.get_text_embedding_batch(texts) if texts else []
+
+    @property
+    def answerer(self) -> Answerer:
+        with self._init_lock:
+            if self._answerer is None:
+                from .answer import make_answerer
+
+                self._answerer = make_answerer(self.settings, self.embed)
+        return self._answerer
+
+    @property
+    def retriever(self) -> Any:
+        with self._init_lock:
+            if self._retriever is None:
+                from .retrieve import DenseRetriever
+
+                self._retriever = DenseRetriever(self._store, self._manifest, self.embed_model)
+        return self._retriever
+
+    # -- the public verbs -----------------------------------------------------------------
+    def ingest(self, *paths: str | os.PathLike, progress: Progress | None = None) -> IngestReport:
+        """Index files or folders; unchanged files are skipped, deleted ones leave the index."""
+        if not paths:
+            raise InputError("nothing to ingest: give a file or a folder")
+        targets = [os.fspath(p) for p in paths]
+        for t in targets:
+            if not os.path.exists(t):
+                raise InputError(f"no such file or folder: {t}")
+        self.embed_model  # noqa: B018 - load before taking the lock
+        with self._write_lock:
+            return Ingestor(self.settings, self._store, self._manifest, self.embed).run(
+                targets, progress
+            )
+
+    def remove(self, source: str) -> None:
+        """Take one ingested source out of the index."""
+        with self._write_lock:
+            Ingestor(self.settings, self._store, self._manifest, self.embed).remove(source)
+
+    def retrieve(self, question: str, *, k: int | None = None) -> list[Passage]:
+        question = self._check_question(question)
+        self.embed_model  # noqa: B018
+        return self.retriever.retrieve(question, k or self.settings.top_k)
+
+    def ask(self, question: str, *, k: int | None = None) -> Answer:
+        """Answer with verified citations, or refuse when the documents don't say."""
+        answer = None
+        for item in self.stream(question, k=k):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, *, k: int | None = None) -> Iterator[str | Answer]:
+        """Yield answer text as it is written, then the verified ``Answer``.
+
+        The streamed text is a draft: the final ``Answer`` may differ (citations renumbered,
+        or a refusal when no citation survives verification).
+        """
+        started = time.perf_counter()
+        passages = self.retrieve(question, k=k)
+        retrieved_at = time.perf_counter()
+        draft = None
+        for item in self.answerer.stream(question, passages):
+            if isinstance(item, Draft):
+                draft = item
+            else:
+                yield item
+        assert draft is not None, "an answerer must end its stream with a Draft"
+        answer = self._finish(draft, passages)
+        answer.debug.update(
+            backend=self.answerer.name,
+            retrieval_ms=round((retrieved_at - started) * 1000, 1),
+            total_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        yield answer
+
+    def stats(self) -> dict:
+        """What is indexed: files, chunks, last ingest time, and the sources."""
+        info = self._manifest.stats()
+        info["sources"] = sorted(self._manifest.files())
+        info["index_dir"] = str(self.settings.index_dir)
+        info["backend"] = self.settings.backend
+        return info
+
+    def close(self) -> None:
+        self._manifest.close()
+
+    def __enter__(self) -> QA:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------------------------
+    def _check_question(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise InputError("the question is empty")
+        if not self._manifest.stats()["files"]:
+            raise NotIndexedError(
+                f"nothing is indexed in {self.settings.index_dir}: run `qa ingest PATH` first"
+            )
+        return question
+
+    def _finish(self, draft: Draft, passages: list[Passage]) -> Answer:
+        paths = {s: e.path for s, e in self._manifest.files().items()}
+        citations, dropped = verify(draft.proposals, passages, disk_reader(paths))
+        debug: dict = {"dropped": dropped, "proposed": len(draft.proposals)}
+        if draft.refused or not citations:
+            if not draft.refused:
+                debug["refused_because"] = "no citation survived verification"
+            return Answer(REFUSAL, True, [], passages, debug)
+        return Answer(_renumber(draft, citations), False, citations, passages, debug)
+
+
+def _renumber(draft: Draft, citations: list) -> str:
+    """Replace the answerer's markers with [1], [2]... in citation order; drop dead markers."""
+    number = {(c.source, c.start_line, c.end_line): i for i, c in enumerate(citations, 1)}
+    text = draft.text
+    for p in draft.proposals:
+        if p.marker:
+            n = number.get((p.source, p.start_line, p.end_line))
+            text = text.replace(p.marker, f"\x00{n}\x01" if n else "")
+    text = text.replace("\x00", "[").replace("\x01", "]")
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()

@@ -1,0 +1,118 @@
+"""The ingest manifest: which files are indexed, by which hash, as which chunks.
+
+It is the commit point of an ingest. A file's new chunks are written to Chroma first, then the
+manifest switches to them in one SQLite transaction, then the old chunks are deleted. Retrieval
+only trusts chunk ids the manifest lists, so a reader never sees half of a file's update, and a
+kill -9 at any point leaves at worst invisible orphans that the next ingest removes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    source TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+    chunks INTEGER NOT NULL, ingested_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, start_line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL, sha256 TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    source: str
+    path: str
+    sha256: str
+    chunks: int
+    ingested_at: float
+
+
+class Manifest:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def files(self) -> dict[str, FileEntry]:
+        with self._lock:
+            rows = self._db.execute("SELECT source, path, sha256, chunks, ingested_at FROM files")
+            return {r[0]: FileEntry(*r) for r in rows.fetchall()}
+
+    def chunk_ids(self, source: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM chunks WHERE source = ?", (source,))
+            return {r[0] for r in rows.fetchall()}
+
+    def known(self, ids: Iterable[str]) -> set[str]:
+        """The subset of ``ids`` that belongs to the committed state."""
+        ids = list(ids)
+        if not ids:
+            return set()
+        with self._lock:
+            marks = ",".join("?" * len(ids))
+            rows = self._db.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", ids)
+            return {r[0] for r in rows.fetchall()}
+
+    def commit_file(self, entry: FileEntry, chunks: list[tuple[str, int, int, str]]) -> None:
+        """Atomically make ``chunks`` (id, start, end, sha256) the file's indexed content."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("DELETE FROM chunks WHERE source = ?", (entry.source,))
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)",
+                    [(cid, entry.source, s, e, h) for cid, s, e, h in chunks],
+                )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                    (entry.source, entry.path, entry.sha256, entry.chunks, entry.ingested_at),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def remove_file(self, source: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+            self._db.execute("DELETE FROM files WHERE source = ?", (source,))
+            self._db.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self._lock:
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def stats(self) -> dict:
+        with self._lock:
+            files, chunks = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(chunks), 0) FROM files"
+            ).fetchone()
+        last = self.get_meta("last_ingest")
+        return {"files": files, "chunks": chunks, "last_ingest": float(last) if last else None}
+
+    def mark_ingest(self) -> None:
+        self.set_meta("last_ingest", str(time.time()))

@@ -1,0 +1,39 @@
+"""Chunks never cut a line and carry exact provenance."""
+
+from qa.chunking import chunk_text
+from qa.documents import split_lines
+
+from .conftest import SEED
+
+
+def test_chunks_cover_paragraphs_with_exact_lines():
+    text = SEED.read_text(encoding="utf-8")
+    lines = split_lines(text)
+    chunks = chunk_text("seed.txt", text, max_words=120, overlap=1)
+    assert chunks
+    for c in chunks:
+        assert c.text == "\n".join(lines[c.start_line - 1 : c.end_line])
+        assert lines[c.start_line - 1].strip() and lines[c.end_line - 1].strip()
+    covered = {n for c in chunks for n in range(c.start_line, c.end_line + 1)}
+    assert {i + 1 for i, line in enumerate(lines) if line.strip()} <= covered
+
+
+def test_long_paragraph_splits_between_lines_with_overlap():
+    text = "\n".join(f"sentence {i} " + "word " * 20 for i in range(10))
+    chunks = chunk_text("long.txt", text, max_words=50, overlap=1)
+    assert len(chunks) > 1
+    for a, b in zip(chunks, chunks[1:]):
+        assert b.start_line == a.end_line  # one line repeated
+    assert chunks[-1].end_line == 10
+
+
+def test_a_line_longer_than_the_limit_stays_whole():
+    text = "short line\n" + "x " * 500
+    chunks = chunk_text("wide.txt", text, max_words=50)
+    assert any(c.text == ("x " * 500) for c in chunks)
+
+
+def test_windows_line_endings_and_trailing_newline():
+    chunks = chunk_text("w.txt", "one\r\ntwo\r\n\r\nthree\r\n", max_words=1)
+    assert [(c.start_line, c.end_line, c.text) for c in chunks] == [
+        (1, 1, "one"), (2, 2, "two"), (4, 4, "three")]
