@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .answer.base import REFUSAL, Answerer
+from .condense import History, rule_condense
 from .config import Settings
 from .errors import InputError, NotIndexedError
 from .ingest import Ingestor, Progress
@@ -108,26 +109,36 @@ class QA:
         self.embed_model  # noqa: B018
         return self.retriever.retrieve(question, k or self.settings.top_k)
 
-    def ask(self, question: str, *, k: int | None = None) -> Answer:
-        """Answer with verified citations, or refuse when the documents don't say."""
+    def ask(
+        self, question: str, *, k: int | None = None, history: History | None = None
+    ) -> Answer:
+        """Answer with verified citations, or refuse when the documents don't say.
+
+        ``history`` holds earlier (question, answer) turns; a follow-up is rewritten to stand
+        alone before retrieval and the rewrite is in ``answer.debug["query"]``.
+        """
         answer = None
-        for item in self.stream(question, k=k):
+        for item in self.stream(question, k=k, history=history):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
 
-    def stream(self, question: str, *, k: int | None = None) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, *, k: int | None = None, history: History | None = None
+    ) -> Iterator[str | Answer]:
         """Yield answer text as it is written, then the verified ``Answer``.
 
         The streamed text is a draft: the final ``Answer`` may differ (citations renumbered,
         or a refusal when no citation survives verification).
         """
         started = time.perf_counter()
-        passages = self.retrieve(question, k=k)
+        question = self._check_question(question)
+        query = self.condense(question, history or [])
+        passages = self.retrieve(query, k=k)
         retrieved_at = time.perf_counter()
         draft = None
-        for item in self.answerer.stream(question, passages):
+        for item in self.answerer.stream(query, passages):
             if isinstance(item, Draft):
                 draft = item
             else:
@@ -135,11 +146,19 @@ class QA:
         assert draft is not None, "an answerer must end its stream with a Draft"
         answer = self._finish(draft, passages)
         answer.debug.update(
+            query=query,
             backend=self.answerer.name,
             retrieval_ms=round((retrieved_at - started) * 1000, 1),
             total_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         yield answer
+
+    def condense(self, question: str, history: History) -> str:
+        """The question rewritten to stand alone, by the backend when it can, else by rule."""
+        if not history:
+            return question
+        rewrite = getattr(self.answerer, "condense", None)
+        return rewrite(question, history) if rewrite else rule_condense(question, history)
 
     def stats(self) -> dict:
         """What is indexed: files, chunks, last ingest time, and the sources."""
