@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from .answer.base import REFUSAL, Answerer
+from .answer.markers import MARKER
 from .condense import History, rule_condense
 from .config import Settings
 from .errors import InputError, NotIndexedError
 from .ingest import Ingestor, Progress
 from .manifest import Manifest
 from .store import Store
+from .text import content_terms
 from .types import Answer, Draft, IngestReport, Passage
 from .verify import disk_reader, verify
 
@@ -138,11 +140,12 @@ class QA:
         passages = self.retrieve(query, k=k)
         retrieved_at = time.perf_counter()
         draft = None
+        gate = _Gate(passages)
         for item in self.answerer.stream(query, passages):
             if isinstance(item, Draft):
                 draft = item
-            else:
-                yield item
+            elif released := gate.feed(item):
+                yield released
         assert draft is not None, "an answerer must end its stream with a Draft"
         answer = self._finish(draft, passages)
         answer.debug.update(
@@ -202,10 +205,40 @@ class QA:
 def _renumber(draft: Draft, citations: list) -> str:
     """Replace the answerer's markers with [1], [2]... in citation order; drop dead markers."""
     number = {(c.source, c.start_line, c.end_line): i for i, c in enumerate(citations, 1)}
-    text = draft.text
+    by_marker: dict[str, list[int]] = {}
     for p in draft.proposals:
-        if p.marker:
-            n = number.get((p.source, p.start_line, p.end_line))
-            text = text.replace(p.marker, f"\x00{n}\x01" if n else "")
-    text = text.replace("\x00", "[").replace("\x01", "]")
+        n = number.get((p.source, p.start_line, p.end_line))
+        refs = by_marker.setdefault(p.marker, [])
+        if n and n not in refs:
+            refs.append(n)
+    text = draft.text
+    for marker, refs in by_marker.items():
+        if marker:
+            text = text.replace(marker, "".join(f"\x00{n}\x01" for n in refs))
+    text = MARKER.sub("", text).replace("\x00", "[").replace("\x01", "]")
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+
+
+class _Gate:
+    """Holds streamed text back until it is visibly about the retrieved passages.
+
+    A reply that the documents do not ground ("PWNED") is never shown, not even for the moment
+    before verification refuses it; a grounded reply streams on after its first few words.
+    """
+
+    MIN_TERMS = 3
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self._corpus = content_terms(" ".join(p.chunk.text for p in passages))
+        self._held: list[str] = []
+        self._open = False
+
+    def feed(self, piece: str) -> str:
+        if self._open:
+            return piece
+        self._held.append(piece)
+        terms = content_terms(MARKER.sub("", "".join(self._held)))
+        if len(terms) >= self.MIN_TERMS and len(terms & self._corpus) / len(terms) >= 0.5:
+            self._open = True
+            return "".join(self._held)
+        return ""

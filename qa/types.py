@@ -55,6 +55,7 @@ class Proposal:
     end_line: int
     quote: str | None = None  # None: the answerer named lines only
     marker: str = ""  # the marker as written in the draft text, e.g. "[L30]"
+    claim: str = ""  # the sentence the marker ends; checked against the cited lines
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 A proposed citation survives only if its lines lie inside a passage that was retrieved for this
 question, the stored passage is intact (its hash matches), any quote the answerer gave equals
-those lines, and the file on disk still has exactly those lines.
+those lines, the file on disk still has exactly those lines, and the claim it is attached to
+shares words with them (so "PWNED [L30]" cannot borrow line 30's authority).
 """
 
 from __future__ import annotations
@@ -12,7 +13,12 @@ from pathlib import Path
 
 from ._hashing import sha256_text
 from .documents import read_lines
+from .text import content_terms
 from .types import Citation, Passage, Proposal
+
+# Share of a claim's content words that must appear in the lines it cites. Low on purpose:
+# it stops citations borrowed by unrelated text, not paraphrase.
+MIN_GROUNDING = 0.3
 
 LineReader = Callable[[str, int, int], "list[str] | None"]
 
@@ -71,6 +77,10 @@ def _check(prop: Proposal, passages: list[Passage], read: LineReader):
     quote = "\n".join(lines)
     if prop.quote is not None and prop.quote != quote:
         return "quote differs from the file's lines", None
+    if prop.claim:
+        terms = content_terms(prop.claim)
+        if terms and len(terms & content_terms(quote)) / len(terms) < MIN_GROUNDING:
+            return "the cited lines do not support the sentence", None
     on_disk = read(prop.source, prop.start_line, prop.end_line)
     if on_disk is None:
         return "file or lines no longer exist", None

@@ -17,12 +17,30 @@ def resolve_backend(settings: Settings) -> str:
         raise InputError(f"unknown backend {settings.backend!r}: choose one of {choices}")
     if settings.backend != "auto":
         return settings.backend
-    return "openai" if settings.openai_base_url or settings.openai_api_key else "extractive"
+    return "openai" if settings.openai_base_url or settings.openai_api_key else "local"
 
 
 def make_answerer(settings: Settings, embed: Embed) -> Answerer:
-    resolve_backend(settings)
-    return ExtractiveAnswerer(embed, min_support=settings.min_support)
+    name = resolve_backend(settings)
+    if name == "extractive":
+        return ExtractiveAnswerer(embed, min_support=settings.min_support)
+    from .llm import LLMAnswerer
+
+    if name == "openai":
+        from .openai_chat import OpenAIChatModel
+
+        model = OpenAIChatModel(
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            model=settings.model,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+        )
+    else:
+        from .local import LocalChatModel
+
+        model = LocalChatModel(model_path=settings.local_model_path, cache_dir=settings.cache_dir)
+    return LLMAnswerer(model, max_tokens=settings.max_tokens)
 
 
 __all__ = ["REFUSAL", "Answerer", "BACKENDS", "make_answerer", "resolve_backend"]

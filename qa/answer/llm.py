@@ -1,0 +1,66 @@
+"""Answers written by a chat model: one prompt, one parser, any transport.
+
+A ``ChatModel`` only turns messages into streamed text; the local llama.cpp model and any
+OpenAI-compatible endpoint are two such transports, so the prompt, the citation markers and
+the refusal rules cannot drift apart between backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from .. import prompts
+from ..condense import History, rule_condense
+from ..errors import BackendError
+from ..types import Draft, Passage
+from .base import REFUSAL
+from .markers import format_passages, parse_reply
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]: ...
+
+
+class LLMAnswerer:
+    def __init__(self, model: ChatModel, *, max_tokens: int = 256) -> None:
+        self.model = model
+        self.name = model.name
+        self.max_tokens = max_tokens
+
+    def messages(self, question: str, passages: list[Passage]) -> list[dict]:
+        # The fixed system prompt comes first so llama.cpp can reuse its cached prefix.
+        user = prompts.render(
+            "answer_user", passages=format_passages(passages), question=question
+        )
+        return [
+            {"role": "system", "content": prompts.load("answer_system")},
+            {"role": "user", "content": user},
+        ]
+
+    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Draft]:
+        if not passages:
+            yield Draft(REFUSAL, refused=True)
+            return
+        pieces: list[str] = []
+        for piece in self.model.chat(self.messages(question, passages), max_tokens=self.max_tokens):
+            pieces.append(piece)
+            yield piece
+        text = "".join(pieces)
+        if not text.strip():
+            raise BackendError(f"{self.name} returned an empty reply; try again or another model")
+        yield parse_reply(text, passages, question)
+
+    def condense(self, question: str, history: History) -> str:
+        turns = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
+        prompt = prompts.render("condense", history=turns, question=question)
+        try:
+            text = "".join(
+                self.model.chat([{"role": "user", "content": prompt}], max_tokens=64)
+            ).strip()
+        except BackendError:
+            text = ""
+        text = text.splitlines()[0].strip() if text else ""
+        return text or rule_condense(question, history)

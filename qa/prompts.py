@@ -1,0 +1,25 @@
+"""Prompt templates live as text files in ``prompts/`` so they can be read and tuned as text."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+@cache
+def load(name: str) -> str:
+    path = PROMPTS_DIR / f"{name}.txt"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise FileNotFoundError(f"prompt template missing: {path} ({exc.strerror})") from None
+
+
+def render(name: str, **values: str) -> str:
+    """Fill ``{field}`` slots without treating other braces in the values as slots."""
+    text = load(name)
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
