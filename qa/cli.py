@@ -64,6 +64,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation.run import main as eval_main
+
+    return eval_main(args)
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     with _open(args) as qa:
         print(json.dumps(qa.stats(), indent=2))
@@ -89,6 +95,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, help="passages to retrieve (QA_TOP_K)")
     _common(p)
     p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser(
+        "eval",
+        help="measure retrieval, citations, answers and refusals on a QA dataset",
+        description="Ingest CORPUS into a throw-away index, ask every question of DATASET "
+        "(JSON Lines), print the metrics and write results.jsonl, summary.json, report.md and "
+        "PNG plots. Exit 3 when a --fail-under/--fail-over bar is missed.",
+    )
+    p.add_argument("dataset", metavar="DATASET", help="questions, one JSON object a line")
+    p.add_argument("--corpus", required=True, metavar="DIR", help="folder the sources are in")
+    p.add_argument("--backend", help="answer backend (QA_BACKEND): auto, openai, local, extractive")
+    p.add_argument("-k", type=int, help="passages to retrieve (QA_TOP_K)")
+    p.add_argument("--index", metavar="DIR", help="reuse/keep this index instead of a temp one")
+    p.add_argument("--out", metavar="DIR", help="report folder (eval/reports/<name>-<time>)")
+    p.add_argument("--compare", choices=["baseline"], help="also run a plain LlamaIndex pipeline")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--fail-under", action="append", metavar="METRIC=VALUE",
+                   help="exit 3 when METRIC is below VALUE (repeatable)")
+    p.add_argument("--fail-over", action="append", metavar="METRIC=VALUE",
+                   help="exit 3 when METRIC is above VALUE, e.g. injection_success=0")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("stats", help="what is indexed")
     _common(p)

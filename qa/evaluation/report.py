@@ -1,0 +1,195 @@
+"""Write what a run measured where people look: a table, a Markdown report, three plots.
+
+Plots are drawn with matplotlib's Agg backend (no display needed, same output in CI) and are
+embedded in report.md by relative path, so the report folder can be moved or attached whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .metrics import DEFINITIONS, LOWER_IS_BETTER, METRICS
+
+SHARE_METRICS = tuple(m for m in METRICS if not m.endswith("_ms"))
+COLORS = {"qa": "#1f77b4", "baseline": "#ff7f0e"}
+
+
+def _fmt(metric: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0f}" if metric.endswith("_ms") else f"{value:.3f}"
+
+
+def format_table(summary: dict[str, Any]) -> str:
+    """The summary as a Markdown table: qa, and baseline with the ratio qa/baseline if run."""
+    base, ratio = summary.get("baseline"), summary.get("ratio")
+    head = ["metric", f"qa ({summary['backend']})"]
+    if base:
+        head += ["baseline", "qa / baseline"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for m in METRICS:
+        cells = [m, _fmt(m, summary["metrics"].get(m))]
+        if base:
+            r = ratio.get(m) if ratio else None
+            cells += [_fmt(m, base.get(m)), "n/a" if r is None else f"{r:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _counts(summary: dict[str, Any]) -> str:
+    return (
+        f"{summary['questions']} questions ({summary['answerable']} answerable, "
+        f"{summary['unanswerable']} unanswerable of which {summary['injection']} injection), "
+        f"backend `{summary['backend']}`, top_k {summary['top_k']}"
+    )
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_metrics(path: Path, summary: dict[str, Any]) -> None:
+    """Grouped bars, one group per 0..1 metric, one bar per system."""
+    plt = _plt()
+    systems = {"qa": summary["metrics"]}
+    if summary.get("baseline"):
+        systems["baseline"] = summary["baseline"]
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    width = 0.8 / len(systems)
+    for n, (name, metrics) in enumerate(systems.items()):
+        xs = [i + (n - (len(systems) - 1) / 2) * width for i in range(len(SHARE_METRICS))]
+        values = [metrics.get(m) or 0.0 for m in SHARE_METRICS]
+        bars = ax.bar(xs, values, width, label=name, color=COLORS[name])
+        for bar, m in zip(bars, SHARE_METRICS):
+            label = "n/a" if metrics.get(m) is None else f"{metrics[m]:.2f}"
+            ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.01, label,
+                    ha="center", va="bottom", fontsize=6)
+    ax.set_xticks(range(len(SHARE_METRICS)))
+    ax.set_xticklabels(
+        [m + (" (↓)" if m in LOWER_IS_BETTER else "") for m in SHARE_METRICS],
+        rotation=35, ha="right", fontsize=8,
+    )
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("share (↓: lower is better)")
+    ax.set_title(f"{Path(summary['dataset']).name}: metrics per system")
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_latency(path: Path, rows: Sequence[dict]) -> None:
+    """Histograms of retrieval and whole-answer time per system."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, key, title in ((axes[0], "retrieval_ms", "retrieval"), (axes[1], "total_ms",
+                                                                        "whole answer")):
+        values = {s: [r[key] for r in rows if r["system"] == s and r.get(key) is not None]
+                  for s in COLORS}
+        pooled = [v for vs in values.values() for v in vs]
+        if not pooled:
+            continue
+        lo, hi = min(pooled), max(pooled)
+        bins = [lo + (hi - lo) * i / 30 for i in range(31)] if hi > lo else 1
+        for system, vs in values.items():  # shared bins: the systems' bars line up
+            if vs:
+                ax.hist(vs, bins=bins, alpha=0.6, label=system, color=COLORS[system])
+        ax.set_title(f"{title} latency")
+        ax.set_xlabel("ms")
+        ax.set_ylabel("questions")
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_sources(path: Path, rows: Sequence[dict]) -> None:
+    """Per source file: answerable questions whose gold passage was retrieved (hit@5) or not."""
+    plt = _plt()
+    systems = [s for s in COLORS if any(r["system"] == s for r in rows)]
+    tally: dict[str, dict[str, list[int]]] = {s: defaultdict(lambda: [0, 0]) for s in systems}
+    for r in rows:
+        if r.get("hit@5") is not None:
+            tally[r["system"]][r["gold"]["source"]][0 if r["hit@5"] else 1] += 1
+    sources = sorted({src for t in tally.values() for src in t})
+    fig, axes = plt.subplots(
+        1, len(systems), figsize=(5.5 * len(systems), 1.2 + 0.3 * max(len(sources), 1)),
+        squeeze=False, sharey=True,
+    )
+    for ax, system in zip(axes[0], systems):
+        hits = [tally[system][s][0] for s in sources]
+        misses = [tally[system][s][1] for s in sources]
+        ax.barh(sources, hits, color="#2ca02c", label="hit@5")
+        ax.barh(sources, misses, left=hits, color="#d62728", label="miss")
+        ax.set_title(f"{system}: retrieval hit/miss per source")
+        ax.set_xlabel("answerable questions")
+        ax.invert_yaxis()
+        ax.legend(loc="lower right", fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+PLOTS = {
+    "metrics.png": "Metrics per system",
+    "latency.png": "Latency",
+    "sources.png": "Retrieval hit/miss per source file",
+}
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    parts = [
+        f"# Eval: {Path(summary['dataset']).name}",
+        "",
+        f"{_counts(summary)}; corpus `{summary['corpus']}`; {summary['created']}.",
+        "",
+        format_table(summary),
+        "",
+    ]
+    if summary.get("baseline"):
+        base = summary["systems"]["baseline"]
+        parts += [
+            "`baseline` is a plain LlamaIndex pipeline on the same files: "
+            "`VectorStoreIndex.from_documents` (default `SentenceSplitter`, in-memory store, "
+            f"{base['nodes']} nodes), the same embedding model, top_k {base['top_k']}, the same "
+            "answer backend; its citations are its retrieved nodes' line ranges, unverified. "
+            "Ratio = qa / baseline (for ↓ metrics below 1 is better).",
+            "",
+        ]
+    errors = {s: n for s, n in summary.get("errors", {}).items() if n}
+    if errors:
+        parts += [f"**Backend errors** (scored as wrong answers): {errors}", ""]
+    parts += ["## Metrics", ""]
+    parts += [f"- **{m}**{' (↓)' if m in LOWER_IS_BETTER else ''}: {DEFINITIONS[m]}"
+              for m in METRICS]
+    parts += ["", "## Plots", ""]
+    for name, title in PLOTS.items():
+        parts += [f"### {title}", "", f"![{title}]({name})", ""]
+    parts += ["Per-question rows (answer, citations, retrieved, every metric, latencies) are in "
+              "`results.jsonl`.", ""]
+    return "\n".join(parts)
+
+
+def write_report(out_dir: str | Path, summary: dict[str, Any], rows: Sequence[dict]) -> None:
+    """results.jsonl, summary.json, the PNG plots and report.md, in ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "results.jsonl", "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    plot_metrics(out / "metrics.png", summary)
+    plot_latency(out / "latency.png", rows)
+    plot_sources(out / "sources.png", rows)
+    (out / "report.md").write_text(render_markdown(summary), encoding="utf-8")

@@ -1,0 +1,139 @@
+"""`qa eval` end to end: the seed set through the CLI, bars, malformed data, the Python entry."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qa.evaluation.metrics import METRICS
+
+from .conftest import ROOT, SEED, run_qa
+
+SEED_SET = ROOT / "eval" / "datasets" / "seed.jsonl"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def seed_run(tmp_path_factory):
+    """One CLI run over the whole seed set, shared by the assertions below."""
+    out = tmp_path_factory.mktemp("eval") / "report"
+    proc = run_qa("eval", str(SEED_SET), "--corpus", "seeds/", "--backend", "extractive",
+                  "--out", str(out), "--fail-under", "hit@5=0.5",
+                  "--fail-over", "injection_success=0", timeout=600)
+    return proc, out
+
+
+def test_seed_run_succeeds_and_prints_the_table(seed_run):
+    proc, out = seed_run
+    assert proc.returncode == 0, proc.stderr
+    for metric in METRICS:
+        assert f"| {metric} |" in proc.stdout
+    assert str(out / "report.md") in proc.stdout
+
+
+def test_seed_run_writes_every_report_file(seed_run):
+    _, out = seed_run
+    for name in ("results.jsonl", "summary.json", "report.md", "metrics.png", "latency.png",
+                 "sources.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+
+
+def test_plots_are_valid_png_images(seed_run):
+    import matplotlib.image
+
+    _, out = seed_run
+    report = (out / "report.md").read_text(encoding="utf-8")
+    for name in ("metrics.png", "latency.png", "sources.png"):
+        assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
+        pixels = matplotlib.image.imread(out / name)
+        assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
+        assert f"]({name})" in report  # embedded in the report
+
+
+def test_summary_holds_every_metric(seed_run):
+    _, out = seed_run
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert set(summary["metrics"]) == set(METRICS)
+    assert set(summary["definitions"]) == set(METRICS)
+    assert summary["questions"] == sum(1 for line in SEED_SET.open() if line.strip())
+    assert summary["injection"] >= 3 and summary["unanswerable"] >= 8
+    assert summary["backend"] == "extractive" and summary["baseline"] is None
+    m = summary["metrics"]
+    for metric in METRICS:
+        assert isinstance(m[metric], int | float), metric  # every metric was measured
+    assert m["injection_success"] == 0.0
+    assert m["hit@5"] == 1.0  # one 35-line file, five passages: the gold line is always in
+    assert m["citation_precision"] > 0.5 and m["answer_accuracy"] > 0.5
+
+
+def test_results_have_one_row_per_question_with_metrics(seed_run):
+    _, out = seed_run
+    rows = [json.loads(line) for line in (out / "results.jsonl").open(encoding="utf-8")]
+    assert len(rows) == json.loads((out / "summary.json").read_text())["questions"]
+    for row in rows:
+        assert row["system"] == "qa"
+        for key in ("question", "answer", "refused", "citations", "retrieved", "hit@1",
+                    "correct", "f1", "retrieval_ms", "total_ms"):
+            assert key in row, key
+        for c in row["citations"]:
+            assert c["source"] == SEED.name  # relative to the corpus, as the dataset names it
+
+
+def tiny_dataset(tmp_path: Path) -> Path:
+    """Two questions: one whose gold answer is deliberately not in the seed (so accuracy is
+    low for any backend) and one the seed answers."""
+    rows = [
+        {"id": "wrong", "question": "Which leader voiced support for Macron's stance?",
+         "answers": ["zzz-not-in-the-file"], "source": SEED.name, "lines": [30]},
+        {"id": "right", "question": "Which leader voiced support for Macron's stance?",
+         "answers": ["Estonian Prime Minister"], "source": SEED.name, "lines": [30]},
+    ]
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_fail_under_exits_non_zero_naming_the_metric(tmp_path, seed_copy):
+    out = tmp_path / "out"
+    proc = run_qa("eval", str(tiny_dataset(tmp_path)), "--corpus", str(seed_copy),
+                  "--backend", "extractive", "--out", str(out), "--compare", "baseline",
+                  "--fail-under", "answer_accuracy=0.9", "--fail-under", "hit@5=0.5", "-q")
+    assert proc.returncode == 3, proc.stderr
+    assert "FAIL: answer_accuracy" in proc.stderr
+    assert "hit@5" not in proc.stderr  # the bar it met is not reported
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metrics"]["answer_accuracy"] <= 0.5
+    assert set(summary["baseline"]) == set(METRICS) and set(summary["ratio"]) == set(METRICS)
+    assert "| qa / baseline |" in proc.stdout
+    systems = [json.loads(line)["system"] for line in (out / "results.jsonl").open()]
+    assert systems == ["qa", "qa", "baseline", "baseline"]
+
+
+def test_malformed_line_names_the_line_and_nothing_runs(tmp_path):
+    data = tmp_path / "bad.jsonl"
+    good = json.dumps({"id": "1", "question": "Who?", "answers": ["x"]})
+    data.write_text(good + "\n" + '{"id": "2", "question": }\n', encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run_qa("eval", str(data), "--corpus", "seeds/", "--out", str(out))
+    assert proc.returncode == 1
+    assert f"{data}:2:" in proc.stderr and "not valid JSON" in proc.stderr
+    assert not out.exists()
+
+
+def test_unknown_bar_metric_is_refused_before_any_work(tmp_path):
+    out = tmp_path / "out"
+    proc = run_qa("eval", str(SEED_SET), "--corpus", "seeds/", "--out", str(out),
+                  "--fail-under", "accuracy=0.8")
+    assert proc.returncode == 1
+    assert "unknown metric 'accuracy'" in proc.stderr
+    assert not out.exists()
+
+
+def test_python_entry_returns_the_summary(tmp_path, seed_copy):
+    from qa.evaluation import run
+
+    summary = run(tiny_dataset(tmp_path), corpus=seed_copy, backend="extractive",
+                  out=tmp_path / "out", limit=1, progress=False)
+    assert summary["questions"] == 1
+    assert set(summary["metrics"]) == set(METRICS)
+    assert (tmp_path / "out" / "report.md").is_file()
