@@ -66,3 +66,83 @@ def run_qa(*args: str, cwd: Path | None = None, env: dict | None = None, timeout
         text=True,
         timeout=timeout,
     )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
+class ChromaServer:
+    """A real `chroma run` on 127.0.0.1; stop() and start() again on the same data."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [str(BIN / "chroma"), "run", "--path", str(self.path), "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_http(self.url + "/api/v2/heartbeat")
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory):
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_options(request) -> dict:
+    """QA options for each store kind; the same tests run against both."""
+    import uuid
+
+    options = {"collection": f"t{uuid.uuid4().hex[:12]}"}
+    if request.param == "server":
+        options["chroma_url"] = request.getfixturevalue("chroma_server").url
+    return options
+
+
+def chroma_rows(index: Path, options: dict) -> list[tuple]:
+    """(id, source, start, end, sha256) of every chunk the store holds, read with chromadb."""
+    import chromadb
+
+    if options.get("chroma_url"):
+        port = int(options["chroma_url"].rsplit(":", 1)[1])
+        client = chromadb.HttpClient(host="127.0.0.1", port=port)
+    else:
+        client = chromadb.PersistentClient(path=str(index / "chroma"))
+    got = client.get_collection(options.get("collection", "qa_chunks")).get(include=["metadatas"])
+    return sorted((i, m["source"], m["start_line"], m["end_line"], m["sha256"])
+                  for i, m in zip(got["ids"], got["metadatas"]))

@@ -1,0 +1,103 @@
+"""Faults a user will meet: a Chroma server that goes away, and hostile files in the corpus."""
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from qa import QA, StoreError
+
+from .conftest import ChromaServer, run_qa
+
+QUESTION = "Which leader voiced support for Macron's stance?"
+
+
+def test_chroma_server_stopped_mid_session_then_back(tmp_path):
+    server = ChromaServer(tmp_path / "data")
+    server.start()
+    try:
+        with QA(tmp_path / "ix", backend="extractive", chroma_url=server.url) as qa:
+            qa.ingest("seeds")
+            assert not qa.ask(QUESTION).refused
+            server.stop()
+            with pytest.raises(StoreError, match=f"Chroma server at {server.url}"):
+                qa.ask(QUESTION)
+            out = run_qa("ask", QUESTION, "--index", str(tmp_path / "ix"),
+                         "--chroma-url", server.url, "--backend", "extractive")
+            assert out.returncode == 1 and server.url in out.stderr
+            assert len(out.stderr.strip().splitlines()) == 1
+            server.start()
+            assert [c.start_line for c in qa.ask(QUESTION).citations] == [30]
+    finally:
+        server.stop()
+
+
+def test_hostile_corpus_each_file_reported_rest_indexed(tmp_path, seed_copy):
+    d = seed_copy
+    (d / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    (d / "zero.txt").write_bytes(b"")
+    (d / "bad-utf8.md").write_bytes(b"ok line\n\xff\xfe broken \xc3\x28\n")
+    with open(d / "huge.txt", "wb") as fh:  # 200 MB, sparse: refused by size, never read
+        fh.truncate(200_000_000)
+    os.symlink(d / "self.txt", d / "self.txt")  # a symlink loop
+    os.symlink(d, d / "loop")  # a folder loop: not followed
+    growing = d / "growing.txt"
+    growing.write_text("first line\n" * 1000)
+    stop = threading.Event()
+
+    def keep_writing():
+        with open(growing, "a") as fh:
+            while not stop.is_set():
+                fh.write("more text\n" * 200)
+                fh.flush()
+                time.sleep(0.001)
+
+    writer = threading.Thread(target=keep_writing)
+    writer.start()
+    try:
+        with QA(tmp_path / "ix") as qa:
+            report = qa.ingest(d)
+    finally:
+        stop.set()
+        writer.join()
+    reasons = dict(report.skipped)
+    assert "binary" in reasons[str(d / "binary.txt")]
+    assert "empty" in reasons[str(d / "zero.txt")]
+    assert "UTF-8" in reasons[str(d / "bad-utf8.md")]
+    assert "too large" in reasons[str(d / "huge.txt")]
+    assert "cannot read" in reasons[str(d / "self.txt")]
+    assert "changed while being read" in reasons.get(str(growing), "changed while being read")
+    assert report.added == [str(d / "000_9c02e21fc74a5060.txt")] + (
+        [str(growing)] if str(growing) not in reasons else [])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the ingest as another user")
+def test_unreadable_file_is_reported(tmp_path, seed_copy):
+    """As root every file is readable, so the ingest runs as `nobody`, for whom it is not."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("setpriv"):
+        pytest.skip("setpriv not available")
+    import tempfile
+
+    work = Path(tempfile.mkdtemp(prefix="qa-nobody-"))  # pytest's tmp is root-only
+    os.chmod(work, 0o777)
+    docs = work / "docs"
+    docs.mkdir()
+    (docs / "open.txt").write_text("Anyone can read this line about the harbour.\n")
+    (docs / "secret.txt").write_text("Only root can read this.\n")
+    os.chmod(docs / "secret.txt", 0o600)
+    from .conftest import BIN
+
+    out = subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", str(BIN / "qa"),
+         "ingest", str(docs), "--index", str(work / "ix")],
+        capture_output=True, text=True, env={**os.environ, "HOME": str(work)}, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "indexed 1 file" in out.stdout
+    assert f"skipped {docs / 'secret.txt'}: cannot read: Permission denied" in out.stdout
+    shutil.rmtree(work)
