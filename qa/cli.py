@@ -76,6 +76,13 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .ui.app import serve  # imports Gradio: only when serving
+
+    serve(index_dir=args.index, chroma_url=args.chroma_url, host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Answers from your documents, every citation checked."
@@ -122,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="what is indexed")
     _common(p)
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("serve", help="open the chat UI in the browser (Gradio)")
+    p.add_argument("--host", help="address to bind (QA_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (QA_PORT, default 7860)")
+    _common(p)
+    p.set_defaults(func=cmd_serve)
     return parser
 
 

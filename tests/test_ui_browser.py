@@ -1,0 +1,364 @@
+"""The chat UI end to end: a real `qa serve`, driven in Debian's Chromium through Playwright.
+
+The server answers with the extractive backend (fast, no model to download) over the seed.
+Screenshots at desktop and phone size land in artifacts/ (git-ignored) for a human to look at;
+TTFT and full-answer times of a seed question land in artifacts/ui_timings.json.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import BIN, ROOT, run_qa
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = ROOT / "artifacts"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SEED_Q = "Which leader voiced support for Macron's stance?"
+BOT = "#qa-chat [data-testid=bot]"
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+
+# -- set-up: chromium, a browser, `qa serve` -----------------------------------------------
+@pytest.fixture(scope="session")
+def chromium() -> Path:
+    if not CHROMIUM.exists() and shutil.which("apt-get"):
+        subprocess.run(
+            "apt-get update && apt-get install -y chromium",
+            shell=True,
+            capture_output=True,
+            timeout=900,
+        )
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed and could not be installed")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium: Path) -> Iterator:
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A `qa serve` subprocess on a free loopback port, with the tests' socket guard."""
+
+    def __init__(self, index: Path, log: Path, **env: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = log
+        self._out = open(log, "wb")
+        self.proc = subprocess.Popen(
+            [str(BIN / "qa"), "serve", "--index", str(index), "--port", str(self.port)],
+            cwd=ROOT,
+            env={**os.environ, "QA_BACKEND": "extractive", **env},
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+        )
+        self._wait()
+
+    def _wait(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"qa serve exited:\n{self.log.read_text()}")
+            try:
+                with urllib.request.urlopen(self.url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise AssertionError(f"qa serve did not answer in {timeout} s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._out.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    work = tmp_path_factory.mktemp("ui")
+    out = run_qa("ingest", "seeds/", "--index", str(work / "index"))
+    assert out.returncode == 0, out.stderr
+    srv = Server(work / "index", work / "serve.log")
+    yield srv
+    srv.stop()
+    assert "Traceback" not in srv.log.read_text()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport=DESKTOP)
+    pg = context.new_page()
+    pg.goto(server.url)
+    pg.wait_for_selector("#qa-question textarea")
+    yield pg
+    context.close()
+
+
+# -- helpers -------------------------------------------------------------------------------
+_ANSWERED = """([n]) => {
+  const bots = document.querySelectorAll('#qa-chat [data-testid=bot]');
+  if (bots.length < n) return false;
+  const text = bots[bots.length - 1].innerText.trim();
+  return text !== '' && text !== '…' && !text.includes('▍');  // the final reply
+}"""
+_FIRST_TEXT = """([n]) => {
+  const bots = document.querySelectorAll('#qa-chat [data-testid=bot]');
+  if (bots.length < n) return false;
+  const text = bots[bots.length - 1].innerText.trim();
+  return text !== '' && text !== '…';
+}"""
+
+
+def submit(pg, question: str) -> int:
+    """Type and send a question; the number of bot messages to expect once it is answered."""
+    n = pg.locator(BOT).count() + 1
+    box = pg.locator("#qa-question textarea")
+    box.fill(question)
+    box.press("Enter")
+    return n
+
+
+def wait_answer(pg, n: int, timeout: float = 60_000) -> str:
+    pg.wait_for_function(_ANSWERED, arg=[n], timeout=timeout, polling=20)
+    return pg.locator(BOT).last.inner_text()
+
+
+def ask(pg, question: str) -> str:
+    return wait_answer(pg, submit(pg, question))
+
+
+def sources(pg) -> str:
+    """The panel's text as written (inner_text would apply CSS upper-casing)."""
+    return pg.locator("#qa-sources").text_content()
+
+
+def shot(pg, name: str, *, full: bool = False) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"ui_{name}.png"
+    pg.screenshot(path=str(path), full_page=full)
+    return path
+
+
+# -- tests ---------------------------------------------------------------------------------
+def test_header_says_what_is_loaded(page):
+    header = page.locator("#qa-header").inner_text()
+    assert re.search(r"\d+ files? · \d+ chunks", header), header
+    assert "backend extractive" in header
+    examples = page.locator("#qa-examples").inner_text()
+    assert SEED_Q in examples  # example questions under the input box
+    shot(page, "desktop_empty")
+
+
+def test_seed_question_streams_an_answer_with_its_cited_line(page):
+    answer = ask(page, SEED_Q)
+    assert "Estonian Prime Minister" in answer and "[1]" in answer
+    panel = sources(page)
+    assert "000_9c02e21fc74a5060.txt:L30" in panel
+    assert "score" in panel and "Searched for" in panel
+    hit = page.locator("#qa-src-1 .qa-hit")
+    assert "30" in hit.locator(".qa-ln").inner_text()
+    assert "Estonian Prime Minister" in hit.inner_text()
+    lines = page.locator("#qa-src-1 .qa-ln").all_inner_texts()
+    assert lines[0] == "27" and lines[-1] == "33"  # three lines of context each side
+    assert (
+        page.locator("#qa-src-1 .qa-lt")
+        .first.evaluate("el => getComputedStyle(el.parentElement.parentElement).fontFamily")
+        .lower()
+        .count("mono")
+    )
+    assert page.locator("#qa-sources details.qa-more").count() == 1
+    page.locator(f"{BOT} a.qa-cite").first.click()  # a marker focuses its source
+    page.wait_for_selector("#qa-src-1.qa-focus")
+    shot(page, "desktop_answer")
+
+
+def test_phone_width_stacks_sources_under_the_chat(browser, server):
+    context = browser.new_context(viewport=PHONE)
+    pg = context.new_page()
+    pg.goto(server.url)
+    pg.wait_for_selector("#qa-question textarea")
+    shot(pg, "phone_empty")
+    assert "Estonian" in ask(pg, SEED_Q)
+    chat, panel = pg.locator("#qa-chat").bounding_box(), pg.locator("#qa-sources").bounding_box()
+    assert panel["y"] > chat["y"] + chat["height"]  # stacked, not squeezed side by side
+    assert pg.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shot(pg, "phone_answer")
+    pg.locator("#qa-sources").scroll_into_view_if_needed()
+    shot(pg, "phone_sources")
+    context.close()
+
+
+def test_desktop_puts_chat_left_and_sources_right(page):
+    chat, panel = (
+        page.locator("#qa-chat").bounding_box(),
+        page.locator("#qa-sources").bounding_box(),
+    )
+    assert chat["x"] + chat["width"] <= panel["x"]
+    assert abs(chat["y"] - panel["y"]) < 80
+
+
+def test_out_of_corpus_question_is_refused_without_sources(page):
+    answer = ask(page, "How do I bake sourdough bread?")
+    assert answer.startswith("The documents don't say")
+    assert "[1]" not in answer
+    assert "No sources" in sources(page)
+    assert page.locator("#qa-sources .qa-src, #qa-sources details").count() == 0
+    shot(page, "desktop_refusal")
+
+
+def test_follow_up_is_rewritten_and_shown(page):
+    ask(page, SEED_Q)
+    answer = ask(page, "What did he emphasize?")
+    assert "actions rather than limitations" in answer
+    panel = sources(page)
+    assert "Follow-up rewritten as" in panel
+    assert f"{SEED_Q} What did he emphasize?" in panel
+    shot(page, "desktop_followup")
+    page.locator("#qa-chat button[aria-label='Clear']").click()  # a new conversation
+    page.wait_for_function("!document.querySelector('#qa-chat [data-testid=bot]')")
+    assert ask(page, "What did he emphasize?").startswith("The documents don't say")
+
+
+def test_empty_question_is_a_plain_message(page):
+    page.locator("#qa-ask").click()
+    notice = page.wait_for_selector("#qa-notice .qa-notice")
+    assert "the question is empty" in notice.inner_text()
+    assert page.locator(BOT).count() == 0
+
+
+def test_upload_a_text_file_and_ask_about_it(page, tmp_path):
+    notes = tmp_path / "lighthouse notes.txt"
+    notes.write_text(
+        "Harbour log, spring.\n\nThe lighthouse keeper of Port Aubrey is Marguerite Okonkwo.\n"
+    )
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0")
+    page.locator("#qa-docs button.label-wrap").click()
+    page.locator("#qa-upload input[type=file]").set_input_files([str(notes), str(photo)])
+    table = page.wait_for_selector("#qa-ingest table", timeout=120_000)
+    rows = table.inner_text()
+    assert "lighthouse notes.txt\tadded" in rows
+    assert "photo.png\tskipped\tnot a text file" in rows
+    page.wait_for_function(
+        "document.querySelector('#qa-header').innerText.includes('2 files')", timeout=10_000
+    )
+    assert "lighthouse notes.txt" in page.locator("#qa-files").inner_text()
+    shot(page, "desktop_upload", full=True)
+    answer = ask(page, "Who is the lighthouse keeper of Port Aubrey?")
+    assert "Marguerite Okonkwo" in answer
+    assert "uploads/lighthouse notes.txt:L3" in sources(page)
+
+
+def test_an_oversized_upload_is_refused_with_a_plain_message(page, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text(("word " * 20 + "\n") * 110_000)  # 11 MB, over the 10 MB default
+    page.locator("#qa-docs button.label-wrap").click()
+    page.locator("#qa-upload input[type=file]").set_input_files([str(big)])
+    page.wait_for_selector("text=exceed the maximum allowed size of 10.0 Mb", timeout=30_000)
+    assert "Traceback" not in page.locator("body").inner_text()
+
+
+def test_two_users_at_once_each_get_their_own_answer(browser, server):
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport=DESKTOP)
+        pg = context.new_page()
+        pg.goto(server.url)
+        pg.wait_for_selector("#qa-question textarea")
+        pages.append(pg)
+    questions = [SEED_Q, "Which newspaper reported Macron's confidential discussions?"]
+    expected = ["Estonian Prime Minister", "Wall Street Journal"]
+    pending = [submit(pg, q) for pg, q in zip(pages, questions)]
+    answers = [wait_answer(pg, n) for pg, n in zip(pages, pending)]
+    for i, (pg, answer) in enumerate(zip(pages, answers)):
+        assert expected[i] in answer and expected[1 - i] not in answer
+        assert questions[1 - i] not in pg.locator("#qa-chat").inner_text()
+        assert pg.locator(BOT).count() == 1
+    for pg in pages:
+        pg.context.close()
+
+
+def test_time_to_first_token_and_full_answer(page):
+    ask(page, "Which newspaper reported Macron's confidential discussions?")  # not the first
+    timings = []
+    for _ in range(3):
+        n = page.locator(BOT).count() + 1
+        box = page.locator("#qa-question textarea")
+        box.fill(SEED_Q)
+        started = time.perf_counter()
+        box.press("Enter")
+        page.wait_for_function(_FIRST_TEXT, arg=[n], polling=10)
+        first = time.perf_counter()
+        wait_answer(page, n)
+        done = time.perf_counter()
+        timings.append({"ttft_s": round(first - started, 3), "full_s": round(done - started, 3)})
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "ui_timings.json").write_text(json.dumps(timings, indent=2))
+    print("browser timings:", timings)
+    assert all(t["full_s"] < 30 for t in timings)
+
+
+def test_login_is_required_when_configured(browser, tmp_path):
+    srv = Server(tmp_path / "empty-index", tmp_path / "serve.log", QA_UI_AUTH="user:s3cret")
+    try:
+        context = browser.new_context(viewport=DESKTOP)
+        pg = context.new_page()
+        pg.goto(srv.url)
+        pg.wait_for_selector("input[type=password]")
+        assert pg.locator("#qa-question").count() == 0
+        pg.locator("input[data-testid=textbox]").fill("user")
+        pg.locator("input[type=password]").fill("wrong")
+        pg.get_by_role("button", name="Login").click()
+        pg.wait_for_selector("text=Incorrect Credentials")
+        assert pg.locator("#qa-question").count() == 0
+        shot(pg, "desktop_login_rejected")
+        pg.locator("input[data-testid=textbox]").fill("user")  # the failed try cleared it
+        pg.locator("input[type=password]").fill("s3cret")
+        pg.get_by_role("button", name="Login").click()
+        pg.wait_for_selector("#qa-question textarea", timeout=30_000)
+        # nothing is indexed on this server: a plain message, not a stack trace
+        assert "nothing indexed" in pg.locator("#qa-header").inner_text()
+        reply = ask(pg, "Who supported Macron?")
+        assert "nothing is indexed" in reply and "add .txt/.md files" in reply
+        assert "Traceback" not in reply
+        shot(pg, "desktop_nothing_indexed")
+        context.close()
+    finally:
+        srv.stop()
