@@ -18,6 +18,7 @@ from .errors import InputError, NotIndexedError
 from .ingest import Ingestor, Progress
 from .manifest import Manifest
 from .store import Store
+from .support import score_lines
 from .text import content_terms
 from .types import Answer, Draft, IngestReport, Passage
 from .verify import disk_reader, verify
@@ -81,9 +82,19 @@ class QA:
     def retriever(self) -> Any:
         with self._init_lock:
             if self._retriever is None:
-                from .retrieve import DenseRetriever
+                from .retrieve import DenseRetriever, HybridRetriever
 
-                self._retriever = DenseRetriever(self._store, self._manifest, self.embed_model)
+                dense = DenseRetriever(self._store, self._manifest, self.embed_model)
+                if self.settings.retrieval == "dense":
+                    self._retriever = dense
+                elif self.settings.retrieval == "hybrid":
+                    self._retriever = HybridRetriever(
+                        dense, self._manifest, candidates=self.settings.candidates
+                    )
+                else:
+                    raise InputError(
+                        f"unknown retrieval {self.settings.retrieval!r}: choose hybrid or dense"
+                    )
         return self._retriever
 
     # -- the public verbs -----------------------------------------------------------------
@@ -137,18 +148,26 @@ class QA:
         started = time.perf_counter()
         question = self._check_question(question)
         query = self.condense(question, history or [])
-        passages = self.retrieve(query, k=k)
+        passages = self.retriever.retrieve(query, k or self.settings.top_k)
         retrieved_at = time.perf_counter()
+        ranked = score_lines(query, passages, self.embed)
+        support = ranked[0].support if ranked else 0.0
         draft = None
-        gate = _Gate(passages)
-        for item in self.answerer.stream(query, passages):
-            if isinstance(item, Draft):
-                draft = item
-            elif released := gate.feed(item):
-                yield released
+        gated = support < self.settings.min_support
+        if gated:  # the evidence is too weak to ask any backend
+            draft = Draft(REFUSAL, refused=True)
+        else:
+            gate = _Gate(passages)
+            for item in self.answerer.stream(query, passages):
+                if isinstance(item, Draft):
+                    draft = item
+                elif released := gate.feed(item):
+                    yield released
         assert draft is not None, "an answerer must end its stream with a Draft"
         answer = self._finish(draft, passages)
         answer.debug.update(
+            support=round(support, 4),
+            gated=gated,
             query=query,
             backend=self.answerer.name,
             retrieval_ms=round((retrieved_at - started) * 1000, 1),

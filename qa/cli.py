@@ -60,7 +60,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
             return 0
         from .render import format_answer
 
-        print(format_answer(qa.ask(args.question)))
+        answer = qa.ask(args.question)
+        print(format_answer(answer))
+    if answer.debug.get("refused_because"):
+        reasons = "; ".join(sorted({d["reason"] for d in answer.debug["dropped"]}))
+        print(f"error: every citation the {answer.debug['backend']} backend proposed failed "
+              f"verification ({reasons}), so the answer was withheld", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -145,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     except QAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `qa ask ... | head`
+        return 0
     except KeyboardInterrupt:
         print("interrupted: the index is consistent; run the same command again", file=sys.stderr)
         return 130

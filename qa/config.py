@@ -25,6 +25,8 @@ class Settings:
     chunk_overlap: int = 1  # lines repeated between neighbouring chunks of one long paragraph
     max_file_mb: float = 50.0
     top_k: int = 5
+    retrieval: str = "hybrid"  # hybrid | dense
+    candidates: int = 20  # per list, before fusion
     embed_batch: int = 32
     backend: str = "auto"  # auto | openai | local | extractive
     min_support: float = 0.45  # extractive: evidence needed to answer (see README)

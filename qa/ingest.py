@@ -104,7 +104,7 @@ class Ingestor:
             ids = [c.id for c in p.chunks]
             self._manifest.commit_file(
                 FileEntry(p.doc.source, str(p.doc.path), p.doc.sha256, len(ids), time.time()),
-                [(c.id, c.start_line, c.end_line, c.sha256) for c in p.chunks],
+                p.chunks,
             )
             self._store.delete(sorted(p.old_ids - set(ids)))
             getattr(report, p.kind).append(p.doc.source)

@@ -1,9 +1,13 @@
 """The ingest manifest: which files are indexed, by which hash, as which chunks.
 
-It is the commit point of an ingest. A file's new chunks are written to Chroma first, then the
-manifest switches to them in one SQLite transaction, then the old chunks are deleted. Retrieval
-only trusts chunk ids the manifest lists, so a reader never sees half of a file's update, and a
-kill -9 at any point leaves at worst invisible orphans that the next ingest removes.
+It is the commit point of an ingest, and it holds the keyword (BM25) index too: SQLite's FTS5
+updated in the same transaction as the chunk list, so keyword search can never disagree with the
+manifest about which chunks exist, even after a kill -9.
+
+A file's new chunks are written to Chroma first, then the manifest switches to them in one
+SQLite transaction, then the old chunks are deleted. Retrieval only trusts chunk ids the
+manifest lists, so a reader never sees half of a file's update, and a kill -9 at any point
+leaves at worst invisible orphans that the next ingest removes.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .text import STOPWORDS, words
+from .types import Chunk
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL,
@@ -24,6 +31,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     end_line INTEGER NOT NULL, sha256 TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
+    text, id UNINDEXED, tokenize = "porter unicode61 remove_diacritics 2");
 """
 
 
@@ -68,15 +77,19 @@ class Manifest:
             rows = self._db.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", ids)
             return {r[0] for r in rows.fetchall()}
 
-    def commit_file(self, entry: FileEntry, chunks: list[tuple[str, int, int, str]]) -> None:
-        """Atomically make ``chunks`` (id, start, end, sha256) the file's indexed content."""
+    def commit_file(self, entry: FileEntry, chunks: list[Chunk]) -> None:
+        """Atomically make ``chunks`` the file's indexed content (manifest and keywords)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("DELETE FROM chunks WHERE source = ?", (entry.source,))
+                self._forget(entry.source)
                 self._db.executemany(
                     "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)",
-                    [(cid, entry.source, s, e, h) for cid, s, e, h in chunks],
+                    [(c.id, entry.source, c.start_line, c.end_line, c.sha256) for c in chunks],
+                )
+                self._db.executemany(
+                    "INSERT INTO keywords (text, id) VALUES (?, ?)",
+                    [(c.text, c.id) for c in chunks],
                 )
                 self._db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
@@ -87,12 +100,34 @@ class Manifest:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def _forget(self, source: str) -> None:
+        self._db.execute(
+            "DELETE FROM keywords WHERE id IN (SELECT id FROM chunks WHERE source = ?)", (source,)
+        )
+        self._db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+
     def remove_file(self, source: str) -> None:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+            self._forget(source)
             self._db.execute("DELETE FROM files WHERE source = ?", (source,))
             self._db.execute("COMMIT")
+
+    def keyword_search(self, question: str, k: int) -> list[tuple[Chunk, float]]:
+        """BM25 over chunk text; any query word may match (OR), rarer words weigh more."""
+        terms = [t for t in words(question) if t not in STOPWORDS]
+        if not terms:
+            return []
+        query = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT k.id, k.text, -bm25(keywords), c.source, c.start_line, c.end_line, "
+                "c.sha256, f.sha256 FROM keywords k JOIN chunks c ON c.id = k.id "
+                "JOIN files f ON f.source = c.source WHERE keywords MATCH ? "
+                "ORDER BY bm25(keywords) LIMIT ?",
+                (query, k),
+            ).fetchall()
+        return [(Chunk(r[3], r[4], r[5], r[1], r[6], r[7]), r[2]) for r in rows]
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:

@@ -1,4 +1,8 @@
-"""Dense retrieval: a LlamaIndex retriever over the Chroma store, trimmed to committed chunks."""
+"""Retrieval: dense (a LlamaIndex retriever over Chroma) and keyword (BM25), fused by rank.
+
+Both lists only ever hold chunks the manifest has committed, so orphans of an interrupted
+ingest stay invisible.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,7 @@ from .manifest import Manifest
 from .store import Store, chunk_from_metadata
 from .types import Passage
 
-# Extra candidates fetched so that orphans of an interrupted ingest, which the manifest hides,
-# cannot push live chunks out of the top k.
-SPARE = 4
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 
 
 class DenseRetriever:
@@ -26,7 +28,8 @@ class DenseRetriever:
         index = VectorStoreIndex.from_vector_store(
             self._store.vector_store, embed_model=self._embed_model
         )
-        retriever = index.as_retriever(similarity_top_k=k + SPARE)
+        # Extra candidates so that hidden orphans cannot push live chunks out of the top k.
+        retriever = index.as_retriever(similarity_top_k=k + 4)
         hits = self._store.call(retriever.retrieve, question)
         live = self._manifest.known(h.node.node_id for h in hits)
         passages = [
@@ -35,6 +38,34 @@ class DenseRetriever:
             if h.node.node_id in live
         ]
         return passages[:k]
+
+
+class HybridRetriever:
+    """Dense and BM25 candidates fused with reciprocal rank fusion.
+
+    A passage's score is its fused score scaled to [0, 1]: 1.0 means first in both lists.
+    """
+
+    def __init__(self, dense: DenseRetriever, manifest: Manifest, *, candidates: int = 20):
+        self._dense = dense
+        self._manifest = manifest
+        self._candidates = candidates
+
+    def retrieve(self, question: str, k: int) -> list[Passage]:
+        n = max(k, self._candidates)
+        dense = self._dense.retrieve(question, n)
+        keyword = self._manifest.keyword_search(question, n)
+        fused: dict[str, float] = {}
+        by_id: dict[str, Passage] = {}
+        for rank, p in enumerate(dense):
+            by_id[p.chunk.id] = p
+            fused[p.chunk.id] = fused.get(p.chunk.id, 0.0) + 1 / (RRF_K + rank + 1)
+        for rank, (chunk, _bm25) in enumerate(keyword):
+            by_id.setdefault(chunk.id, Passage(chunk, 0.0))
+            fused[chunk.id] = fused.get(chunk.id, 0.0) + 1 / (RRF_K + rank + 1)
+        best = 2 / (RRF_K + 1)
+        order = sorted(fused, key=lambda cid: -fused[cid])
+        return [Passage(by_id[cid].chunk, fused[cid] / best) for cid in order[:k]]
 
 
 def _cosine(similarity: float | None) -> float:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ..config import Settings
 from ..errors import InputError
+from ..support import Embed
 from .base import REFUSAL, Answerer
-from .extractive import Embed, ExtractiveAnswerer
+from .extractive import ExtractiveAnswerer
 
 BACKENDS = ("auto", "openai", "local", "extractive")
 
@@ -23,7 +24,7 @@ def resolve_backend(settings: Settings) -> str:
 def make_answerer(settings: Settings, embed: Embed) -> Answerer:
     name = resolve_backend(settings)
     if name == "extractive":
-        return ExtractiveAnswerer(embed, min_support=settings.min_support)
+        return ExtractiveAnswerer(embed)
     from .llm import LLMAnswerer
 
     if name == "openai":

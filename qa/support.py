@@ -1,0 +1,47 @@
+"""How well the retrieved lines support a question: the evidence behind answer-or-refuse.
+
+Each non-blank line of the retrieved passages scores the mean of its embedding similarity to
+the question and the share of the question's content words it contains. Retrieval scores
+alone cannot tell "related" from "answers it"; a single line that both means and says what the
+question asks is a better signal, and it also picks the extractive answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .text import content_terms
+from .types import Passage
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+
+@dataclass(frozen=True)
+class ScoredLine:
+    source: str
+    line: int
+    text: str
+    support: float
+
+
+def score_lines(question: str, passages: list[Passage], embed: Embed) -> list[ScoredLine]:
+    """Every line of at least three words in the passages, best supported first."""
+    candidates: dict[tuple[str, int], str] = {}
+    for p in passages:
+        for offset, text in enumerate(p.chunk.lines()):
+            if len(text.split()) >= 3:
+                candidates.setdefault((p.chunk.source, p.chunk.start_line + offset), text)
+    if not candidates:
+        return []
+    keys = list(candidates)
+    vectors = embed([question] + [candidates[k] for k in keys])
+    q_vec, line_vecs = vectors[0], vectors[1:]
+    q_terms = content_terms(question)
+    scored = []
+    for key, vec in zip(keys, line_vecs):
+        sim = sum(a * b for a, b in zip(q_vec, vec))
+        lex = len(q_terms & content_terms(candidates[key])) / len(q_terms) if q_terms else 0.0
+        scored.append(ScoredLine(key[0], key[1], candidates[key], 0.5 * sim + 0.5 * lex))
+    scored.sort(key=lambda s: -s.support)
+    return scored
