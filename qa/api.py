@@ -18,7 +18,7 @@ from .errors import InputError, NotIndexedError
 from .ingest import Ingestor, Progress
 from .manifest import Manifest
 from .store import Store
-from .support import score_lines
+from .support import rerank, score_lines
 from .text import content_terms
 from .types import Answer, Draft, IngestReport, Passage
 from .verify import disk_reader, verify
@@ -148,9 +148,14 @@ class QA:
         started = time.perf_counter()
         question = self._check_question(question)
         query = self.condense(question, history or [])
-        passages = self.retriever.retrieve(query, k or self.settings.top_k)
+        k = k or self.settings.top_k
+        rerank_on = self.settings.rerank == "on"
+        passages = self.retriever.retrieve(query, k * RERANK_POOL if rerank_on else k)
         retrieved_at = time.perf_counter()
         ranked = score_lines(query, passages, self.embed)
+        if rerank_on:
+            passages = rerank(passages, ranked)[:k]
+            ranked = [s for s in ranked if any(_holds(p, s) for p in passages)]
         support = ranked[0].support if ranked else 0.0
         draft = None
         gated = support < self.settings.min_support
@@ -236,6 +241,13 @@ def _renumber(draft: Draft, citations: list) -> str:
             text = text.replace(marker, "".join(f"\x00{n}\x01" for n in refs))
     text = MARKER.sub("", text).replace("\x00", "[").replace("\x01", "]")
     return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+
+
+RERANK_POOL = 3  # with reranking, this many times top_k candidates are read line by line
+
+
+def _holds(p: Passage, line) -> bool:
+    return p.chunk.source == line.source and p.chunk.start_line <= line.line <= p.chunk.end_line
 
 
 class _Gate:

@@ -45,3 +45,21 @@ def score_lines(question: str, passages: list[Passage], embed: Embed) -> list[Sc
         scored.append(ScoredLine(key[0], key[1], candidates[key], 0.5 * sim + 0.5 * lex))
     scored.sort(key=lambda s: -s.support)
     return scored
+
+
+def rerank(passages: list[Passage], ranked: list[ScoredLine]) -> list[Passage]:
+    """Passages ordered by their best-supported line, retrieval order breaking ties.
+
+    No packaged cross-encoder exists here; line-level support is a second opinion that reads
+    each sentence on its own instead of a chunk-wide average.
+    """
+    line_support = {(s.source, s.line): s.support for s in ranked}
+
+    def best(p: Passage) -> float:
+        c = p.chunk
+        return max(
+            (line_support.get((c.source, n), 0.0) for n in range(c.start_line, c.end_line + 1)),
+            default=0.0,
+        )
+
+    return sorted(passages, key=best, reverse=True)  # sorted() is stable: ties keep their order

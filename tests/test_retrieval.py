@@ -1,0 +1,59 @@
+"""Hybrid retrieval, reranking and the refusal threshold, on hand-made cases."""
+
+from qa import QA
+from qa.support import ScoredLine, rerank
+from qa.types import Chunk, Passage
+
+
+def test_keyword_index_follows_incremental_ingest(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("The quokka colony lives on Rottnest.\n")
+    (docs / "b.txt").write_text("The axolotl tank needs cold water.\n")
+    with QA(tmp_path / "ix", retrieval="hybrid") as qa:
+        qa.ingest(docs)
+        assert _keyword_sources(qa, "axolotl") == ["b.txt"]
+        (docs / "a.txt").write_text("The wombat burrow is under the fig tree.\n")
+        (docs / "b.txt").unlink()
+        qa.ingest(docs)
+        assert _keyword_sources(qa, "wombat") == ["a.txt"]  # only the changed text has it
+        assert _keyword_sources(qa, "quokka") == []  # the old text is gone
+        assert _keyword_sources(qa, "axolotl") == []  # the deleted file is gone
+
+
+def _keyword_sources(qa, word):
+    return [c.source.rsplit("/", 1)[-1] for c, _ in qa._manifest.keyword_search(word, 5)]
+
+
+def test_hybrid_ranks_an_exact_code_first(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    filler = "\n\n".join(f"Paragraph {i} talks about harbour logistics and cargo ships." for i in
+                         range(30))
+    (docs / "port.txt").write_text(filler + "\n\nInvoice ZX-4471 was paid in March.\n")
+    with QA(tmp_path / "ix", chunk_words=12) as qa:
+        qa.ingest(docs)
+        hybrid = QA(tmp_path / "ix", retrieval="hybrid").retrieve("ZX-4471", k=1)
+        assert "ZX-4471" in hybrid[0].chunk.text
+
+
+def _passage(source, start, text):
+    return Passage(Chunk(source, start, start, text, ""), 0.5)
+
+
+def test_reranker_changes_the_order():
+    first = _passage("a.txt", 1, "Ports move cargo.")
+    second = _passage("a.txt", 5, "The crane lifts 40 tonnes.")
+    lines = [ScoredLine("a.txt", 5, "The crane lifts 40 tonnes.", 0.8),
+             ScoredLine("a.txt", 1, "Ports move cargo.", 0.2)]
+    assert rerank([first, second], lines) == [second, first]
+
+
+def test_refusal_threshold_changes_the_decision(seeded_index):
+    question = "Which leader voiced support for Macron's stance?"
+    with QA(seeded_index, backend="extractive", min_support=0.0) as qa:
+        answered = qa.ask(question)
+    with QA(seeded_index, backend="extractive", min_support=0.99) as qa:
+        refused = qa.ask(question)
+    assert not answered.refused and refused.refused
+    assert refused.debug["gated"] and refused.debug["support"] == answered.debug["support"]
