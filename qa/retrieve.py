@@ -21,15 +21,25 @@ class DenseRetriever:
         self._store = store
         self._manifest = manifest
         self._embed_model = embed_model
+        self._retrievers: dict[tuple[int, int], Any] = {}
 
-    def retrieve(self, question: str, k: int) -> list[Passage]:
+    def _retriever(self, k: int) -> Any:
+        """One LlamaIndex retriever per store connection and k (a reconnect makes a new one)."""
         from llama_index.core import VectorStoreIndex
 
-        index = VectorStoreIndex.from_vector_store(
-            self._store.vector_store, embed_model=self._embed_model
-        )
+        vector_store = self._store.vector_store
+        key = (id(vector_store), k)
+        if key not in self._retrievers:
+            index = VectorStoreIndex.from_vector_store(vector_store, embed_model=self._embed_model)
+            self._retrievers = {
+                **{kk: r for kk, r in self._retrievers.items() if kk[0] == id(vector_store)},
+                key: index.as_retriever(similarity_top_k=k),
+            }
+        return self._retrievers[key]
+
+    def retrieve(self, question: str, k: int) -> list[Passage]:
         # Extra candidates so that hidden orphans cannot push live chunks out of the top k.
-        retriever = index.as_retriever(similarity_top_k=k + 4)
+        retriever = self._retriever(k + 4)
         hits = self._store.call(retriever.retrieve, question)
         live = self._manifest.known(h.node.node_id for h in hits)
         passages = [
