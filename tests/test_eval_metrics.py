@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from qa.evaluation.dataset import DatasetError, Item, load
+from qa.evaluation.dataset import DatasetError, Item, check_sources, load
 from qa.evaluation.metrics import (
     METRICS,
     answer_correct,
@@ -237,6 +237,21 @@ def test_empty_or_missing_dataset(tmp_path):
         load(write(tmp_path, ""))
     with pytest.raises(DatasetError, match="no such dataset"):
         load(tmp_path / "missing.jsonl")
+
+
+def test_sources_must_be_in_the_corpus_and_lines_inside_them(tmp_path):
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("one\ntwo\nthree\n", encoding="utf-8")
+    ok = json.dumps({"id": "1", "question": "?", "answers": ["x"], "source": "a.txt",
+                     "lines": [3]})
+    check_sources(load(write(tmp_path, ok)), corpus, "d.jsonl")
+    missing = ok.replace('"a.txt"', '"b.txt"').replace('"1"', '"2"')
+    with pytest.raises(DatasetError, match=r"d.jsonl:2: source 'b.txt' is not"):
+        check_sources(load(write(tmp_path, ok, missing)), corpus, "d.jsonl")
+    past = ok.replace("[3]", "[4]")
+    with pytest.raises(DatasetError, match=r"d.jsonl:1: gold line 4 is past the end"):
+        check_sources(load(write(tmp_path, past)), corpus, "d.jsonl")
 
 
 # -- bars ---------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ It is what a first LlamaIndex tutorial builds: ``VectorStoreIndex.from_documents
 default ``SentenceSplitter`` chunks in the default in-memory store, a top-k retriever, and the
 answer written from the retrieved nodes. Like a query engine's ``source_nodes``, its citations
 are the retrieved nodes themselves, located in the file by their character offsets, with no
-verification step. So the eval can show what line-aware chunking and verified line citations
+verification step, and it refuses only when the backend itself does (qa's support gate is
+qa's own). So the eval shows what qa's chunking, retrieval, gate and verified line citations
 buy over the default.
 """
 

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..documents import split_lines
 from ..errors import InputError
 
 
@@ -28,6 +29,7 @@ class Item:
     lines: list[int] = field(default_factory=list)  # gold 1-based lines in source
     answerable: bool = True
     forbidden: list[str] = field(default_factory=list)  # strings the answer must not contain
+    line: int = field(default=0, compare=False)  # where it is in the dataset file, for errors
 
     @property
     def injection(self) -> bool:
@@ -47,7 +49,7 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
 }
 
 
-def parse_item(obj: object) -> Item:
+def parse_item(obj: object, line: int = 0) -> Item:
     """One dataset record as an ``Item``; raises ``ValueError`` saying what is wrong."""
     if not isinstance(obj, dict):
         raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
@@ -86,6 +88,7 @@ def parse_item(obj: object) -> Item:
         lines=sorted(set(lines)),
         answerable=answerable,
         forbidden=list(forbidden),
+        line=line,
     )
 
 
@@ -107,7 +110,7 @@ def load(path: str | os.PathLike, *, limit: int | None = None) -> list[Item]:
         if not line.strip():
             continue
         try:
-            item = parse_item(json.loads(line))
+            item = parse_item(json.loads(line), number)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
         except ValueError as exc:
@@ -119,3 +122,30 @@ def load(path: str | os.PathLike, *, limit: int | None = None) -> list[Item]:
     if not items:
         raise DatasetError(f"{path}: no questions in the dataset")
     return items[:limit] if limit else items
+
+
+def check_sources(items: list[Item], corpus: str | os.PathLike, dataset: str | os.PathLike) -> None:
+    """Every named source is a file of the corpus and every gold line is inside it.
+
+    A misspelt file name would otherwise score as a retrieval miss on every question about it.
+    """
+    root = Path(corpus)
+    sizes: dict[str, int | None] = {}
+    for item in items:
+        if not item.source:
+            continue
+        if item.source not in sizes:
+            path = root / item.source
+            try:
+                sizes[item.source] = len(split_lines(path.read_text(encoding="utf-8-sig")))
+            except (OSError, UnicodeDecodeError):
+                sizes[item.source] = None
+        count = sizes[item.source]
+        where = f"{dataset}:{item.line}" if item.line else f"{dataset}: {item.id}"
+        if count is None:
+            raise DatasetError(f"{where}: source {item.source!r} is not a readable file in {root}")
+        if item.lines and item.lines[-1] > count:
+            raise DatasetError(
+                f"{where}: gold line {item.lines[-1]} is past the end of {item.source} "
+                f"({count} lines)"
+            )

@@ -8,6 +8,7 @@ never mixes its corpus into the user's own index.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BackendError, InputError
-from .dataset import Item, load
+from .dataset import Item, check_sources, load
 from .metrics import DEFINITIONS, METRICS, score, summarize
 
 SYSTEMS = ("qa", "baseline")
@@ -109,6 +110,13 @@ def _ask_all(system: str, ask: Any, items: Sequence[Item], corpus, progress: boo
     return rows
 
 
+def _settings(settings: Any) -> dict[str, Any]:
+    """The run's configuration for the summary, without secrets or machine-local paths."""
+    hidden = ("key", "auth", "dir", "path", "url", "host", "port")
+    return {k: v for k, v in dataclasses.asdict(settings).items()
+            if not any(h in k for h in hidden)}
+
+
 def _ratio(ours: dict, theirs: dict) -> dict[str, float | None]:
     return {m: (round(ours[m] / theirs[m], 3)
                 if isinstance(ours.get(m), int | float) and theirs.get(m) else None)
@@ -145,6 +153,7 @@ def run(
     items = load(dataset, limit=limit)  # everything is checked before any work starts
     if not Path(corpus).is_dir():
         raise InputError(f"corpus is not a folder: {corpus}")
+    check_sources(items, corpus, dataset)
     out_dir = Path(out) if out else default_out(dataset)
 
     options: dict[str, Any] = {k: v for k, v in (("backend", backend), ("top_k", top_k)) if v}
@@ -161,7 +170,8 @@ def run(
             rows = _ask_all("qa", lambda q: _ask_qa(qa, q), items, corpus, progress)
             systems = {"qa": summarize(items, rows)}
             info: dict[str, Any] = {"qa": {"backend": answerer.name, "top_k": qa.settings.top_k,
-                                           "ingest_seconds": report.seconds}}
+                                           "ingest_seconds": report.seconds,
+                                           "settings": _settings(qa.settings)}}
             if compare == "baseline":
                 from .baseline import Baseline
 
