@@ -120,14 +120,25 @@ class Manifest:
             return []
         query = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
         with self._lock:
-            rows = self._db.execute(
-                "SELECT k.id, k.text, -bm25(keywords), c.source, c.start_line, c.end_line, "
-                "c.sha256, f.sha256 FROM keywords k JOIN chunks c ON c.id = k.id "
-                "JOIN files f ON f.source = c.source WHERE keywords MATCH ? "
-                "ORDER BY bm25(keywords) LIMIT ?",
+            # Rank first on the FTS index alone (its fast path), then look up the few hits.
+            hits = self._db.execute(
+                "SELECT rowid, -rank FROM keywords WHERE keywords MATCH ? ORDER BY rank LIMIT ?",
                 (query, k),
             ).fetchall()
-        return [(Chunk(r[3], r[4], r[5], r[1], r[6], r[7]), r[2]) for r in rows]
+            if not hits:
+                return []
+            marks = ",".join("?" * len(hits))
+            found = {
+                r[0]: r[1:]
+                for r in self._db.execute(
+                    "SELECT k.rowid, k.text, c.source, c.start_line, c.end_line, c.sha256, "
+                    "f.sha256 FROM keywords k JOIN chunks c ON c.id = k.id "
+                    f"JOIN files f ON f.source = c.source WHERE k.rowid IN ({marks})",
+                    [h[0] for h in hits],
+                )
+            }
+        rows = [(found[rowid], score) for rowid, score in hits if rowid in found]
+        return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5]), score) for r, score in rows]
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:

@@ -7,6 +7,7 @@ ingest stay invisible.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .manifest import Manifest
@@ -60,11 +61,14 @@ class HybridRetriever:
         self._dense = dense
         self._manifest = manifest
         self._candidates = candidates
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qa-bm25")
 
     def retrieve(self, question: str, k: int) -> list[Passage]:
         n = max(k, self._candidates)
+        # BM25 (SQLite) and the dense search (ONNX + Chroma) both release the GIL: overlap them.
+        keyword_future = self._pool.submit(self._manifest.keyword_search, question, n)
         dense = self._dense.retrieve(question, n)
-        keyword = self._manifest.keyword_search(question, n)
+        keyword = keyword_future.result()
         fused: dict[str, float] = {}
         by_id: dict[str, Passage] = {}
         for rank, p in enumerate(dense):
