@@ -67,6 +67,8 @@ def _row(system: str, item: Item, output: dict, corpus: str | os.PathLike) -> di
         "retrieval_ms": output.get("retrieval_ms"),
         "total_ms": output.get("total_ms"),
     }
+    if output.get("support") is not None:
+        row["support"] = output["support"]
     if output.get("dropped_citations"):
         row["dropped_citations"] = output["dropped_citations"]
     if output.get("error"):
@@ -82,6 +84,7 @@ def _ask_qa(qa: Any, question: str) -> dict:
         proposed=answer.debug.get("proposed", 0),
         dropped=len(answer.debug.get("dropped", [])),
         dropped_citations=answer.debug.get("dropped", []),
+        support=answer.debug.get("support"),  # the refusal gate's evidence score, to calibrate
         retrieval_ms=answer.debug.get("retrieval_ms"),
         total_ms=answer.debug.get("total_ms"),
     )
