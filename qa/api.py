@@ -53,6 +53,7 @@ class QA:
         self._answerer = answerer
         self._embed_model: Any = None
         self._retriever: Any = None
+        self._embed_lines: Any = None
         self._write_lock = threading.Lock()
         self._init_lock = threading.RLock()
 
@@ -70,12 +71,22 @@ class QA:
         return self.embed_model.get_text_embedding_batch(texts) if texts else []
 
     @property
+    def embed_lines(self):
+        """``embed`` with a cache, for the document lines scored question after question."""
+        with self._init_lock:
+            if self._embed_lines is None:
+                from .embedding import CachedEmbed
+
+                self._embed_lines = CachedEmbed(self.embed)
+        return self._embed_lines
+
+    @property
     def answerer(self) -> Answerer:
         with self._init_lock:
             if self._answerer is None:
                 from .answer import make_answerer
 
-                self._answerer = make_answerer(self.settings, self.embed)
+                self._answerer = make_answerer(self.settings, self.embed_lines)
         return self._answerer
 
     @property
@@ -152,7 +163,7 @@ class QA:
         rerank_on = self.settings.rerank == "on"
         passages = self.retriever.retrieve(query, k * RERANK_POOL if rerank_on else k)
         retrieved_at = time.perf_counter()
-        ranked = score_lines(query, passages, self.embed)
+        ranked = score_lines(query, passages, self.embed_lines)
         if rerank_on:
             passages = rerank(passages, ranked)[:k]
             ranked = [s for s in ranked if any(_holds(p, s) for p in passages)]

@@ -81,3 +81,35 @@ class MiniLMEmbedding(BaseEmbedding):
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
+
+
+class CachedEmbed:
+    """Embeds through ``embed`` but remembers recent texts.
+
+    Line scoring embeds the same document lines for question after question; the cache turns
+    that into a lookup. Bounded, so a long-running server does not grow without limit.
+    """
+
+    def __init__(self, embed: Any, *, size: int = 50_000) -> None:
+        from collections import OrderedDict
+
+        self._embed = embed
+        self._size = size
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = dict(zip(missing, self._embed(missing))) if missing else {}
+        with self._lock:
+            self._vectors.update(fresh)
+            out = []
+            for t in texts:
+                vector = self._vectors.get(t) or fresh[t]
+                self._vectors[t] = vector
+                self._vectors.move_to_end(t)
+                out.append(vector)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return out
