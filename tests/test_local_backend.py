@@ -8,6 +8,7 @@ from qa.answer.local import GGUF_SIZE
 from .conftest import run_qa
 
 SOURCE = "seeds/000_9c02e21fc74a5060.txt"
+QUESTION = "Which leader voiced support for Macron's stance?"
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +60,8 @@ def test_corrupt_or_missing_model_file_is_a_clear_error(seeded_index, tmp_path):
     broken.write_bytes(b"GGUF" + b"\0" * 100)
     with QA(seeded_index, backend="local", local_model_path=str(broken)) as qa:
         with pytest.raises(ModelError, match="cannot load the local model"):
-            qa.ask("Who?")
-    out = run_qa("ask", "Who?", "--index", str(seeded_index), env={
+            qa.ask(QUESTION)
+    out = run_qa("ask", QUESTION, "--index", str(seeded_index), env={
         "QA_BACKEND": "local", "QA_LOCAL_MODEL_PATH": str(tmp_path / "missing.gguf")})
     assert out.returncode == 1 and "local model file not found" in out.stderr
     cache = tmp_path / "cache"
@@ -68,4 +69,4 @@ def test_corrupt_or_missing_model_file_is_a_clear_error(seeded_index, tmp_path):
     (cache / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf").write_bytes(b"x" * 10)
     with QA(seeded_index, backend="local", cache_dir=cache) as qa:
         with pytest.raises(ModelError, match=f"corrupt \\(10 bytes, expected {GGUF_SIZE}\\)"):
-            qa.ask("Who?")
+            qa.ask(QUESTION)
