@@ -90,17 +90,24 @@ def split_lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
+def iter_lines(path: Path, start: int, end: int) -> Iterator[tuple[int, str]]:
+    """(number, line) for lines start..end of the file now on disk, as far as it reaches.
+
+    Raises OSError when the file cannot be read; lines are numbered as ``split_lines`` does.
+    """
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, 1):
+            if number > end:
+                return
+            if number >= start:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8", "replace")
+                yield number, line.rstrip("\n").removesuffix("\r")
+
+
 def read_lines(path: Path, start: int, end: int) -> list[str] | None:
     """Lines start..end (1-based, inclusive) of the file now on disk, or None if it has fewer."""
     try:
-        with open(path, "rb") as fh:
-            out = []
-            for number, raw in enumerate(fh, 1):
-                if number >= start:
-                    line = raw.decode("utf-8-sig" if number == 1 else "utf-8", "replace")
-                    out.append(line.rstrip("\n").removesuffix("\r"))
-                if number >= end:
-                    return out
+        lines = [line for _, line in iter_lines(path, start, end)]
     except OSError:
         return None
-    return None
+    return lines if len(lines) == end - start + 1 else None

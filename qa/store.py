@@ -135,15 +135,6 @@ class Store:
             out.setdefault((meta or {}).get("source", ""), []).append(cid)
         return out
 
-    def get_embeddings(self, ids: list[str]) -> dict[str, list[float]]:
-        if not ids:
-            return {}
-        got = self.call(lambda: self._collection.get(ids=ids, include=["embeddings"]))
-        return {cid: list(e) for cid, e in zip(got["ids"], got["embeddings"])}
-
-    def count(self) -> int:
-        return int(self.call(lambda: self._collection.count()))
-
 
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()

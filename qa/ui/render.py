@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from ..documents import iter_lines
 from ..types import Answer, Citation, Passage
 
 # (source, first line, last line) -> {line number: text} for the lines that exist in the range
@@ -31,18 +32,10 @@ def file_reader(path_of: Callable[[str], str | None]) -> LineReader:
         path = path_of(source)
         if not path:
             return {}
-        out: dict[int, str] = {}
         try:
-            with open(path, "rb") as fh:
-                for number, raw in enumerate(fh, 1):
-                    if number > last:
-                        break
-                    if number >= first:
-                        line = raw.decode("utf-8-sig" if number == 1 else "utf-8", "replace")
-                        out[number] = line.rstrip("\n").removesuffix("\r")
+            return dict(iter_lines(Path(path), first, last))
         except OSError:
             return {}
-        return out
 
     return read
 
