@@ -124,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="report folder (eval/reports/<name>-<time>)")
     p.add_argument("--compare", choices=["baseline"], help="also run a plain LlamaIndex pipeline")
     p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--sample", type=int, metavar="N",
+                   help="N questions drawn with a fixed seed, spread over the whole dataset")
     p.add_argument("--fail-under", action="append", metavar="METRIC=VALUE",
                    help="exit 3 when METRIC is below VALUE (repeatable)")
     p.add_argument("--fail-over", action="append", metavar="METRIC=VALUE",

@@ -15,6 +15,7 @@ from qa.evaluation.metrics import (
     hit_at,
     percentile,
     reciprocal_rank,
+    refusal_sweep,
     score,
     source_matches,
     summarize,
@@ -209,6 +210,38 @@ def test_load_applies_the_defaults(tmp_path):
     assert items[0] == Item("1", "Who?", ["Scholz"], False, "a.txt", [10], True, [])
     assert items[1].id == "2" and not items[1].answerable and items[1].answers == []
     assert len(load(write(tmp_path, GOOD, unanswerable), limit=1)) == 1
+
+
+def test_a_sample_is_fixed_spread_and_in_file_order(tmp_path):
+    lines = [json.dumps({"id": n, "question": f"q{n}?", "answerable": False}) for n in range(200)]
+    path = write(tmp_path, *lines)
+    ids = [int(i.id) for i in load(path, sample=20)]
+    assert len(ids) == 20 and ids == sorted(ids)
+    assert ids == [int(i.id) for i in load(path, sample=20)]  # the same draw every run
+    assert ids[0] < 50 and ids[-1] > 150  # spread over the file, not its head
+    assert len(load(path, sample=500)) == 200
+
+
+def test_refusal_sweep_replays_the_threshold():
+    def row(answerable, support, *, refused=False, correct=True):
+        return {"answerable": answerable, "support": support, "refused": refused,
+                "correct": correct if answerable else None,
+                "cited_lines": 1 if answerable else None,
+                "cited_gold_lines": int(correct) if answerable else None}
+
+    rows = [row(True, 0.9), row(True, 0.5, correct=False), row(True, 0.8, refused=True),
+            row(False, 0.3), row(False, 0.6)]
+    points = {p["threshold"]: p for p in refusal_sweep(rows, floor=0.0, step=0.1)}
+    assert set(points) == {round(n / 10, 4) for n in range(11)}
+    assert points[0.0]["refusal_unanswerable"] == 0.0
+    assert points[0.0]["wrong_refusal_answerable"] == pytest.approx(1 / 3)  # refused anyway
+    assert points[0.0]["citation_precision"] == 0.5
+    at = points[0.7]  # refuses both unanswerable and the wrong answerable one
+    assert at["refusal_unanswerable"] == 1.0
+    assert at["wrong_refusal_answerable"] == pytest.approx(2 / 3)
+    assert at["answer_accuracy"] == pytest.approx(1 / 3)
+    assert at["citation_precision"] == 1.0
+    assert min(p["threshold"] for p in refusal_sweep(rows, floor=0.45, step=0.1)) == 0.5
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def test_seed_run_succeeds_and_prints_the_table(seed_run):
 def test_seed_run_writes_every_report_file(seed_run):
     _, out = seed_run
     for name in ("results.jsonl", "summary.json", "report.md", "metrics.png", "latency.png",
-                 "sources.png"):
+                 "sources.png", "refusal.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
 
 
@@ -43,7 +43,7 @@ def test_plots_are_valid_png_images(seed_run):
 
     _, out = seed_run
     report = (out / "report.md").read_text(encoding="utf-8")
-    for name in ("metrics.png", "latency.png", "sources.png"):
+    for name in ("metrics.png", "latency.png", "sources.png", "refusal.png"):
         assert (out / name).read_bytes()[:8] == PNG_SIGNATURE
         pixels = matplotlib.image.imread(out / name)
         assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
@@ -137,3 +137,25 @@ def test_python_entry_returns_the_summary(tmp_path, seed_copy):
     assert summary["questions"] == 1
     assert set(summary["metrics"]) == set(METRICS)
     assert (tmp_path / "out" / "report.md").is_file()
+
+
+def test_refusal_sweep_is_replayed_from_the_run_threshold_with_the_default_marked(seed_run):
+    _, out = seed_run
+    sweep = json.loads((out / "summary.json").read_text(encoding="utf-8"))["refusal_sweep"]
+    thresholds = [p["threshold"] for p in sweep["points"]]
+    assert thresholds[0] == sweep["run_threshold"] == sweep["default_threshold"]
+    assert thresholds == sorted(thresholds) and thresholds[-1] == 1.0
+    refused = [p["refusal_unanswerable"] for p in sweep["points"]]
+    assert refused == sorted(refused) and refused[-1] == 1.0  # a higher bar refuses more
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Refusal threshold sweep" in report and "(default)" in report
+
+
+def test_options_set_the_run_and_an_open_gate_sweeps_from_zero(tmp_path, seed_copy):
+    from qa.evaluation import run
+
+    summary = run(tiny_dataset(tmp_path), corpus=seed_copy, backend="extractive",
+                  out=tmp_path / "out", progress=False,
+                  options={"retrieval": "dense", "min_support": 0.0})
+    assert summary["systems"]["qa"]["settings"]["retrieval"] == "dense"
+    assert summary["refusal_sweep"]["points"][0]["threshold"] == 0.0

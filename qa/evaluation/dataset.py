@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -92,10 +93,14 @@ def parse_item(obj: object, line: int = 0) -> Item:
     )
 
 
-def load(path: str | os.PathLike, *, limit: int | None = None) -> list[Item]:
-    """Every item of the dataset (the first ``limit`` if given); ids must be unique.
+def load(
+    path: str | os.PathLike, *, limit: int | None = None, sample: int | None = None
+) -> list[Item]:
+    """Every item of the dataset; ids must be unique.
 
-    The whole file is validated even with ``limit``, so a later bad line is still reported.
+    ``limit`` keeps the first N; ``sample`` keeps N drawn with a fixed seed, in file order, so
+    that a subset spans every article and two runs draw the same questions. The whole file is
+    validated either way, so a later bad line is still reported.
     """
     path = Path(path)
     try:
@@ -121,7 +126,13 @@ def load(path: str | os.PathLike, *, limit: int | None = None) -> list[Item]:
         items.append(item)
     if not items:
         raise DatasetError(f"{path}: no questions in the dataset")
+    if sample and sample < len(items):
+        keep = set(random.Random(SAMPLE_SEED).sample(range(len(items)), sample))
+        items = [item for n, item in enumerate(items) if n in keep]
     return items[:limit] if limit else items
+
+
+SAMPLE_SEED = 20261125
 
 
 def check_sources(items: list[Item], corpus: str | os.PathLike, dataset: str | os.PathLike) -> None:

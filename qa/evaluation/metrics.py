@@ -257,3 +257,37 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
             out[f"{key}_p{q}_ms"] = round(value, 1) if value is not None else None
     return {k: (round(v, 4) if isinstance(v, float) and not k.endswith("_ms") else v)
             for k, v in out.items()}
+
+
+def refusal_sweep(
+    rows: Sequence[Mapping[str, Any]], *, floor: float = 0.0, step: float = 0.025
+) -> list[dict[str, float]]:
+    """What the support threshold (QA_MIN_SUPPORT) would have done, one point per value.
+
+    A row refused at threshold t if it was refused anyway or its support was below t. Values
+    below ``floor`` (the run's own threshold) cannot be replayed: those questions were never
+    asked of the backend. Run with ``min_support=0`` to sweep the whole range.
+    """
+    rows = [r for r in rows if r.get("support") is not None]
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    points = []
+    for n in range(round(1 / step) + 1):
+        t = round(n * step, 4)
+        if t < floor:
+            continue
+
+        def refused(r: Mapping[str, Any], t: float = t) -> bool:
+            return bool(r["refused"]) or r["support"] < t
+
+        kept = [r for r in answerable if not refused(r)]
+        cited = sum(r["cited_lines"] or 0 for r in kept)
+        points.append({
+            "threshold": t,
+            "refusal_unanswerable": _mean(refused(r) for r in unanswerable),
+            "wrong_refusal_answerable": _mean(refused(r) for r in answerable),
+            "answer_accuracy": _mean(bool(r["correct"]) and not refused(r) for r in answerable),
+            "citation_precision": (sum(r["cited_gold_lines"] or 0 for r in kept) / cited
+                                   if cited else None),
+        })
+    return points

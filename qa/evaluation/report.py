@@ -145,11 +145,68 @@ def plot_sources(path: Path, rows: Sequence[dict]) -> None:
     plt.close(fig)
 
 
+def plot_refusal(path: Path, sweep: dict[str, Any]) -> None:
+    """The refusal trade-off: one point per support threshold, the default marked."""
+    plt = _plt()
+    points = [p for p in sweep["points"] if p["refusal_unanswerable"] is not None
+              and p["wrong_refusal_answerable"] is not None]
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    xs = [p["wrong_refusal_answerable"] for p in points]
+    ys = [p["refusal_unanswerable"] for p in points]
+    ax.plot(xs, ys, "o-", color=COLORS["qa"], markersize=4, label="one point per threshold")
+    labelled: set[tuple[float, float]] = set()
+    for p, x, y in zip(points, xs, ys):
+        if round(p["threshold"] * 40) % 4 == 0 and (x, y) not in labelled:  # every 0.1, once
+            labelled.add((x, y))
+            ax.annotate(f"{p['threshold']:.1f}", (x, y), textcoords="offset points",
+                        xytext=(5, -10), fontsize=7)
+    default = [p for p in points if abs(p["threshold"] - sweep["default_threshold"]) < 1e-9]
+    if default:
+        d = default[0]
+        ax.plot([d["wrong_refusal_answerable"]], [d["refusal_unanswerable"]], "*", color="red",
+                markersize=16, label=f"default QA_MIN_SUPPORT={d['threshold']:g}")
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("answerable questions wrongly refused (↓)")
+    ax.set_ylabel("unanswerable questions refused (↑)")
+    ax.set_title(f"refusal trade-off over the support threshold (from {sweep['run_threshold']:g})")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 PLOTS = {
     "metrics.png": "Metrics per system",
     "latency.png": "Latency",
     "sources.png": "Retrieval hit/miss per source file",
+    "refusal.png": "Refusal trade-off (support threshold sweep)",
 }
+
+
+def _sweep_table(sweep: dict[str, Any]) -> list[str]:
+    points = [p for p in sweep["points"] if round(p["threshold"] * 40) % 2 == 0]  # every 0.05
+    if not points:
+        return []
+    lines = [
+        "## Refusal threshold sweep",
+        "",
+        f"Replayed from this run (its threshold {sweep['run_threshold']:g}); the default is "
+        f"{sweep['default_threshold']:g}.",
+        "",
+        "| QA_MIN_SUPPORT | refusal_unanswerable | wrong_refusal_answerable | answer_accuracy "
+        "| citation_precision |",
+        "|---|---|---|---|---|",
+    ]
+    for p in points:
+        mark = " (default)" if abs(p["threshold"] - sweep["default_threshold"]) < 1e-9 else ""
+        lines.append(
+            f"| {p['threshold']:.2f}{mark} | " + " | ".join(
+                _fmt("", p[m]) for m in ("refusal_unanswerable", "wrong_refusal_answerable",
+                                         "answer_accuracy", "citation_precision")) + " |"
+        )
+    return [*lines, ""]
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
@@ -178,7 +235,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     parts += ["## Metrics", ""]
     parts += [f"- **{m}**{' (↓)' if m in LOWER_IS_BETTER else ''}: {DEFINITIONS[m]}"
               for m in METRICS]
-    parts += ["", "## Plots", ""]
+    parts += ["", *_sweep_table(summary["refusal_sweep"]), "## Plots", ""]
     for name, title in PLOTS.items():
         parts += [f"### {title}", "", f"![{title}]({name})", ""]
     parts += ["Per-question rows (answer, citations, retrieved, every metric, latencies) are in "
@@ -197,4 +254,5 @@ def write_report(out_dir: str | Path, summary: dict[str, Any], rows: Sequence[di
     plot_metrics(out / "metrics.png", summary)
     plot_latency(out / "latency.png", rows)
     plot_sources(out / "sources.png", rows)
+    plot_refusal(out / "refusal.png", summary["refusal_sweep"])
     (out / "report.md").write_text(render_markdown(summary), encoding="utf-8")

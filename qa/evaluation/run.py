@@ -18,9 +18,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config import Settings
 from ..errors import BackendError, InputError
 from .dataset import Item, check_sources, load
-from .metrics import DEFINITIONS, METRICS, score, summarize
+from .metrics import DEFINITIONS, METRICS, refusal_sweep, score, summarize
 
 SYSTEMS = ("qa", "baseline")
 
@@ -117,7 +118,7 @@ def _settings(settings: Any) -> dict[str, Any]:
     """The run's configuration for the summary, without secrets or machine-local paths."""
     hidden = ("key", "auth", "dir", "path", "url", "host", "port")
     return {k: v for k, v in dataclasses.asdict(settings).items()
-            if not any(h in k for h in hidden)}
+            if not set(k.split("_")) & set(hidden)}  # by word: "min_support" is not a port
 
 
 def _ratio(ours: dict, theirs: dict) -> dict[str, float | None]:
@@ -136,6 +137,8 @@ def run(
     out: str | os.PathLike | None = None,
     compare: str | None = None,
     limit: int | None = None,
+    sample: int | None = None,
+    options: dict[str, Any] | None = None,
     progress: bool = True,
     log: Any = None,
 ) -> dict[str, Any]:
@@ -143,6 +146,8 @@ def run(
 
     Writes results.jsonl, summary.json, report.md and PNG plots to ``out`` (default
     eval/reports/<dataset>-<time>/) and returns the summary dict ("metrics" is qa's).
+    ``options`` are ``Settings`` fields for this run (``{"retrieval": "dense"}``), over the
+    environment, so an ablation runs its variants in one process.
     """
     from ..answer import resolve_backend
     from ..api import QA
@@ -151,15 +156,17 @@ def run(
     log = log or sys.stderr
     if compare not in (None, "baseline"):
         raise InputError(f"unknown --compare {compare!r}: the only comparison is 'baseline'")
-    if limit is not None and limit < 1:
-        raise InputError("--limit must be at least 1")
-    items = load(dataset, limit=limit)  # everything is checked before any work starts
+    for flag, value in (("--limit", limit), ("--sample", sample)):
+        if value is not None and value < 1:
+            raise InputError(f"{flag} must be at least 1")
+    items = load(dataset, limit=limit, sample=sample)  # all is checked before any work starts
     if not Path(corpus).is_dir():
         raise InputError(f"corpus is not a folder: {corpus}")
     check_sources(items, corpus, dataset)
     out_dir = Path(out) if out else default_out(dataset)
 
-    options: dict[str, Any] = {k: v for k, v in (("backend", backend), ("top_k", top_k)) if v}
+    options = {**(options or {}),
+               **{k: v for k, v in (("backend", backend), ("top_k", top_k)) if v}}
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
         if index is None:
             options["chroma_url"] = ""  # a throw-away index never goes to a shared server
@@ -172,6 +179,7 @@ def run(
             answerer = qa.answerer  # load the backend before the clock starts
             rows = _ask_all("qa", lambda q: _ask_qa(qa, q), items, corpus, progress)
             systems = {"qa": summarize(items, rows)}
+            sweep = refusal_sweep(rows, floor=qa.settings.min_support)
             info: dict[str, Any] = {"qa": {"backend": answerer.name, "top_k": qa.settings.top_k,
                                            "ingest_seconds": report.seconds,
                                            "settings": _settings(qa.settings)}}
@@ -203,6 +211,8 @@ def run(
         "baseline": systems.get("baseline"),
         "ratio": _ratio(systems["qa"], systems["baseline"]) if "baseline" in systems else None,
         "systems": info,
+        "refusal_sweep": {"run_threshold": info["qa"]["settings"]["min_support"],
+                          "default_threshold": Settings().min_support, "points": sweep},
         "definitions": DEFINITIONS,
         "out": os.fspath(out_dir),
     }
@@ -252,7 +262,7 @@ def main(args: argparse.Namespace) -> int:
     over = parse_bars(args.fail_over or [], "--fail-over")
     summary = run(args.dataset, corpus=args.corpus, backend=args.backend, top_k=args.k,
                   index=args.index, out=args.out, compare=args.compare, limit=args.limit,
-                  progress=not args.quiet)
+                  sample=args.sample, progress=not args.quiet)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
