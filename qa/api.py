@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .answer.base import REFUSAL, Answerer
-from .answer.markers import MARKER
+from .answer.markers import MARKER, renumber
 from .condense import History, rule_condense
 from .config import Settings
 from .errors import InputError, NotIndexedError
@@ -95,7 +94,8 @@ class QA:
             if self._retriever is None:
                 from .retrieve import DenseRetriever, HybridRetriever
 
-                dense = DenseRetriever(self._store, self._manifest, self.embed_model)
+                dense = DenseRetriever(self._store, self._manifest, self.embed_model,
+                                       embed_query=self.embed_lines)
                 if self.settings.retrieval == "dense":
                     self._retriever = dense
                 elif self.settings.retrieval == "hybrid":
@@ -174,7 +174,7 @@ class QA:
             draft = Draft(REFUSAL, refused=True)
         else:
             gate = _Gate(passages)
-            for item in self.answerer.stream(query, passages):
+            for item in self.answerer.stream(query, passages, evidence=ranked):
                 if isinstance(item, Draft):
                     draft = item
                 elif released := gate.feed(item):
@@ -234,24 +234,7 @@ class QA:
             if not draft.refused:
                 debug["refused_because"] = "no citation survived verification"
             return Answer(REFUSAL, True, [], passages, debug)
-        return Answer(_renumber(draft, citations), False, citations, passages, debug)
-
-
-def _renumber(draft: Draft, citations: list) -> str:
-    """Replace the answerer's markers with [1], [2]... in citation order; drop dead markers."""
-    number = {(c.source, c.start_line, c.end_line): i for i, c in enumerate(citations, 1)}
-    by_marker: dict[str, list[int]] = {}
-    for p in draft.proposals:
-        n = number.get((p.source, p.start_line, p.end_line))
-        refs = by_marker.setdefault(p.marker, [])
-        if n and n not in refs:
-            refs.append(n)
-    text = draft.text
-    for marker, refs in by_marker.items():
-        if marker:
-            text = text.replace(marker, "".join(f"\x00{n}\x01" for n in refs))
-    text = MARKER.sub("", text).replace("\x00", "[").replace("\x01", "]")
-    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
+        return Answer(renumber(draft, citations), False, citations, passages, debug)
 
 
 RERANK_POOL = 3  # with reranking, this many times top_k candidates are read line by line

@@ -44,6 +44,7 @@ class Settings:
     local_model_path: str = ""  # empty: assemble the packaged GGUF into the cache
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "qa")
     max_tokens: int = 256
+    prompt_lines: int = 0  # LLM backends: show only this many best-supported lines; 0 = all
     host: str = "127.0.0.1"
     port: int = 7860
     ui_auth: str = ""

@@ -18,10 +18,14 @@ RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 
 
 class DenseRetriever:
-    def __init__(self, store: Store, manifest: Manifest, embed_model: Any) -> None:
+    def __init__(
+        self, store: Store, manifest: Manifest, embed_model: Any, *, embed_query: Any = None
+    ) -> None:
         self._store = store
         self._manifest = manifest
         self._embed_model = embed_model
+        # A cached embed: the line scorer then finds this question's vector already computed.
+        self._embed_query = embed_query
         self._retrievers: dict[tuple[int, int], Any] = {}
 
     def _retriever(self, k: int) -> Any:
@@ -41,7 +45,12 @@ class DenseRetriever:
     def retrieve(self, question: str, k: int) -> list[Passage]:
         # Extra candidates so that hidden orphans cannot push live chunks out of the top k.
         retriever = self._retriever(k + 4)
-        hits = self._store.call(retriever.retrieve, question)
+        query: Any = question
+        if self._embed_query is not None:
+            from llama_index.core.schema import QueryBundle
+
+            query = QueryBundle(question, embedding=self._embed_query([question])[0])
+        hits = self._store.call(retriever.retrieve, query)
         live = self._manifest.known(h.node.node_id for h in hits)
         passages = [
             Passage(chunk_from_metadata(h.node.metadata, h.node.get_content()), _cosine(h.score))

@@ -35,6 +35,18 @@ def test_streamed_answer_is_cited_and_verified(seeded_index):
     assert "[L30] The Estonian Prime Minister" in request["messages"][1]["content"]
 
 
+def test_prompt_lines_shows_only_the_best_supported_lines_and_still_verifies(seeded_index):
+    with ChatServer(reply(GOOD)) as server, open_qa(seeded_index, server, prompt_lines=3) as qa:
+        answer = qa.ask(QUESTION)
+        everything = len(qa.retrieve(QUESTION))
+    shown = [line for line in server.requests[0]["messages"][1]["content"].splitlines()
+             if line.startswith("[L")]
+    assert len(shown) == 3 and everything > 1  # five passages' lines cut to the best three
+    assert any(line.startswith("[L30] The Estonian Prime Minister") for line in shown)
+    assert not answer.refused
+    assert [(c.source, c.start_line) for c in answer.citations] == [(SOURCE, 30)]
+
+
 def test_not_found_reply_is_a_refusal(seeded_index):
     with ChatServer(reply("NOT FOUND")) as server, open_qa(seeded_index, server) as qa:
         answer = qa.ask("What is the capital of Australia?")

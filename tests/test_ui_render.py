@@ -244,7 +244,7 @@ class _Failing:
     def __init__(self, exc: Exception) -> None:
         self.exc = exc
 
-    def stream(self, question, passages):
+    def stream(self, question, passages, *, evidence=None):
         yield "Partial "
         raise self.exc
 

@@ -18,7 +18,7 @@ class ScriptedAnswerer:
     def __init__(self, *proposals: Proposal) -> None:
         self.proposals = list(proposals)
 
-    def stream(self, question, passages) -> Iterator[str | Draft]:
+    def stream(self, question, passages, *, evidence=None) -> Iterator[str | Draft]:
         text = " ".join(f"claim {p.marker}" for p in self.proposals)
         yield text
         yield Draft(text, self.proposals)

@@ -41,7 +41,7 @@ def make_answerer(settings: Settings, embed: Embed) -> Answerer:
         from .local import LocalChatModel
 
         model = LocalChatModel(model_path=settings.local_model_path, cache_dir=settings.cache_dir)
-    return LLMAnswerer(model, max_tokens=settings.max_tokens)
+    return LLMAnswerer(model, max_tokens=settings.max_tokens, prompt_lines=settings.prompt_lines)
 
 
 __all__ = ["REFUSAL", "Answerer", "BACKENDS", "make_answerer", "resolve_backend"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
+from ..support import ScoredLine
 from ..types import Draft, Passage
 
 REFUSAL = "The documents don't say."
@@ -17,11 +18,15 @@ class Answerer(Protocol):
     ``stream`` yields text pieces as they are produced and, last, exactly one ``Draft``: one
     code path serves the streaming UI and the blocking API. Verification happens after,
     outside the backend, so no backend can put an unchecked citation in front of a user.
+    ``evidence`` is the passages' lines ranked by support when the caller has scored them
+    already (``QA`` always has, for its refusal gate); a backend may use it or ignore it.
     """
 
     name: str
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Draft]: ...
+    def stream(
+        self, question: str, passages: list[Passage], *, evidence: list[ScoredLine] | None = None
+    ) -> Iterator[str | Draft]: ...
 
 
 def run(answerer: Answerer, question: str, passages: list[Passage]) -> Draft:

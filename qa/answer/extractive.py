@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..support import Embed, score_lines
+from ..support import Embed, ScoredLine, score_lines
 from ..types import Draft, Passage, Proposal
 from .base import REFUSAL
 
@@ -19,8 +19,10 @@ class ExtractiveAnswerer:
     def __init__(self, embed: Embed) -> None:
         self._embed = embed
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Draft]:
-        ranked = score_lines(question, passages, self._embed)
+    def stream(
+        self, question: str, passages: list[Passage], *, evidence: list[ScoredLine] | None = None
+    ) -> Iterator[str | Draft]:
+        ranked = evidence if evidence is not None else score_lines(question, passages, self._embed)
         if not ranked:
             draft = Draft(REFUSAL, refused=True)
         else:

@@ -13,6 +13,7 @@ from typing import Protocol
 from .. import prompts
 from ..condense import History, rule_condense
 from ..errors import BackendError
+from ..support import ScoredLine
 from ..types import Draft, Passage
 from .base import REFUSAL
 from .markers import format_passages, parse_reply
@@ -25,27 +26,42 @@ class ChatModel(Protocol):
 
 
 class LLMAnswerer:
-    def __init__(self, model: ChatModel, *, max_tokens: int = 256) -> None:
+    """``prompt_lines`` > 0 shows the model only that many best-supported lines of the passages
+    (in document order) instead of every line: a small model answers a short, focused prompt
+    better and reads it several times faster. Citations are still aligned and verified against
+    the whole passages.
+    """
+
+    def __init__(self, model: ChatModel, *, max_tokens: int = 256, prompt_lines: int = 0) -> None:
         self.model = model
+        self.prompt_lines = prompt_lines
         self.name = model.name
         self.max_tokens = max_tokens
 
-    def messages(self, question: str, passages: list[Passage]) -> list[dict]:
+    def messages(
+        self, question: str, passages: list[Passage], evidence: list[ScoredLine] | None = None
+    ) -> list[dict]:
         # The fixed system prompt comes first so llama.cpp can reuse its cached prefix.
+        keep = None
+        if self.prompt_lines and evidence:
+            keep = {(s.source, s.line) for s in evidence[: self.prompt_lines]}
         user = prompts.render(
-            "answer_user", passages=format_passages(passages), question=question
+            "answer_user", passages=format_passages(passages, keep), question=question
         )
         return [
             {"role": "system", "content": prompts.load("answer_system")},
             {"role": "user", "content": user},
         ]
 
-    def stream(self, question: str, passages: list[Passage]) -> Iterator[str | Draft]:
+    def stream(
+        self, question: str, passages: list[Passage], *, evidence: list[ScoredLine] | None = None
+    ) -> Iterator[str | Draft]:
         if not passages:
             yield Draft(REFUSAL, refused=True)
             return
         pieces: list[str] = []
-        for piece in self.model.chat(self.messages(question, passages), max_tokens=self.max_tokens):
+        messages = self.messages(question, passages, evidence)
+        for piece in self.model.chat(messages, max_tokens=self.max_tokens):
             pieces.append(piece)
             yield piece
         text = "".join(pieces)

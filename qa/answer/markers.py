@@ -23,15 +23,19 @@ NOT_FOUND = re.compile(r"\bNOT[ _]FOUND\b|\bI don'?t know\b|\bdocuments don'?t s
 SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?=[A-Z])|\n+")
 
 
-def format_passages(passages: list[Passage]) -> str:
+def format_passages(
+    passages: list[Passage], keep: set[tuple[str, int]] | None = None
+) -> str:
+    """Each passage a block of ``[L30] text`` lines; with ``keep``, only those (source, line)."""
     blocks = []
     for p in passages:
         body = [
-            f"[L{p.chunk.start_line + i}] {line}"
-            for i, line in enumerate(p.chunk.lines())
-            if line.strip()
+            f"[L{n}] {line}"
+            for n, line in enumerate(p.chunk.lines(), p.chunk.start_line)
+            if line.strip() and (keep is None or (p.chunk.source, n) in keep)
         ]
-        blocks.append("\n".join(body))
+        if body:
+            blocks.append("\n".join(body))
     return "\n\n".join(blocks)
 
 
@@ -108,3 +112,20 @@ def parse_reply(text: str, passages: list[Passage], question: str = "") -> Draft
             out_text = out_text.replace(sentence.rstrip(), f"{sentence.rstrip()} {marker}", 1)
         proposals.append(Proposal(best[0], best[1], best[1], None, marker, claim_text))
     return Draft(out_text, proposals)
+
+
+def renumber(draft: Draft, citations: list) -> str:
+    """Replace the answerer's markers with [1], [2]... in citation order; drop dead markers."""
+    number = {(c.source, c.start_line, c.end_line): i for i, c in enumerate(citations, 1)}
+    by_marker: dict[str, list[int]] = {}
+    for p in draft.proposals:
+        n = number.get((p.source, p.start_line, p.end_line))
+        refs = by_marker.setdefault(p.marker, [])
+        if n and n not in refs:
+            refs.append(n)
+    text = draft.text
+    for marker, refs in by_marker.items():
+        if marker:
+            text = text.replace(marker, "".join(f"\x00{n}\x01" for n in refs))
+    text = MARKER.sub("", text).replace("\x00", "[").replace("\x01", "]")
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()
