@@ -22,6 +22,8 @@ from pathlib import Path
 from .text import STOPWORDS, words
 from .types import Chunk
 
+BM25_BUDGET = 20_000  # matching rows one keyword search may score (see keyword_search)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL,
@@ -113,13 +115,22 @@ class Manifest:
             self._db.execute("DELETE FROM files WHERE source = ?", (source,))
             self._db.execute("COMMIT")
 
-    def keyword_search(self, question: str, k: int) -> list[tuple[Chunk, float]]:
-        """BM25 over chunk text; any query word may match (OR), rarer words weigh more."""
-        terms = [t for t in words(question) if t not in STOPWORDS]
+    def keyword_search(
+        self, question: str, k: int, *, budget: int = BM25_BUDGET
+    ) -> list[tuple[Chunk, float]]:
+        """BM25 over chunk text; any query word may match (OR), rarer words weigh more.
+
+        FTS5 scores every matching row before it can sort, so on a large index a common word
+        (matching half of 100k chunks) costs ~100 ms while adding almost nothing to the ranking.
+        When the words' matches add up to more than ``budget`` rows, the commonest words are
+        left out; a small index never reaches the budget and keeps full BM25.
+        """
+        terms = list(dict.fromkeys(t for t in words(question) if t not in STOPWORDS))
         if not terms:
             return []
-        query = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
         with self._lock:
+            terms = self._affordable(terms, budget)
+            query = " OR ".join(f'"{t}"' for t in terms)
             # Rank first on the FTS index alone (its fast path), then look up the few hits.
             hits = self._db.execute(
                 "SELECT rowid, -rank FROM keywords WHERE keywords MATCH ? ORDER BY rank LIMIT ?",
@@ -139,6 +150,22 @@ class Manifest:
             }
         rows = [(found[rowid], score) for rowid, score in hits if rowid in found]
         return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5]), score) for r, score in rows]
+
+    def _affordable(self, terms: list[str], budget: int) -> list[str]:
+        """The rarest terms whose matches fit the budget (always at least the rarest one)."""
+        if len(terms) == 1:
+            return terms
+        count = "SELECT count(*) FROM keywords WHERE keywords MATCH ?"
+        df = {t: self._db.execute(count, (f'"{t}"',)).fetchone()[0] for t in terms}
+        if sum(df.values()) <= budget:
+            return terms
+        kept, total = [], 0
+        for t in sorted(terms, key=df.__getitem__):
+            if kept and total + df[t] > budget:
+                break
+            kept.append(t)
+            total += df[t]
+        return kept
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:

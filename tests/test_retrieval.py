@@ -25,6 +25,21 @@ def _keyword_sources(qa, word):
     return [c.source.rsplit("/", 1)[-1] for c, _ in qa._manifest.keyword_search(word, 5)]
 
 
+def test_over_budget_the_commonest_words_are_left_out_and_the_rare_one_still_finds(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    common = "\n\n".join(f"Harbour cargo report {i}." for i in range(40))
+    (docs / "log.txt").write_text(common + "\n\nThe harbour cargo of saffron arrived.\n")
+    with QA(tmp_path / "ix", chunk_words=6) as qa:
+        qa.ingest(docs)
+        search = qa._manifest.keyword_search
+        everything = search("harbour cargo saffron", 100)
+        assert len(everything) == 41 and "saffron" in everything[0][0].text
+        pruned = search("harbour cargo saffron", 100, budget=10)  # 41 + 41 + 1 matches
+        assert [c.text for c, _ in pruned] == ["The harbour cargo of saffron arrived."]
+        assert len(search("harbour", 100, budget=10)) == 41  # a lone word is always searched
+
+
 def test_hybrid_ranks_an_exact_code_first(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
