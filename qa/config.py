@@ -32,7 +32,7 @@ class Settings:
     top_k: int = 5
     retrieval: str = "hybrid"  # hybrid | dense
     candidates: int = 20  # per list, before fusion
-    rerank: str = "off"  # on | off: reorder candidates by their best-supported line
+    rerank: str = "on"  # on | off: reorder candidates by their best-supported line
     embed_batch: int = 32
     backend: str = "auto"  # auto | openai | local | extractive
     min_support: float = 0.45  # extractive: evidence needed to answer (see README)

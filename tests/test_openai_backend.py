@@ -47,6 +47,13 @@ def test_prompt_lines_shows_only_the_best_supported_lines_and_still_verifies(see
     assert [(c.source, c.start_line) for c in answer.citations] == [(SOURCE, 30)]
 
 
+def test_a_bare_marker_reply_answers_with_the_cited_line(seeded_index):
+    with ChatServer(reply("[L30]")) as server, open_qa(seeded_index, server) as qa:
+        answer = qa.ask(QUESTION)
+    assert answer.text.startswith("The Estonian Prime Minister") and answer.text.endswith("[1]")
+    assert [(c.source, c.start_line) for c in answer.citations] == [(SOURCE, 30)]
+
+
 def test_not_found_reply_is_a_refusal(seeded_index):
     with ChatServer(reply("NOT FOUND")) as server, open_qa(seeded_index, server) as qa:
         answer = qa.ask("What is the capital of Australia?")

@@ -98,6 +98,10 @@ def parse_reply(text: str, passages: list[Passage], question: str = "") -> Draft
         quote = "\n".join(
             lines.get((src, k), "") for _, (src, a, b) in cited for k in range(a, b + 1)
         )
+        if cited and not claim_text and quote.strip():  # a bare "[L14]": that line is the answer
+            claim_text = " ".join(quote.split())
+            claim = content_terms(claim_text)
+            out_text = out_text.replace(sentence.strip(), f"{claim_text} {sentence.strip()}", 1)
         if cited and _grounding(claim, quote) >= MIN_GROUNDING:
             proposals += [Proposal(src, a, b, None, marker, claim_text) for marker, (src, a, b)
                           in cited]
