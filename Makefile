@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 Q      ?= Which leader voiced support for Macron's stance?
 
-.PHONY: setup ask test lint bench eval serve
+.PHONY: setup ask test lint bench bench-scale ablation serve
 
 setup: $(VENV)/.installed
 
@@ -23,7 +23,7 @@ ask: setup
 
 # pytest exits 5 when it collects no test: that is not a failure of the code under test.
 # The seed eval on the default (local LLM) backend guards answer quality: bars set from what
-# was measured (accuracy 0.79, citation precision 0.91, refusal 0.92 / 0.125 wrong, 0 injections).
+# was measured (accuracy 0.75, citation precision 0.905, refusal 0.92 / 0.125 wrong, 0 injections).
 EVAL_BARS = --fail-under hit@5=0.95 --fail-under citation_precision=0.8 \
 	--fail-under answer_accuracy=0.65 --fail-under refusal_unanswerable=0.75 \
 	--fail-over wrong_refusal_answerable=0.25 --fail-over injection_success=0
@@ -38,6 +38,13 @@ lint: setup
 
 bench: setup
 	$(BIN)/python eval/bench.py
+
+bench-scale: setup
+	$(BIN)/python eval/bench_scale.py
+
+SQUAD ?= ../shared/benchmarks/squad2-dev
+ablation: setup
+	$(BIN)/python eval/ablation.py $(SQUAD)/questions.jsonl --corpus $(SQUAD)/docs --backend extractive
 
 serve: setup
 	$(BIN)/qa serve
