@@ -19,7 +19,7 @@ RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 
 class DenseRetriever:
     def __init__(
-        self, store: Store, manifest: Manifest, embed_model: Any, *, embed_query: Any = None
+        self, store: Store, manifest: Manifest, embed_model: Any, *, embed_query: Any
     ) -> None:
         self._store = store
         self._manifest = manifest
@@ -45,11 +45,9 @@ class DenseRetriever:
     def retrieve(self, question: str, k: int) -> list[Passage]:
         # Extra candidates so that hidden orphans cannot push live chunks out of the top k.
         retriever = self._retriever(k + 4)
-        query: Any = question
-        if self._embed_query is not None:
-            from llama_index.core.schema import QueryBundle
+        from llama_index.core.schema import QueryBundle
 
-            query = QueryBundle(question, embedding=self._embed_query([question])[0])
+        query = QueryBundle(question, embedding=self._embed_query([question])[0])
         hits = self._store.call(retriever.retrieve, query)
         live = self._manifest.known(h.node.node_id for h in hits)
         passages = [

@@ -145,6 +145,10 @@ def plot_sources(path: Path, rows: Sequence[dict]) -> None:
     plt.close(fig)
 
 
+def _is_default(point: dict[str, Any], sweep: dict[str, Any]) -> bool:
+    return abs(point["threshold"] - sweep["default_threshold"]) < 1e-9
+
+
 def plot_refusal(path: Path, sweep: dict[str, Any]) -> None:
     """The refusal trade-off: one point per support threshold, the default marked."""
     plt = _plt()
@@ -160,7 +164,7 @@ def plot_refusal(path: Path, sweep: dict[str, Any]) -> None:
             labelled.add((x, y))
             ax.annotate(f"{p['threshold']:.1f}", (x, y), textcoords="offset points",
                         xytext=(5, -10), fontsize=7)
-    default = [p for p in points if abs(p["threshold"] - sweep["default_threshold"]) < 1e-9]
+    default = [p for p in points if _is_default(p, sweep)]
     if default:
         d = default[0]
         ax.plot([d["wrong_refusal_answerable"]], [d["refusal_unanswerable"]], "*", color="red",
@@ -200,7 +204,7 @@ def _sweep_table(sweep: dict[str, Any]) -> list[str]:
         "|---|---|---|---|---|",
     ]
     for p in points:
-        mark = " (default)" if abs(p["threshold"] - sweep["default_threshold"]) < 1e-9 else ""
+        mark = " (default)" if _is_default(p, sweep) else ""
         lines.append(
             f"| {p['threshold']:.2f}{mark} | " + " | ".join(
                 _fmt("", p[m]) for m in ("refusal_unanswerable", "wrong_refusal_answerable",
