@@ -6,21 +6,25 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from . import grounding
 from .answer.base import REFUSAL, Answerer
 from .answer.markers import MARKER, renumber
+from .answerability import assess, holder, passage_text
+from .answerability import score as score_answerability
 from .condense import History, rule_condense
 from .config import Settings
 from .errors import InputError, NotIndexedError
 from .ingest import Ingestor, Progress
 from .manifest import Manifest
 from .store import Store
-from .support import rerank, score_lines
+from .support import ScoredLine, rerank, score_lines
 from .text import content_terms
-from .types import Answer, Draft, IngestReport, Passage
-from .verify import disk_reader, verify
+from .types import Answer, Draft, IngestReport, Passage, Proposal
+from .verify import NOT_VERIFIED, REPEATS_QUESTION, disk_reader, verify
 
 
 class QA:
@@ -163,27 +167,44 @@ class QA:
         rerank_on = self.settings.rerank == "on"
         passages = self.retriever.retrieve(query, k * RERANK_POOL if rerank_on else k)
         retrieved_at = time.perf_counter()
-        ranked = score_lines(query, passages, self.embed_lines)
+        scored = score_lines(query, passages, self.embed_lines, min_words=1)
+        ranked = [s for s in scored if len(s.text.split()) >= 3]
         if rerank_on:
             passages = rerank(passages, ranked)[:k]
-            ranked = [s for s in ranked if any(_holds(p, s) for p in passages)]
-        support = ranked[0].support if ranked else 0.0
-        draft = None
-        gated = support < self.settings.min_support
-        if gated:  # the evidence is too weak to ask any backend
-            draft = Draft(REFUSAL, refused=True)
+            ranked = [s for s in ranked if holder(passages, s.source, s.line)]
+        evidence = assess(query, passages, ranked)
+        gate = ""
+        if evidence.missing:  # "report 999": no passage names what the question is about
+            gate = f"the documents never mention {', '.join(evidence.missing)}"
+        elif evidence.support < self.settings.min_support:  # too weak to ask any backend
+            gate = f"support {evidence.support:.2f} below QA_MIN_SUPPORT"
+        if gate:
+            answer = Answer(REFUSAL, True, [], passages,
+                            {"dropped": [], "proposed": 0, "refused_because": gate})
         else:
-            gate = _Gate(passages)
+            draft = None
+            released = _Gate(passages)
             for item in self.answerer.stream(query, passages, evidence=ranked):
                 if isinstance(item, Draft):
                     draft = item
-                elif released := gate.feed(item):
-                    yield released
-        assert draft is not None, "an answerer must end its stream with a Draft"
-        answer = self._finish(draft, passages)
+                elif out := released.feed(item):
+                    yield out
+            assert draft is not None, "an answerer must end its stream with a Draft"
+            evidence.p_not_found = draft.signals.get("p_not_found")
+            support = {(s.source, s.line): s.support for s in scored}
+            answer = self._finish(draft, passages, ranked, query, support)
+        answerability = score_answerability(evidence)
+        if not answer.refused and answerability < self.settings.min_answerability:
+            answer = Answer(REFUSAL, True, [], passages, {
+                **answer.debug, "withheld": answer.to_dict(),
+                "refused_because": f"answerability {answerability:.2f} below "
+                                   f"QA_MIN_ANSWERABILITY {self.settings.min_answerability:g}",
+            })
         answer.debug.update(
-            support=round(support, 4),
-            gated=gated,
+            support=round(evidence.support, 4),
+            answerability=round(answerability, 4),
+            evidence={k: round(v, 4) for k, v in evidence.features().items()},
+            gated=bool(gate),
             query=query,
             backend=self.answerer.name,
             retrieval_ms=round((retrieved_at - started) * 1000, 1),
@@ -226,22 +247,48 @@ class QA:
             )
         return question
 
-    def _finish(self, draft: Draft, passages: list[Passage]) -> Answer:
+    def _finish(self, draft: Draft, passages: list[Passage], ranked: list[ScoredLine],
+                question: str, support: dict) -> Answer:
+        """Verify the draft; when nothing of it survives, fall back to the best line, quoted."""
         paths = {s: e.path for s, e in self._manifest.files().items()}
-        citations, dropped = verify(draft.proposals, passages, disk_reader(paths))
-        debug: dict = {"dropped": dropped, "proposed": len(draft.proposals)}
-        if draft.refused or not citations:
-            if not draft.refused:
-                debug["refused_because"] = "no citation survived verification"
+        check = partial(verify, passages=passages, read=disk_reader(paths), question=question,
+                        support=support, min_line_support=self.settings.min_line_support)
+        result = check(draft) if not draft.refused else None
+        debug: dict = {"dropped": result.dropped if result else [],
+                       "proposed": len(draft.proposals), "model_refused": draft.refused}
+        repeated = result is not None and any(
+            d["reason"] == REPEATS_QUESTION for d in result.dropped)
+        if (result is None or not result.citations) and self.settings.fallback == "on" \
+                and not repeated:  # a reply that only echoes the question found nothing new
+            quoted = _quote_best(ranked, passages, question)
+            if quoted is not None and (fallback := check(quoted)).citations:
+                debug["fallback"] = True
+                return Answer(renumber(quoted, fallback.citations, fallback.sentences), False,
+                              fallback.citations, passages, debug)
+        if result is None or not result.citations:
+            if result is not None:
+                debug["refused_because"] = NOT_VERIFIED
             return Answer(REFUSAL, True, [], passages, debug)
-        return Answer(renumber(draft, citations), False, citations, passages, debug)
+        return Answer(renumber(draft, result.citations, result.sentences), False,
+                      result.citations, passages, debug)
+
+
+def _quote_best(ranked: list[ScoredLine], passages: list[Passage], question: str) -> Draft | None:
+    """The best-supported line that is no instruction and whose passage names the question's
+    identifiers, stated as a quote."""
+    ids = grounding.identifiers(grounding.without_instructions(question))
+    for s in ranked[:3]:
+        home = holder(passages, s.source, s.line)
+        if home is None or s.line in home.chunk.flagged:
+            continue
+        if grounding.missing(ids, passage_text(home)):
+            continue
+        text = " ".join(s.text.split())
+        return Draft(f"“{text}” [Q1]", [Proposal(s.source, s.line, s.line, s.text, "[Q1]", text)])
+    return None
 
 
 RERANK_POOL = 3  # with reranking, this many times top_k candidates are read line by line
-
-
-def _holds(p: Passage, line) -> bool:
-    return p.chunk.source == line.source and p.chunk.start_line <= line.line <= p.chunk.end_line
 
 
 class _Gate:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 
 from .errors import QAError
+from .verify import NOT_VERIFIED
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -62,7 +63,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
         answer = qa.ask(args.question)
         print(format_answer(answer))
-    if answer.debug.get("refused_because"):
+    if answer.debug.get("refused_because") == NOT_VERIFIED:
         reasons = "; ".join(sorted({d["reason"] for d in answer.debug["dropped"]}))
         print(f"error: every citation the {answer.debug['backend']} backend proposed failed "
               f"verification ({reasons}), so the answer was withheld", file=sys.stderr)

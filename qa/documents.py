@@ -25,29 +25,39 @@ class Skip(Exception):
     """A file that cannot be indexed; the message is the reason shown to the user."""
 
 
-def find_files(target: str | os.PathLike) -> Iterator[tuple[str, Path]]:
-    """Yield (source, absolute path) for every .txt/.md file under ``target``.
+def find_files(target: str | os.PathLike) -> Iterator[tuple[str, Path | Skip]]:
+    """Yield (source, real path) for every .txt/.md file under ``target``, or (source, Skip)
+    for a file that cannot be taken, such as a symlink leading out of the folder.
 
-    Symlinked folders are not followed, so a symlink loop cannot recurse forever.
+    The corpus has a boundary: a file is indexed only if its real path lies inside the folder
+    given, so a link to /etc/passwd is never read. Symlinked folders are not followed, so a
+    symlink loop cannot recurse forever.
     """
     given = os.fspath(target)
     path = Path(given)
     if not path.exists():
         raise InputError(f"no such file or folder: {given}")
     if path.is_file():
-        yield given, Path(os.path.abspath(given))
+        yield given, path.resolve()
         return
-    for root, dirs, files in os.walk(path, followlinks=False):
+    root = path.resolve()
+    for dirpath, dirs, files in os.walk(path, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.startswith(".") or not name.lower().endswith(SUFFIXES):
                 continue
-            source = os.path.join(root, name)
-            yield source, Path(os.path.abspath(source))
+            source = os.path.join(dirpath, name)
+            real = Path(source).resolve()
+            if not real.is_relative_to(root):
+                yield source, Skip(f"symlink to {real}, outside the folder {given}: not indexed")
+            else:
+                yield source, real
 
 
-def read_document(source: str, path: Path, *, max_bytes: int) -> Document:
+def read_document(source: str, path: Path | Skip, *, max_bytes: int) -> Document:
     """Read and decode one file; raise ``Skip`` with a reason a user can act on."""
+    if isinstance(path, Skip):
+        raise path
     if not path.name.lower().endswith(SUFFIXES):
         raise Skip(f"not a text file (only {', '.join(SUFFIXES)} are indexed)")
     try:
@@ -80,6 +90,14 @@ def read_document(source: str, path: Path, *, max_bytes: int) -> Document:
     except UnicodeDecodeError as exc:
         raise Skip(f"not valid UTF-8 (byte {exc.start}); convert it to UTF-8") from None
     return Document(source, path, text, hashlib.sha256(raw).hexdigest())
+
+
+def inside_corpus(path: str | None) -> Path | None:
+    """The ingested file's path, if it still resolves to itself: a file replaced by a symlink
+    since ingest (or moved behind one) may point anywhere, so it reads as gone."""
+    if not path or os.path.realpath(path) != path:
+        return None
+    return Path(path)
 
 
 def split_lines(text: str) -> list[str]:

@@ -93,6 +93,7 @@ class Ingestor:
             overlap=self._s.chunk_overlap,
             file_sha256=doc.sha256,
         )
+        report.flagged += sorted({(source, n) for c in chunks for n in c.flagged})
         old_ids = self._manifest.chunk_ids(source) if entry else set()
         new = [c for c in chunks if c.id not in old_ids]
         batch.files.append(_Pending(doc, chunks, new, old_ids, "updated" if entry else "added"))

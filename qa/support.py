@@ -23,14 +23,18 @@ class ScoredLine:
     line: int
     text: str
     support: float
+    similarity: float = 0.0  # cosine of line and question embeddings
+    lexical: float = 0.0  # share of the question's content words the line contains
 
 
-def score_lines(question: str, passages: list[Passage], embed: Embed) -> list[ScoredLine]:
-    """Every line of at least three words in the passages, best supported first."""
+def score_lines(
+    question: str, passages: list[Passage], embed: Embed, *, min_words: int = 3
+) -> list[ScoredLine]:
+    """Every line of at least ``min_words`` words in the passages, best supported first."""
     candidates: dict[tuple[str, int], str] = {}
     for p in passages:
         for offset, text in enumerate(p.chunk.lines()):
-            if len(text.split()) >= 3:
+            if len(text.split()) >= max(min_words, 1):
                 candidates.setdefault((p.chunk.source, p.chunk.start_line + offset), text)
     if not candidates:
         return []
@@ -42,7 +46,9 @@ def score_lines(question: str, passages: list[Passage], embed: Embed) -> list[Sc
     for key, vec in zip(keys, line_vecs):
         sim = sum(a * b for a, b in zip(q_vec, vec))
         lex = len(q_terms & content_terms(candidates[key])) / len(q_terms) if q_terms else 0.0
-        scored.append(ScoredLine(key[0], key[1], candidates[key], 0.5 * sim + 0.5 * lex))
+        scored.append(
+            ScoredLine(key[0], key[1], candidates[key], 0.5 * sim + 0.5 * lex, sim, lex)
+        )
     scored.sort(key=lambda s: -s.support)
     return scored
 

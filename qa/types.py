@@ -27,6 +27,15 @@ class Chunk:
     def lines(self) -> list[str]:
         return self.text.split("\n")
 
+    @property
+    def flagged(self) -> tuple[int, ...]:
+        """Lines that read as instructions to an assistant: shown, never support for an answer."""
+        from .grounding import is_instruction
+
+        return tuple(
+            n for n, line in enumerate(self.lines(), self.start_line) if is_instruction(line)
+        )
+
 
 @dataclass(frozen=True)
 class Passage:
@@ -43,6 +52,7 @@ class Passage:
             "end_line": c.end_line,
             "quote": c.text,
             "score": round(self.score, 4),
+            "flagged": list(c.flagged),
         }
 
 
@@ -55,7 +65,8 @@ class Proposal:
     end_line: int
     quote: str | None = None  # None: the answerer named lines only
     marker: str = ""  # the marker as written in the draft text, e.g. "[L30]"
-    claim: str = ""  # the sentence the marker ends; checked against the cited lines
+    claim: str = ""  # the sentence the marker ends, without markers; checked against the lines
+    sentence: int = 0  # which of ``Draft.sentences`` it supports
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,11 @@ class Draft:
     text: str
     proposals: list[Proposal] = field(default_factory=list)
     refused: bool = False
+    # The reply cut into sentences (markers kept); a sentence is shown only if it survives
+    # verification. Empty: the whole text is one sentence.
+    sentences: list[str] = field(default_factory=list)
+    # What the backend knows about its own answer, e.g. {"p_not_found": 0.3} from logprobs.
+    signals: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -114,6 +130,7 @@ class IngestReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    flagged: list[tuple[str, int]] = field(default_factory=list)  # lines addressing an assistant
     chunks: int = 0  # chunks written in this run
     seconds: float = 0.0
 
@@ -127,9 +144,14 @@ class IngestReport:
             f"indexed {files} file{'s' if files != 1 else ''}, {self.chunks} chunks "
             f"({len(self.skipped)} skipped, {len(self.unchanged)} unchanged, "
             f"{len(self.removed)} removed) in {self.seconds:.1f} s"
+        ) + (
+            f"; {len(self.flagged)} line{'s' if len(self.flagged) != 1 else ''} read as "
+            "instructions to an assistant and will never support an answer"
+            if self.flagged else ""
         )
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
+        d["flagged"] = [{"path": p, "line": n} for p, n in self.flagged]
         return d

@@ -67,10 +67,18 @@ def test_invented_lines_and_unsupported_claims_are_refused(seeded_index):
     # the sentence is true, so it is re-anchored to the line that holds it
     assert [c.start_line for c in answer.citations] == [30]
     with ChatServer(reply("Macron resigned and moved to Lisbon [L30].")) as server:
+        with open_qa(seeded_index, server, fallback="off") as qa:
+            refused = qa.ask(QUESTION)
         with open_qa(seeded_index, server) as qa:
-            answer = qa.ask(QUESTION)
-    assert answer.refused
-    assert answer.debug["dropped"][0]["reason"] == "the cited lines do not support the sentence"
+            quoted = qa.ask(QUESTION)
+    assert refused.refused
+    dropped = refused.debug["dropped"][0]
+    assert dropped["reason"] == "the cited lines do not say: resigned, moved, Lisbon"
+    assert dropped["unsupported"] == ["resigned", "moved", "Lisbon"]
+    # with the fallback, the invented sentence gives way to the best line, quoted
+    assert "Lisbon" not in quoted.text and quoted.debug["fallback"]
+    assert quoted.text.startswith("“The Estonian Prime Minister")
+    assert [c.start_line for c in quoted.citations] == [30]
 
 
 def test_injected_payload_never_reaches_the_user(seeded_index):

@@ -8,36 +8,44 @@ from .conftest import SEED
 
 SOURCE = "seeds/000_9c02e21fc74a5060.txt"
 LINE30 = SEED.read_text(encoding="utf-8").split("\n")[29]
+QUESTION = "Which leader voiced support for Macron's stance?"
+TRUE_CLAIM = "The Estonian Prime Minister voiced support"
 
 
 class ScriptedAnswerer:
-    """An answer backend that proposes exactly the citations a test gives it."""
+    """An answer backend that writes the given sentences, each with its proposals."""
 
     name = "scripted"
 
-    def __init__(self, *proposals: Proposal) -> None:
-        self.proposals = list(proposals)
+    def __init__(self, *sentences: tuple[str, list[Proposal]]) -> None:
+        self.sentences = sentences
 
     def stream(self, question, passages, *, evidence=None) -> Iterator[str | Draft]:
-        text = " ".join(f"claim {p.marker}" for p in self.proposals)
-        yield text
-        yield Draft(text, self.proposals)
+        texts, proposals = [], []
+        for n, (claim, props) in enumerate(self.sentences):
+            markers = "".join(dict.fromkeys(p.marker for p in props))
+            texts.append(f"{claim} {markers}".strip())
+            proposals += [Proposal(p.source, p.start_line, p.end_line, p.quote, p.marker,
+                                   claim, n) for p in props]
+        yield " ".join(texts)
+        yield Draft(" ".join(texts), proposals, sentences=texts)
 
 
-def ask_with(index, *proposals):
-    with QA(index, answerer=ScriptedAnswerer(*proposals)) as qa:
-        return qa.ask("Which leader voiced support for Macron's stance?")
+def ask_with(index, *sentences, question=QUESTION, **options):
+    with QA(index, answerer=ScriptedAnswerer(*sentences), fallback="off",
+            min_answerability=0.0, **options) as qa:
+        return qa.ask(question)
 
 
 def test_a_true_citation_passes(seeded_index):
-    ans = ask_with(seeded_index, Proposal(SOURCE, 30, 30, LINE30, "[A]"))
+    ans = ask_with(seeded_index, (TRUE_CLAIM, [Proposal(SOURCE, 30, 30, LINE30, "[A]")]))
     assert not ans.refused
-    assert ans.citations[0].quote == LINE30 and ans.text == "claim [1]"
+    assert ans.citations[0].quote == LINE30 and ans.text == f"{TRUE_CLAIM} [1]"
 
 
 def test_forged_quote_is_dropped_and_answer_refused(seeded_index):
     forged = Proposal(SOURCE, 30, 30, "The Estonian Prime Minister opposed Macron.", "[A]")
-    ans = ask_with(seeded_index, forged)
+    ans = ask_with(seeded_index, (TRUE_CLAIM, [forged]))
     assert ans.refused and ans.citations == []
     assert ans.debug["dropped"][0]["reason"] == "quote differs from the file's lines"
 
@@ -45,13 +53,54 @@ def test_forged_quote_is_dropped_and_answer_refused(seeded_index):
 def test_lines_that_do_not_exist_or_were_not_retrieved_are_dropped(seeded_index):
     ans = ask_with(
         seeded_index,
-        Proposal(SOURCE, 30, 30, None, "[A]"),
-        Proposal(SOURCE, 900, 901, None, "[B]"),
-        Proposal("seeds/other.txt", 1, 1, None, "[C]"),
+        (TRUE_CLAIM, [Proposal(SOURCE, 30, 30, None, "[A]")]),
+        ("Macron met 900 leaders", [Proposal(SOURCE, 900, 901, None, "[B]")]),
+        ("Scholz agreed", [Proposal("seeds/other.txt", 1, 1, None, "[C]")]),
     )
     assert [c.start_line for c in ans.citations] == [30]
-    assert ans.text == "claim [1] claim claim"
+    assert ans.text == f"{TRUE_CLAIM} [1]", "a sentence whose citation fails is not shown"
     assert len(ans.debug["dropped"]) == 2
+
+
+def test_a_sentence_saying_more_than_its_lines_is_dropped_with_the_words(seeded_index):
+    """Line 30 names no prime minister; a name, a number and a new word are each caught."""
+    for claim, extra in [
+        ("The Estonian Prime Minister Kaja Kallas voiced support", ["Kaja", "Kallas"]),
+        ("The Estonian Prime Minister voiced support on 14 March", ["14", "March"]),
+        ("The Estonian Prime Minister voiced fierce opposition", ["fierce", "opposition"]),
+    ]:
+        ans = ask_with(seeded_index, (claim, [Proposal(SOURCE, 30, 30, None, "[A]")]))
+        assert ans.refused, claim
+        dropped = ans.debug["dropped"][0]
+        assert dropped["unsupported"] == extra and dropped["sentence"] == claim
+
+
+def test_a_grounded_sentence_cannot_carry_an_ungrounded_one(seeded_index):
+    ans = ask_with(
+        seeded_index,
+        (TRUE_CLAIM, [Proposal(SOURCE, 30, 30, None, "[A]")]),
+        ("Also, I have been pwned", [Proposal(SOURCE, 30, 30, None, "[B]")]),
+    )
+    assert not ans.refused and ans.text == f"{TRUE_CLAIM} [1]"
+    assert "pwned" not in ans.text.lower()
+
+
+def test_an_answer_that_only_repeats_the_question_is_a_refusal(seeded_index):
+    ans = ask_with(
+        seeded_index, ("Estonian Prime Minister", [Proposal(SOURCE, 30, 30, None, "[A]")]),
+        question="What is the name of the Estonian Prime Minister?",
+    )
+    assert ans.refused
+    assert ans.debug["dropped"][0]["reason"] == "the sentence only repeats the question"
+
+
+def test_a_line_unrelated_to_the_question_is_no_support(seeded_index):
+    """Line 35 (a reader-feedback footer) is real and says the sentence, but does not answer."""
+    line35 = SEED.read_text(encoding="utf-8").split("\n")[34]
+    ans = ask_with(seeded_index, ("Press Ctrl + Enter", [Proposal(SOURCE, 35, 35, None, "[A]")]),
+                   min_line_support=0.3, top_k=20)
+    assert "Ctrl" in line35 and ans.refused
+    assert ans.debug["dropped"][0]["reason"].startswith("the cited lines do not answer")
 
 
 def test_file_changed_after_ingest_fails_verification(tmp_path, seed_copy):
@@ -61,8 +110,6 @@ def test_file_changed_after_ingest_fails_verification(tmp_path, seed_copy):
     lines = doc.read_text(encoding="utf-8").split("\n")
     lines[29] = "The Estonian Prime Minister opposed everything."
     doc.write_text("\n".join(lines), encoding="utf-8")
-    scripted = ScriptedAnswerer(Proposal(str(doc), 30, 30, None, "[A]"))
-    with QA(tmp_path / "ix", answerer=scripted) as qa:
-        ans = qa.ask("Which leader voiced support for Macron's stance?")
+    ans = ask_with(tmp_path / "ix", (TRUE_CLAIM, [Proposal(str(doc), 30, 30, None, "[A]")]))
     assert ans.refused
     assert ans.debug["dropped"][0]["reason"] == "file changed since it was ingested"

@@ -20,9 +20,14 @@ from .markers import format_passages, parse_reply
 
 
 class ChatModel(Protocol):
+    """Messages in, streamed text out. A model that can also fills ``signals`` (when given)
+    with what it knows about its reply, e.g. ``p_not_found``; others ignore it."""
+
     name: str
 
-    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]: ...
+    def chat(
+        self, messages: list[dict], *, max_tokens: int, signals: dict | None = None
+    ) -> Iterator[str]: ...
 
 
 class LLMAnswerer:
@@ -60,14 +65,17 @@ class LLMAnswerer:
             yield Draft(REFUSAL, refused=True)
             return
         pieces: list[str] = []
+        signals: dict = {}
         messages = self.messages(question, passages, evidence)
-        for piece in self.model.chat(messages, max_tokens=self.max_tokens):
+        for piece in self.model.chat(messages, max_tokens=self.max_tokens, signals=signals):
             pieces.append(piece)
             yield piece
         text = "".join(pieces)
         if not text.strip():
             raise BackendError(f"{self.name} returned an empty reply; try again or another model")
-        yield parse_reply(text, passages, question)
+        draft = parse_reply(text, passages, question)
+        draft.signals.update(signals)
+        yield draft
 
     def condense(self, question: str, history: History) -> str:
         turns = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])

@@ -102,12 +102,22 @@ class LocalChatModel:
             path = check(assemble(self._cache_dir))
         return _load(path)
 
-    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
+    def chat(
+        self, messages: list[dict], *, max_tokens: int, signals: dict | None = None
+    ) -> Iterator[str]:
+        """Stream the reply; with ``signals``, also record ``p_not_found``: the probability the
+        model gave to starting its reply with NOT (as in NOT FOUND), read off the first logits."""
         llama = self._llama()
         with self._lock:
+            processors = None
+            if signals is not None:
+                from llama_cpp import LogitsProcessorList
+
+                processors = LogitsProcessorList([_FirstToken(llama, signals)])
             try:
                 stream = llama.create_chat_completion(
-                    messages=messages, stream=True, temperature=0.0, max_tokens=max_tokens
+                    messages=messages, stream=True, temperature=0.0, max_tokens=max_tokens,
+                    logits_processor=processors,
                 )
                 for chunk in stream:
                     piece = chunk["choices"][0]["delta"].get("content")
@@ -115,3 +125,23 @@ class LocalChatModel:
                         yield piece
             except ValueError as exc:  # e.g. the prompt is longer than the context window
                 raise BackendError(f"local model failed: {exc}") from None
+
+
+class _FirstToken:
+    """A logits processor that reads the refusal probability off the first token's logits."""
+
+    def __init__(self, llama: Any, signals: dict) -> None:
+        self._signals = signals
+        self._ids = sorted({
+            ids[0] for word in ("NOT", " NOT", "NOT_")
+            if (ids := llama.tokenize(word.encode(), add_bos=False, special=False))
+        })
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if "p_not_found" not in self._signals:
+            import numpy as np
+
+            logits = np.asarray(scores, dtype=np.float64)
+            probs = np.exp(logits - logits.max())
+            self._signals["p_not_found"] = float(probs[self._ids].sum() / probs.sum())
+        return scores

@@ -38,7 +38,9 @@ class OpenAIChatModel:
             )
         return self._client
 
-    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
+    def chat(
+        self, messages: list[dict], *, max_tokens: int, signals: dict | None = None
+    ) -> Iterator[str]:
         import openai
 
         try:

@@ -150,7 +150,7 @@ def _is_default(point: dict[str, Any], sweep: dict[str, Any]) -> bool:
 
 
 def plot_refusal(path: Path, sweep: dict[str, Any]) -> None:
-    """The refusal trade-off: one point per support threshold, the default marked."""
+    """The refusal trade-off: one point per answerability threshold, the default marked."""
     plt = _plt()
     points = [p for p in sweep["points"] if p["refusal_unanswerable"] is not None
               and p["wrong_refusal_answerable"] is not None]
@@ -168,12 +168,12 @@ def plot_refusal(path: Path, sweep: dict[str, Any]) -> None:
     if default:
         d = default[0]
         ax.plot([d["wrong_refusal_answerable"]], [d["refusal_unanswerable"]], "*", color="red",
-                markersize=16, label=f"default QA_MIN_SUPPORT={d['threshold']:g}")
+                markersize=16, label=f"default QA_MIN_ANSWERABILITY={d['threshold']:g}")
     ax.set_xlim(-0.02, 1.02)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("answerable questions wrongly refused (↓)")
     ax.set_ylabel("unanswerable questions refused (↑)")
-    ax.set_title(f"refusal trade-off over the support threshold (from {sweep['run_threshold']:g})")
+    ax.set_title("refusal trade-off over the answerability threshold")
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
@@ -185,7 +185,7 @@ PLOTS = {
     "metrics.png": "Metrics per system",
     "latency.png": "Latency",
     "sources.png": "Retrieval hit/miss per source file",
-    "refusal.png": "Refusal trade-off (support threshold sweep)",
+    "refusal.png": "Refusal trade-off (answerability threshold sweep)",
 }
 
 
@@ -199,8 +199,8 @@ def _sweep_table(sweep: dict[str, Any]) -> list[str]:
         f"Replayed from this run (its threshold {sweep['run_threshold']:g}); the default is "
         f"{sweep['default_threshold']:g}.",
         "",
-        "| QA_MIN_SUPPORT | refusal_unanswerable | wrong_refusal_answerable | answer_accuracy "
-        "| citation_precision |",
+        "| QA_MIN_ANSWERABILITY | refusal_unanswerable | wrong_refusal_answerable "
+        "| answer_accuracy | citation_precision |",
         "|---|---|---|---|---|",
     ]
     for p in points:

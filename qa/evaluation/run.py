@@ -70,6 +70,15 @@ def _row(system: str, item: Item, output: dict, corpus: str | os.PathLike) -> di
     }
     if output.get("support") is not None:
         row["support"] = output["support"]
+    if output.get("answerability") is not None:
+        row["answerability"] = output["answerability"]
+    if output.get("withheld"):  # refused by the answerability threshold: what it would have said
+        withheld = {**output["withheld"], "citations": _spans(output["withheld"]["citations"],
+                                                             corpus, quote=True)}
+        scored = score(item, withheld)
+        row["withheld"] = {"answer": withheld["answer"], "correct": scored["correct"],
+                           "cited_lines": scored["cited_lines"],
+                           "cited_gold_lines": scored["cited_gold_lines"]}
     if output.get("dropped_citations"):
         row["dropped_citations"] = output["dropped_citations"]
     if output.get("error"):
@@ -86,6 +95,8 @@ def _ask_qa(qa: Any, question: str) -> dict:
         dropped=len(answer.debug.get("dropped", [])),
         dropped_citations=answer.debug.get("dropped", []),
         support=answer.debug.get("support"),  # the refusal gate's evidence score, to calibrate
+        answerability=answer.debug.get("answerability"),
+        withheld=answer.debug.get("withheld"),
         retrieval_ms=answer.debug.get("retrieval_ms"),
         total_ms=answer.debug.get("total_ms"),
     )
@@ -179,7 +190,7 @@ def run(
             answerer = qa.answerer  # load the backend before the clock starts
             rows = _ask_all("qa", lambda q: _ask_qa(qa, q), items, corpus, progress)
             systems = {"qa": summarize(items, rows)}
-            sweep = refusal_sweep(rows, floor=qa.settings.min_support)
+            sweep = refusal_sweep(rows)
             info: dict[str, Any] = {"qa": {"backend": answerer.name, "top_k": qa.settings.top_k,
                                            "ingest_seconds": report.seconds,
                                            "settings": _settings(qa.settings)}}
@@ -211,8 +222,8 @@ def run(
         "baseline": systems.get("baseline"),
         "ratio": _ratio(systems["qa"], systems["baseline"]) if "baseline" in systems else None,
         "systems": info,
-        "refusal_sweep": {"run_threshold": info["qa"]["settings"]["min_support"],
-                          "default_threshold": Settings().min_support, "points": sweep},
+        "refusal_sweep": {"run_threshold": info["qa"]["settings"]["min_answerability"],
+                          "default_threshold": Settings().min_answerability, "points": sweep},
         "definitions": DEFINITIONS,
         "out": os.fspath(out_dir),
     }

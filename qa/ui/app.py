@@ -119,9 +119,7 @@ def line_reader(qa: QA) -> render.LineReader:
 
     def path_of(source: str) -> str | None:
         entry = manifest.files().get(source)
-        if entry:
-            return entry.path
-        return source if os.path.isfile(source) else None
+        return entry.path if entry else None
 
     return render.file_reader(path_of)
 

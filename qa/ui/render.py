@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from ..documents import iter_lines
+from ..documents import inside_corpus, iter_lines
 from ..types import Answer, Citation, Passage
 
 # (source, first line, last line) -> {line number: text} for the lines that exist in the range
@@ -29,11 +29,11 @@ def file_reader(path_of: Callable[[str], str | None]) -> LineReader:
     """Read lines from the file a source was ingested from (``path_of`` maps source -> path)."""
 
     def read(source: str, first: int, last: int) -> dict[int, str]:
-        path = path_of(source)
-        if not path:
+        path = inside_corpus(path_of(source))
+        if path is None:
             return {}
         try:
-            return dict(iter_lines(Path(path), first, last))
+            return dict(iter_lines(path, first, last))
         except OSError:
             return {}
 
@@ -139,17 +139,24 @@ def _passage_html(p: Passage) -> str:
     return (
         f'<section class="qa-passage"><header><code class="qa-label">{esc(label)}</code>'
         f'<span class="qa-score" title="retrieval score">score {p.score:.2f}</span></header>'
-        f"{_lines_html(lines, range(0))}</section>"
+        f"{_lines_html(lines, range(0), c.flagged)}</section>"
     )
 
 
-def _lines_html(lines: Mapping[int, str], hit: range) -> str:
+FLAG_TITLE = "reads as an instruction to an assistant: never used as support"
+
+
+def _lines_html(lines: Mapping[int, str], hit: range, flagged: tuple[int, ...] = ()) -> str:
     rows = []
     for n in sorted(lines):
         cls = "qa-line qa-hit" if n in hit else "qa-line"
+        flag = ""
+        if n in flagged:
+            cls += " qa-flagged"
+            flag = f'<span class="qa-flag" title="{FLAG_TITLE}">⚠ instruction</span>'
         rows.append(
             f'<div class="{cls}"><span class="qa-ln">{n}</span>'
-            f'<span class="qa-lt">{esc(lines[n]) or " "}</span></div>'
+            f'<span class="qa-lt">{esc(lines[n]) or " "}</span>{flag}</div>'
         )
     return f'<div class="qa-lines">{"".join(rows)}</div>'
 
@@ -243,6 +250,8 @@ CSS = """
   color: var(--body-text-color-subdued); }
 .qa-lt { white-space: pre-wrap; overflow-wrap: anywhere; padding-right: 0.6rem; }
 .qa-hit { background: rgba(250, 204, 21, 0.28); }
+.qa-flagged .qa-lt { text-decoration: line-through dotted rgba(220, 38, 38, 0.7); }
+.qa-flag { margin-left: 0.5em; font-size: 0.75em; color: #b91c1c; white-space: nowrap; }
 .qa-hit .qa-ln { font-weight: 700; color: inherit; box-shadow: inset 3px 0 0 #eab308; }
 .qa-more summary { cursor: pointer; margin: 0.2rem 0 0.5rem;
   color: var(--body-text-color-subdued); }
