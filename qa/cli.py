@@ -17,9 +17,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _open(args: argparse.Namespace, **options: object):
+    """A ``QA`` with only the flags the user gave: the environment decides the rest."""
     from .api import QA
 
-    return QA(args.index, chroma_url=args.chroma_url, **options)
+    given = {"chroma_url": args.chroma_url, **options}
+    return QA(args.index, **{k: v for k, v in given.items() if v is not None})
 
 
 def _progress_bar() -> Callable[[int, int, str], None] | None:
@@ -54,8 +56,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    options = {"backend": args.backend, "top_k": args.k}
-    with _open(args, **{k: v for k, v in options.items() if v is not None}) as qa:
+    with _open(args, backend=args.backend, top_k=args.k) as qa:
         if args.json:
             print(json.dumps(qa.ask(args.question).to_dict(), indent=2, ensure_ascii=False))
             return 0

@@ -1,16 +1,18 @@
-"""Prompt templates live as text files in ``prompts/`` so they can be read and tuned as text."""
+"""Prompt templates live as text files in ``prompts/`` so they can be read and tuned as text.
+
+The package reaches them as ``qa/_prompts``, a link to ``prompts/`` in a checkout and a copy
+inside an installed wheel, through ``importlib.resources`` either way.
+"""
 
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
-
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+from importlib.resources import files
 
 
 @cache
 def load(name: str) -> str:
-    path = PROMPTS_DIR / f"{name}.txt"
+    path = files("qa").joinpath("_prompts", f"{name}.txt")
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:

@@ -5,7 +5,7 @@ Each test runs against embedded Chroma and against a real `chroma run` server.
 
 from qa import QA
 
-from .conftest import chroma_rows
+from .conftest import SEED_DIR, chroma_rows, run_qa
 
 
 def test_first_ingest_then_unchanged(tmp_path, seed_copy, store_options):
@@ -63,3 +63,18 @@ def test_progress_is_reported(tmp_path, seed_copy):
     with QA(tmp_path / "ix") as qa:
         qa.ingest(seed_copy, progress=lambda done, total, src: seen.append((done, total)))
     assert seen[0] == (0, 1) and seen[-1] == (1, 1)
+
+
+def test_cli_obeys_qa_chroma_url(tmp_path, chroma_server):
+    """With QA_CHROMA_URL set and no flag, `qa ingest` writes to the server, not the folder."""
+    import chromadb
+
+    collection = "cli_env_url"
+    env = {"QA_CHROMA_URL": chroma_server.url, "QA_COLLECTION": collection}
+    out = run_qa("ingest", str(SEED_DIR), "--index", str(tmp_path / "ix"), env=env)
+    assert out.returncode == 0, out.stderr
+    client = chromadb.HttpClient(host="127.0.0.1", port=chroma_server.port)
+    assert client.get_collection(collection).count() == 5  # the seed's chunks
+    assert not (tmp_path / "ix" / "chroma").exists()
+    stats = run_qa("stats", "--index", str(tmp_path / "ix"), env=env)
+    assert stats.returncode == 0 and '"chunks": 5' in stats.stdout

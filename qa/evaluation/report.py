@@ -213,6 +213,18 @@ def _sweep_table(sweep: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _reasons_table(summary: dict[str, Any]) -> list[str]:
+    reasons = summary.get("refusal_reasons") or {}
+    if not reasons:
+        return []
+    lines = ["## Why qa refused", "", f"Of {summary['answerable']} answerable and "
+             f"{summary['unanswerable']} unanswerable questions:", "",
+             "| decided by | answerable (wrong) | unanswerable (right) |", "|---|---|---|"]
+    lines += [f"| {kind} | {n['answerable']} | {n['unanswerable']} |"
+              for kind, n in sorted(reasons.items())]
+    return [*lines, ""]
+
+
 def render_markdown(summary: dict[str, Any]) -> str:
     parts = [
         f"# Eval: {Path(summary['dataset']).name}",
@@ -239,7 +251,8 @@ def render_markdown(summary: dict[str, Any]) -> str:
     parts += ["## Metrics", ""]
     parts += [f"- **{m}**{' (↓)' if m in LOWER_IS_BETTER else ''}: {DEFINITIONS[m]}"
               for m in METRICS]
-    parts += ["", *_sweep_table(summary["refusal_sweep"]), "## Plots", ""]
+    parts += ["", *_reasons_table(summary), *_sweep_table(summary["refusal_sweep"]),
+              "## Plots", ""]
     for name, title in PLOTS.items():
         parts += [f"### {title}", "", f"![{title}]({name})", ""]
     parts += ["Per-question rows (answer, citations, retrieved, every metric, latencies) are in "

@@ -21,7 +21,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import BackendError, InputError
 from .dataset import Item, check_sources, load
-from .metrics import DEFINITIONS, METRICS, refusal_sweep, score, summarize
+from .metrics import DEFINITIONS, METRICS, refusal_reasons, refusal_sweep, score, summarize
 
 SYSTEMS = ("qa", "baseline")
 
@@ -72,6 +72,10 @@ def _row(system: str, item: Item, output: dict, corpus: str | os.PathLike) -> di
         row["support"] = output["support"]
     if output.get("answerability") is not None:
         row["answerability"] = output["answerability"]
+    if output.get("refused_because"):
+        row["refused_because"] = output["refused_because"]
+    if output.get("fallback"):  # the answer is the best line, quoted, not the model's
+        row["fallback"] = True
     if output.get("withheld"):  # refused by the answerability threshold: what it would have said
         withheld = {**output["withheld"], "citations": _spans(output["withheld"]["citations"],
                                                              corpus, quote=True)}
@@ -96,6 +100,8 @@ def _ask_qa(qa: Any, question: str) -> dict:
         dropped_citations=answer.debug.get("dropped", []),
         support=answer.debug.get("support"),  # the refusal gate's evidence score, to calibrate
         answerability=answer.debug.get("answerability"),
+        refused_because=answer.debug.get("refused_because"),
+        fallback=answer.debug.get("fallback"),  # kept in the debug of a withheld answer too
         withheld=answer.debug.get("withheld"),
         retrieval_ms=answer.debug.get("retrieval_ms"),
         total_ms=answer.debug.get("total_ms"),
@@ -191,6 +197,7 @@ def run(
             rows = _ask_all("qa", lambda q: _ask_qa(qa, q), items, corpus, progress)
             systems = {"qa": summarize(items, rows)}
             sweep = refusal_sweep(rows)
+            reasons = refusal_reasons(rows)
             info: dict[str, Any] = {"qa": {"backend": answerer.name, "top_k": qa.settings.top_k,
                                            "ingest_seconds": report.seconds,
                                            "settings": _settings(qa.settings)}}
@@ -224,6 +231,7 @@ def run(
         "systems": info,
         "refusal_sweep": {"run_threshold": info["qa"]["settings"]["min_answerability"],
                           "default_threshold": Settings().min_answerability, "points": sweep},
+        "refusal_reasons": reasons,
         "definitions": DEFINITIONS,
         "out": os.fspath(out_dir),
     }

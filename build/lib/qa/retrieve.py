@@ -1,0 +1,94 @@
+"""Retrieval: dense (a LlamaIndex retriever over Chroma) and keyword (BM25), fused by rank.
+
+Both lists only ever hold chunks the manifest has committed, so orphans of an interrupted
+ingest stay invisible.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from .manifest import Manifest
+from .store import Store, chunk_from_metadata
+from .types import Passage
+
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
+
+
+class DenseRetriever:
+    def __init__(
+        self, store: Store, manifest: Manifest, embed_model: Any, *, embed_query: Any
+    ) -> None:
+        self._store = store
+        self._manifest = manifest
+        self._embed_model = embed_model
+        # A cached embed: the line scorer then finds this question's vector already computed.
+        self._embed_query = embed_query
+        self._retrievers: dict[tuple[int, int], Any] = {}
+
+    def _retriever(self, k: int) -> Any:
+        """One LlamaIndex retriever per store connection and k (a reconnect makes a new one)."""
+        from llama_index.core import VectorStoreIndex
+
+        vector_store = self._store.vector_store
+        key = (id(vector_store), k)
+        if key not in self._retrievers:
+            index = VectorStoreIndex.from_vector_store(vector_store, embed_model=self._embed_model)
+            self._retrievers = {
+                **{kk: r for kk, r in self._retrievers.items() if kk[0] == id(vector_store)},
+                key: index.as_retriever(similarity_top_k=k),
+            }
+        return self._retrievers[key]
+
+    def retrieve(self, question: str, k: int) -> list[Passage]:
+        # Extra candidates so that hidden orphans cannot push live chunks out of the top k.
+        retriever = self._retriever(k + 4)
+        from llama_index.core.schema import QueryBundle
+
+        query = QueryBundle(question, embedding=self._embed_query([question])[0])
+        hits = self._store.call(retriever.retrieve, query)
+        live = self._manifest.known(h.node.node_id for h in hits)
+        passages = [
+            Passage(chunk_from_metadata(h.node.metadata, h.node.get_content()), _cosine(h.score))
+            for h in hits
+            if h.node.node_id in live
+        ]
+        return passages[:k]
+
+
+class HybridRetriever:
+    """Dense and BM25 candidates fused with reciprocal rank fusion.
+
+    A passage's score is its fused score scaled to [0, 1]: 1.0 means first in both lists.
+    """
+
+    def __init__(self, dense: DenseRetriever, manifest: Manifest, *, candidates: int = 20):
+        self._dense = dense
+        self._manifest = manifest
+        self._candidates = candidates
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qa-bm25")
+
+    def retrieve(self, question: str, k: int) -> list[Passage]:
+        n = max(k, self._candidates)
+        # BM25 (SQLite) and the dense search (ONNX + Chroma) both release the GIL: overlap them.
+        keyword_future = self._pool.submit(self._manifest.keyword_search, question, n)
+        dense = self._dense.retrieve(question, n)
+        keyword = keyword_future.result()
+        fused: dict[str, float] = {}
+        by_id: dict[str, Passage] = {}
+        for rank, p in enumerate(dense):
+            by_id[p.chunk.id] = p
+            fused[p.chunk.id] = fused.get(p.chunk.id, 0.0) + 1 / (RRF_K + rank + 1)
+        for rank, (chunk, _bm25) in enumerate(keyword):
+            by_id.setdefault(chunk.id, Passage(chunk, 0.0))
+            fused[chunk.id] = fused.get(chunk.id, 0.0) + 1 / (RRF_K + rank + 1)
+        best = 2 / (RRF_K + 1)
+        order = sorted(fused, key=lambda cid: -fused[cid])
+        return [Passage(by_id[cid].chunk, fused[cid] / best) for cid in order[:k]]
+
+
+def _cosine(similarity: float | None) -> float:
+    """ChromaVectorStore reports exp(-distance); on a cosine collection that is exp(cos - 1)."""
+    return 1.0 + math.log(similarity) if similarity else 0.0

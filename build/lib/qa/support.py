@@ -1,0 +1,71 @@
+"""How well the retrieved lines support a question: the evidence behind answer-or-refuse.
+
+Each non-blank line of the retrieved passages scores the mean of its embedding similarity to
+the question and the share of the question's content words it contains. Retrieval scores
+alone cannot tell "related" from "answers it"; a single line that both means and says what the
+question asks is a better signal, and it also picks the extractive answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .text import content_terms
+from .types import Passage
+
+Embed = Callable[[list[str]], list[list[float]]]
+
+
+@dataclass(frozen=True)
+class ScoredLine:
+    source: str
+    line: int
+    text: str
+    support: float
+    similarity: float = 0.0  # cosine of line and question embeddings
+    lexical: float = 0.0  # share of the question's content words the line contains
+
+
+def score_lines(
+    question: str, passages: list[Passage], embed: Embed, *, min_words: int = 3
+) -> list[ScoredLine]:
+    """Every line of at least ``min_words`` words in the passages, best supported first."""
+    candidates: dict[tuple[str, int], str] = {}
+    for p in passages:
+        for offset, text in enumerate(p.chunk.lines()):
+            if len(text.split()) >= max(min_words, 1):
+                candidates.setdefault((p.chunk.source, p.chunk.start_line + offset), text)
+    if not candidates:
+        return []
+    keys = list(candidates)
+    vectors = embed([question] + [candidates[k] for k in keys])
+    q_vec, line_vecs = vectors[0], vectors[1:]
+    q_terms = content_terms(question)
+    scored = []
+    for key, vec in zip(keys, line_vecs):
+        sim = sum(a * b for a, b in zip(q_vec, vec))
+        lex = len(q_terms & content_terms(candidates[key])) / len(q_terms) if q_terms else 0.0
+        scored.append(
+            ScoredLine(key[0], key[1], candidates[key], 0.5 * sim + 0.5 * lex, sim, lex)
+        )
+    scored.sort(key=lambda s: -s.support)
+    return scored
+
+
+def rerank(passages: list[Passage], ranked: list[ScoredLine]) -> list[Passage]:
+    """Passages ordered by their best-supported line, retrieval order breaking ties.
+
+    No packaged cross-encoder exists here; line-level support is a second opinion that reads
+    each sentence on its own instead of a chunk-wide average.
+    """
+    line_support = {(s.source, s.line): s.support for s in ranked}
+
+    def best(p: Passage) -> float:
+        c = p.chunk
+        return max(
+            (line_support.get((c.source, n), 0.0) for n in range(c.start_line, c.end_line + 1)),
+            default=0.0,
+        )
+
+    return sorted(passages, key=best, reverse=True)  # sorted() is stable: ties keep their order

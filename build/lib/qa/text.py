@@ -1,0 +1,40 @@
+"""Word-level helpers shared by the extractive answerer and the eval metrics."""
+
+from __future__ import annotations
+
+import re
+import string
+
+STOPWORDS = frozenset(
+    """a an the of to in on at by for from with about as into over after before between
+    and or but not no nor so than then is are was were be been being am do does did doing
+    have has had having what which who whom whose when where why how that this these those
+    it its it's he she they them their his her him we us our you your i me my mine
+    there here can could would should will shall may might must also any all some such
+    very just only own same other more most many much one""".split()
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def stem(word: str) -> str:
+    """A crude suffix strip: enough for 'supported'/'supports' to meet 'support'."""
+    for suffix in ("ingly", "edly", "ing", "ed", "es", "s", "ly"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def content_terms(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if w not in STOPWORDS}
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation) | {"‘", "’", "“", "”"})
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())

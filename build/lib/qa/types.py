@@ -1,0 +1,157 @@
+"""The typed records that carry provenance from chunking to display.
+
+Provenance (source, lines, hash) is born in ``Chunk`` and copied field by field into
+``Passage`` and ``Citation``; no later stage re-derives it from character offsets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class Chunk:
+    source: str  # the path as given to ingest
+    start_line: int  # 1-based, inclusive
+    end_line: int  # 1-based, inclusive
+    text: str  # exactly lines start..end of the file joined with "\n"
+    sha256: str  # of text
+    file_sha256: str = ""  # of the whole file as ingested
+
+    @property
+    def id(self) -> str:
+        from ._hashing import chunk_id
+
+        return chunk_id(self.source, self.start_line, self.end_line, self.sha256)
+
+    def lines(self) -> list[str]:
+        return self.text.split("\n")
+
+    @property
+    def flagged(self) -> tuple[int, ...]:
+        """Lines that read as instructions to an assistant: shown, never support for an answer."""
+        from .grounding import is_instruction
+
+        return tuple(
+            n for n, line in enumerate(self.lines(), self.start_line) if is_instruction(line)
+        )
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk and how well it matched."""
+
+    chunk: Chunk
+    score: float
+
+    def to_dict(self) -> dict:
+        c = self.chunk
+        return {
+            "source": c.source,
+            "start_line": c.start_line,
+            "end_line": c.end_line,
+            "quote": c.text,
+            "score": round(self.score, 4),
+            "flagged": list(c.flagged),
+        }
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A citation an answerer proposes; it becomes a ``Citation`` only once verified."""
+
+    source: str
+    start_line: int
+    end_line: int
+    quote: str | None = None  # None: the answerer named lines only
+    marker: str = ""  # the marker as written in the draft text, e.g. "[L30]"
+    claim: str = ""  # the sentence the marker ends, without markers; checked against the lines
+    sentence: int = 0  # which of ``Draft.sentences`` it supports
+
+
+@dataclass(frozen=True)
+class Citation:
+    source: str
+    start_line: int
+    end_line: int
+    quote: str
+    score: float
+
+    @property
+    def label(self) -> str:
+        lines = (
+            f"L{self.start_line}"
+            if self.start_line == self.end_line
+            else f"L{self.start_line}-{self.end_line}"
+        )
+        return f"{self.source}:{lines}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["score"] = round(self.score, 4)
+        return d
+
+
+@dataclass
+class Draft:
+    """What an answerer returns before verification."""
+
+    text: str
+    proposals: list[Proposal] = field(default_factory=list)
+    refused: bool = False
+    # The reply cut into sentences (markers kept); a sentence is shown only if it survives
+    # verification. Empty: the whole text is one sentence.
+    sentences: list[str] = field(default_factory=list)
+    # What the backend knows about its own answer, e.g. {"p_not_found": 0.3} from logprobs.
+    signals: dict = field(default_factory=dict)
+
+
+@dataclass
+class Answer:
+    text: str
+    refused: bool
+    citations: list[Citation] = field(default_factory=list)
+    retrieved: list[Passage] = field(default_factory=list)
+    debug: dict = field(default_factory=dict)  # dropped citations, backend, timings
+
+    def to_dict(self) -> dict:
+        return {
+            "answer": self.text,
+            "refused": self.refused,
+            "citations": [c.to_dict() for c in self.citations],
+            "retrieved": [p.to_dict() for p in self.retrieved],
+        }
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    flagged: list[tuple[str, int]] = field(default_factory=list)  # lines addressing an assistant
+    chunks: int = 0  # chunks written in this run
+    seconds: float = 0.0
+
+    @property
+    def indexed(self) -> int:
+        return len(self.added) + len(self.updated)
+
+    def summary(self) -> str:
+        files = self.indexed
+        return (
+            f"indexed {files} file{'s' if files != 1 else ''}, {self.chunks} chunks "
+            f"({len(self.skipped)} skipped, {len(self.unchanged)} unchanged, "
+            f"{len(self.removed)} removed) in {self.seconds:.1f} s"
+        ) + (
+            f"; {len(self.flagged)} line{'s' if len(self.flagged) != 1 else ''} read as "
+            "instructions to an assistant and will never support an answer"
+            if self.flagged else ""
+        )
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
+        d["flagged"] = [{"path": p, "line": n} for p, n in self.flagged]
+        return d

@@ -1,0 +1,287 @@
+"""The Gradio app of ``qa serve``: layout and events only.
+
+Every answer comes from ``QA.stream`` and every upload goes through ``QA.ingest``; this module
+wires them to components. HTML comes from ``render``, upload handling from ``uploads``. The
+per-session conversation lives in ``gr.State``, so each browser tab has its own; the one shared
+``QA`` serves them all, with Gradio's queue limiting how many run at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..api import QA
+from ..config import Settings
+from ..errors import InputError, NotIndexedError, QAError
+from ..manifest import Manifest
+from ..types import Answer
+from . import render
+from .uploads import ingest_uploads
+
+log = logging.getLogger("qa.ui")
+
+SEED_NAME = "000_9c02e21fc74a5060.txt"
+SEED_EXAMPLES = [
+    "Which leader voiced support for Macron's stance?",
+    "Who opposed the idea, fearing it could sow discord among allies?",
+    "Which newspaper reported Macron's confidential discussions?",
+]
+Turns = list[tuple[str, str]]  # (question, answer) for QA's follow-up rewriting
+Chat = list[dict]  # Chatbot messages: {"role": ..., "content": ...}
+Step = tuple[str, Chat, Turns, str, str]  # textbox, chat, turns, sources html, notice html
+
+
+def respond(
+    qa: QA, read: render.LineReader, question: str, chat: Chat, turns: Turns
+) -> Iterator[Step]:
+    """Stream one answer into the chat; then show its sources. Errors become a plain message.
+
+    Each step is a new list, so what was yielded before is never changed afterwards.
+    """
+    question = (question or "").strip()
+    before, turns = list(chat or []), list(turns or [])
+    asked = [_msg("user", render.chat_text(question))] if question else []
+    waiting = render.placeholder_html()
+
+    def step(bubble: str, sources: str = waiting, notice: str = "", box: str = "") -> Step:
+        reply = [_msg("assistant", bubble)] if question else []
+        return box, before + asked + reply, list(turns), sources, notice
+
+    if question:
+        yield step("…")
+    text, answer = "", None
+    try:
+        for item in qa.stream(question, history=turns):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                text += item
+                yield step(render.chat_text(text) + " ▍")
+    except NotIndexedError as exc:
+        message = f"{exc}, or add .txt/.md files under Documents below"
+    except QAError as exc:
+        message = str(exc)
+    except Exception as exc:  # a bug or an unexpected library error: log it, show one line
+        log.exception("answering %r failed", question)
+        message = f"unexpected error ({type(exc).__name__}); details are in the server log"
+    else:
+        assert answer is not None
+        turns.append((question, answer.text))
+        bubble = render.chat_text(answer.text, links=not answer.refused)
+        yield step(bubble, render.sources_html(answer, read, question=question))
+        return
+    if question:  # the reply bubble says why there is no answer
+        yield step("⚠️ " + render.chat_text(message))
+    else:  # no bubble to put it in
+        yield step("", notice=render.notice_html(message))
+
+
+def _msg(role: str, content: str) -> dict:
+    return {"role": role, "content": content}
+
+
+def upload(qa: QA, paths: list[str] | None, progress: Any = None) -> tuple[str, str]:
+    """Store and ingest uploaded files; (per-file result html, notice html)."""
+    files = [(p, Path(p).name) for p in paths or []]
+    if not files:
+        return "", ""
+
+    def step(done: int, total: int, source: str) -> None:
+        if progress is not None and total:
+            progress((done, total), desc=f"indexing {Path(source).name}" if source else "done")
+
+    try:
+        rows = ingest_uploads(qa, files, progress=step)
+    except QAError as exc:
+        return "", render.notice_html(str(exc))
+    except Exception as exc:
+        log.exception("ingesting uploads failed")
+        return "", render.notice_html(
+            f"unexpected error while indexing ({type(exc).__name__}); details are in the server log"
+        )
+    return render.ingest_html(rows), ""
+
+
+def backend_name(qa: QA) -> str:
+    try:
+        return qa.answerer.name
+    except QAError as exc:
+        return f"{qa.settings.backend} (unavailable: {exc})"
+
+
+def line_reader(qa: QA) -> render.LineReader:
+    """Read context lines from the file each source was ingested from (the manifest knows)."""
+    manifest = Manifest(Path(qa.settings.index_dir) / "manifest.sqlite3")
+
+    def path_of(source: str) -> str | None:
+        entry = manifest.files().get(source)
+        return entry.path if entry else None
+
+    return render.file_reader(path_of)
+
+
+def build(qa: QA) -> Any:
+    """The Blocks app for one ``QA``; launch it with ``launch``."""
+    import gradio as gr
+
+    read = line_reader(qa)
+    backend = backend_name(qa)
+    stats = qa.stats()
+
+    def corpus() -> tuple[str, str]:
+        info = qa.stats()
+        return render.header_html(info, backend), render.files_html(info["sources"])
+
+    with gr.Blocks(
+        title="qa: ask your documents", analytics_enabled=False, delete_cache=(3600, 3600)
+    ) as demo:
+        header = gr.HTML(
+            render.header_html(stats, backend),
+            elem_id="qa-header",
+            js_on_load=None,
+            elem_classes="qa-flush",
+        )
+        with gr.Row(equal_height=False, elem_id="qa-main"):
+            with gr.Column(scale=3, min_width=360, elem_id="qa-chat-col"):
+                chat = gr.Chatbot(
+                    elem_id="qa-chat",
+                    show_label=False,
+                    height=470,
+                    buttons=["copy"],
+                    latex_delimiters=[],
+                    feedback_options=None,
+                    autoscroll=True,
+                    placeholder="Answers appear here, with markers like [1] that point to "
+                    "the quoted lines on the right.",
+                )
+                with gr.Row(elem_id="qa-ask-row"):
+                    question = gr.Textbox(
+                        elem_id="qa-question",
+                        show_label=False,
+                        scale=5,
+                        autofocus=True,
+                        placeholder="Ask a question about your documents…",
+                        max_lines=4,
+                        container=False,
+                    )
+                    ask = gr.Button(
+                        "Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask"
+                    )
+                notice = gr.HTML("", elem_id="qa-notice", js_on_load=None, elem_classes="qa-flush")
+                if any(Path(s).name == SEED_NAME for s in stats["sources"]):
+                    gr.Examples(
+                        [[q] for q in SEED_EXAMPLES],
+                        inputs=[question],
+                        label="Try a question about the seed article",
+                        elem_id="qa-examples",
+                    )
+                with gr.Accordion(
+                    "Documents: add .txt or .md files", open=not stats["files"], elem_id="qa-docs"
+                ):
+                    files = gr.File(
+                        file_count="multiple",
+                        elem_id="qa-upload",
+                        height=120,
+                        label=f"Drop .txt / .md files (up to {qa.settings.upload_mb:g} MB each)",
+                    )
+                    result = gr.HTML(
+                        "", elem_id="qa-ingest", js_on_load=None, elem_classes="qa-flush"
+                    )
+                    indexed = gr.HTML(
+                        render.files_html(stats["sources"]),
+                        elem_id="qa-files",
+                        js_on_load=None,
+                        elem_classes="qa-flush",
+                    )
+            with gr.Column(scale=2, min_width=320, elem_id="qa-sources-col"):
+                gr.HTML('<h2 class="qa-h2">Sources</h2>', js_on_load=None, elem_classes="qa-flush")
+                sources = gr.HTML(
+                    render.placeholder_html(),
+                    elem_id="qa-sources",
+                    js_on_load=None,
+                    elem_classes="qa-flush",
+                )
+        turns = gr.State([])
+
+        def on_ask(q: str, c: Chat, t: Turns) -> Iterator[Step]:
+            yield from respond(qa, read, q, c, t)
+
+        def on_upload(paths: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
+            table, message = upload(qa, paths, progress)
+            return (table, message, None, *corpus())
+
+        chat_io = dict(
+            inputs=[question, chat, turns], outputs=[question, chat, turns, sources, notice]
+        )
+        question.submit(on_ask, **chat_io)
+        ask.click(on_ask, **chat_io)
+        chat.clear(  # the chat's own clear button starts a new conversation
+            lambda: ([], render.placeholder_html(), ""), outputs=[turns, sources, notice]
+        )
+        files.upload(on_upload, inputs=[files], outputs=[result, notice, files, header, indexed])
+        demo.load(corpus, outputs=[header, indexed], show_progress="hidden")
+    return demo
+
+
+def _theme() -> Any:
+    """Gradio's default look in IBM Plex Sans, which it ships: no font is fetched online."""
+    import gradio as gr
+
+    sans = (gr.themes.LocalFont("IBM Plex Sans"), "ui-sans-serif", "system-ui", "sans-serif")
+    return gr.themes.Default(font=sans)
+
+
+def _warm_up(qa: QA) -> None:
+    """Load the embedder and open the store now, so the first question is not the slow one."""
+    qa.embed(["warm up"])
+    try:
+        qa.retrieve("warm up", k=1)
+    except QAError:
+        pass  # nothing indexed yet: the page says so
+
+
+def parse_auth(value: str) -> tuple[str, str] | None:
+    """``user:password`` (QA_UI_AUTH) -> a Gradio auth pair; empty -> no login."""
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise InputError("QA_UI_AUTH must look like user:password")
+    return user, password
+
+
+def serve(
+    *,
+    index_dir: str | None = None,
+    chroma_url: str | None = None,
+    host: str | None = None,
+    port: int | None = None,
+) -> None:
+    """Open the index and serve the UI until interrupted (``qa serve``)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
+    settings = Settings.from_env(index_dir=index_dir, chroma_url=chroma_url, host=host, port=port)
+    auth = parse_auth(settings.ui_auth)
+    with QA(settings=settings) as qa:
+        _warm_up(qa)
+        demo = build(qa)
+        demo.queue(default_concurrency_limit=settings.concurrency)
+        try:
+            demo.launch(
+                server_name=settings.host,
+                server_port=settings.port,
+                auth=auth,
+                auth_message="This qa server asks for a login (QA_UI_AUTH).",
+                max_file_size=f"{settings.upload_mb:g}mb",
+                ssr_mode=False,
+                show_error=False,
+                css=render.CSS,
+                head=render.HEAD,
+                theme=_theme(),
+                footer_links=[],
+            )
+        except OSError as exc:
+            raise QAError(f"cannot serve on {settings.host}:{settings.port}: {exc}") from None

@@ -1,0 +1,292 @@
+"""HTML for the chat UI: the sources panel, the corpus header, chat text, ingest results.
+
+Everything shown comes from documents, uploads or the user, so every string is escaped here;
+no other module builds HTML. Pure functions of their inputs, so they are tested without Gradio.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from ..documents import inside_corpus, iter_lines
+from ..types import Answer, Citation, Passage
+
+# (source, first line, last line) -> {line number: text} for the lines that exist in the range
+LineReader = Callable[[str, int, int], dict[int, str]]
+CONTEXT = 3  # lines shown around a cited range
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def file_reader(path_of: Callable[[str], str | None]) -> LineReader:
+    """Read lines from the file a source was ingested from (``path_of`` maps source -> path)."""
+
+    def read(source: str, first: int, last: int) -> dict[int, str]:
+        path = inside_corpus(path_of(source))
+        if path is None:
+            return {}
+        try:
+            return dict(iter_lines(path, first, last))
+        except OSError:
+            return {}
+
+    return read
+
+
+def _no_lines(source: str, first: int, last: int) -> dict[int, str]:
+    return {}
+
+
+# -- chat text -----------------------------------------------------------------------------
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
+
+
+def chat_text(text: str, *, links: bool = False) -> str:
+    """Answer text for the Chatbot (which renders Markdown): shown literally, markers linked.
+
+    ``links`` turns [1] [2] into anchors that focus their source; the draft streamed before
+    verification keeps them plain, since its numbering may still change.
+    """
+    out = []
+    pos = 0
+    for m in _MARKER.finditer(text) if links else ():
+        out.append(_literal(text[pos : m.start()]))
+        n = m.group(1)
+        out.append(f'<a class="qa-cite" href="#qa-src-{n}" title="show source {n}">[{n}]</a>')
+        pos = m.end()
+    out.append(_literal(text[pos:]))
+    return "".join(out)
+
+
+def _literal(text: str) -> str:
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+# -- sources panel ---------------------------------------------------------------------------
+def placeholder_html() -> str:
+    return (
+        '<div class="qa-sources qa-empty"><p>Ask a question: each cited line appears here '
+        "inside its document, with the lines around it.</p></div>"
+    )
+
+
+def sources_html(
+    answer: Answer, read: LineReader | None = None, *, question: str = "", context: int = CONTEXT
+) -> str:
+    """The panel beside the chat for one answer.
+
+    Cited lines are highlighted inside ``context`` lines of the file around them; passages that
+    were retrieved but not cited are folded away; the query actually searched is shown, which
+    is the point of a rewritten follow-up.
+    """
+    read = read or _no_lines
+    parts = ['<div class="qa-sources">', _query_html(answer, question)]
+    if answer.refused or not answer.citations:
+        parts.append('<p class="qa-none">No sources: the documents don\'t say.</p></div>')
+        return "".join(parts)
+    for i, c in enumerate(answer.citations, 1):
+        parts.append(_citation_html(i, c, read, context))
+    uncited = [p for p in answer.retrieved if not _is_cited(p, answer.citations)]
+    if uncited:
+        parts.append(
+            f'<details class="qa-more"><summary>Retrieved but not cited ({len(uncited)})</summary>'
+        )
+        parts.extend(_passage_html(p) for p in uncited)
+        parts.append("</details>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _query_html(answer: Answer, question: str) -> str:
+    query = str(answer.debug.get("query") or question)
+    if not query:
+        return ""
+    rewritten = bool(question) and query.strip() != question.strip()
+    title = "Follow-up rewritten as" if rewritten else "Searched for"
+    cls = "qa-query qa-rewritten" if rewritten else "qa-query"
+    return f'<p class="{cls}"><span class="qa-k">{title}</span> <q>{esc(query)}</q></p>'
+
+
+def _citation_html(i: int, c: Citation, read: LineReader, context: int) -> str:
+    quoted = c.quote.split("\n")
+    around = read(c.source, max(1, c.start_line - context), c.end_line + context)
+    # The quote was verified against the file; if the file has changed since, show the quote
+    # alone rather than context that may no longer belong to it.
+    on_disk = [around.get(n) for n in range(c.start_line, c.end_line + 1)]
+    if on_disk != quoted:
+        around = {}
+    lines = {**around, **{c.start_line + k: t for k, t in enumerate(quoted)}}
+    body = _lines_html(lines, range(c.start_line, c.end_line + 1))
+    return (
+        f'<section class="qa-src" id="qa-src-{i}" tabindex="-1">'
+        f'<header><span class="qa-n">[{i}]</span> <code class="qa-label">{esc(c.label)}</code>'
+        f'<span class="qa-score" title="retrieval score">score {c.score:.2f}</span></header>'
+        f"{body}</section>"
+    )
+
+
+def _passage_html(p: Passage) -> str:
+    c = p.chunk
+    label = f"{c.source}:L{c.start_line}" + (f"-{c.end_line}" if c.end_line != c.start_line else "")
+    lines = {c.start_line + k: t for k, t in enumerate(c.lines())}
+    return (
+        f'<section class="qa-passage"><header><code class="qa-label">{esc(label)}</code>'
+        f'<span class="qa-score" title="retrieval score">score {p.score:.2f}</span></header>'
+        f"{_lines_html(lines, range(0), c.flagged)}</section>"
+    )
+
+
+FLAG_TITLE = "reads as an instruction to an assistant: never used as support"
+
+
+def _lines_html(lines: Mapping[int, str], hit: range, flagged: tuple[int, ...] = ()) -> str:
+    rows = []
+    for n in sorted(lines):
+        cls = "qa-line qa-hit" if n in hit else "qa-line"
+        flag = ""
+        if n in flagged:
+            cls += " qa-flagged"
+            flag = f'<span class="qa-flag" title="{FLAG_TITLE}">⚠ instruction</span>'
+        rows.append(
+            f'<div class="{cls}"><span class="qa-ln">{n}</span>'
+            f'<span class="qa-lt">{esc(lines[n]) or " "}</span>{flag}</div>'
+        )
+    return f'<div class="qa-lines">{"".join(rows)}</div>'
+
+
+def _is_cited(p: Passage, citations: list[Citation]) -> bool:
+    c = p.chunk
+    return any(
+        x.source == c.source and x.start_line <= c.end_line and x.end_line >= c.start_line
+        for x in citations
+    )
+
+
+# -- header and ingest results -------------------------------------------------------------
+def header_html(stats: Mapping, backend: str) -> str:
+    """What is loaded: files, chunks, last ingest, backend; the first thing a user checks."""
+    files, chunks = int(stats.get("files") or 0), int(stats.get("chunks") or 0)
+    last = stats.get("last_ingest")
+    when = _dt.datetime.fromtimestamp(last).strftime("%Y-%m-%d %H:%M") if last else "never"
+    corpus = (
+        f"<b>{files}</b> file{'s' if files != 1 else ''} · <b>{chunks}</b> chunks"
+        if files
+        else "<b>nothing indexed yet</b>: add .txt or .md files below"
+    )
+    return (
+        '<div class="qa-header"><h1>Ask your documents</h1><p class="qa-meta">'
+        f"<span>{corpus}</span><span>last ingest {esc(when)}</span>"
+        f"<span>backend <b>{esc(backend)}</b></span>"
+        f'<span title="index directory">index <code>{esc(stats.get("index_dir", ""))}</code>'
+        "</span></p></div>"
+    )
+
+
+def files_html(sources: list[str]) -> str:
+    if not sources:
+        return '<p class="qa-files qa-empty">No documents yet.</p>'
+    items = "".join(f'<li title="{esc(s)}"><code>{esc(Path(s).name)}</code></li>' for s in sources)
+    return (
+        f'<p class="qa-files-title">Indexed ({len(sources)})</p><ul class="qa-files">{items}</ul>'
+    )
+
+
+def ingest_html(rows: list[tuple[str, str, str]]) -> str:
+    """Per-file outcome of an upload: (file name, added|updated|unchanged|skipped, why)."""
+    if not rows:
+        return ""
+    body = "".join(
+        f'<tr class="qa-{esc(status)}"><td><code>{esc(name)}</code></td>'
+        f"<td>{esc(status)}</td><td>{esc(why)}</td></tr>"
+        for name, status, why in rows
+    )
+    return f'<table class="qa-ingest"><caption>Upload result</caption><tbody>{body}</tbody></table>'
+
+
+def notice_html(message: str) -> str:
+    """A plain one-line message (errors included): never a traceback."""
+    return f'<p class="qa-notice" role="alert">{esc(message)}</p>' if message else ""
+
+
+# -- look ----------------------------------------------------------------------------------
+CSS = """
+.qa-flush .html-container { padding: 0 !important; }
+@media (max-width: 640px) { #qa-chat { height: 360px !important; } }
+.qa-header { padding: 0.2rem 0 0.1rem; }
+.qa-header h1 { font-size: 1.35rem; font-weight: 600; margin: 0; }
+#qa-notice:not(:has(.qa-notice)), #qa-ingest:not(:has(table)) { display: none; }
+.qa-meta { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.2rem 1.1rem;
+  margin: 0.3rem 0 0;
+  font-size: 0.9rem; color: var(--body-text-color-subdued); }
+.qa-h2 { font-size: 1.05rem; margin: 0.1rem 0 0.4rem; }
+.qa-sources { font-size: 0.92rem; }
+.qa-empty, .qa-none { color: var(--body-text-color-subdued); }
+.qa-query { margin: 0 0 0.6rem; padding: 0.45rem 0.65rem; border-radius: 6px;
+  background: var(--background-fill-secondary); }
+.qa-query.qa-rewritten { border-left: 3px solid var(--color-accent); }
+.qa-k { display: block; font-size: 0.75rem; text-transform: uppercase; letter-spacing: 0.04em;
+  color: var(--body-text-color-subdued); }
+.qa-src, .qa-passage { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  margin: 0 0 0.6rem; overflow: hidden; scroll-margin: 1rem; }
+.qa-src { cursor: pointer; }
+.qa-src.qa-focus, .qa-src:focus { outline: 2px solid var(--color-accent); outline-offset: 1px; }
+.qa-src header, .qa-passage header { display: flex; flex-wrap: wrap; align-items: baseline;
+  gap: 0.2rem 0.5rem; padding: 0.35rem 0.6rem; background: var(--background-fill-secondary); }
+.qa-n { font-weight: 700; color: var(--color-accent); }
+.qa-label { font-size: 0.82rem; word-break: break-all; background: none; padding: 0; }
+.qa-score { margin-left: auto; font-size: 0.78rem; white-space: nowrap;
+  color: var(--body-text-color-subdued); }
+.qa-lines { font-family: var(--font-mono); font-size: 0.78rem; line-height: 1.5;
+  padding: 0.3rem 0; }
+.qa-line { display: grid; grid-template-columns: 3.2em 1fr; }
+.qa-ln { text-align: right; padding-right: 0.8em; user-select: none;
+  color: var(--body-text-color-subdued); }
+.qa-lt { white-space: pre-wrap; overflow-wrap: anywhere; padding-right: 0.6rem; }
+.qa-hit { background: rgba(250, 204, 21, 0.28); }
+.qa-flagged .qa-lt { text-decoration: line-through dotted rgba(220, 38, 38, 0.7); }
+.qa-flag { margin-left: 0.5em; font-size: 0.75em; color: #b91c1c; white-space: nowrap; }
+.qa-hit .qa-ln { font-weight: 700; color: inherit; box-shadow: inset 3px 0 0 #eab308; }
+.qa-more summary { cursor: pointer; margin: 0.2rem 0 0.5rem;
+  color: var(--body-text-color-subdued); }
+.qa-cite { text-decoration: none !important; font-weight: 700; cursor: pointer; }
+.qa-notice { margin: 0.2rem 0; padding: 0.45rem 0.7rem; border-radius: 6px;
+  color: var(--error-text-color); background: var(--error-background-fill);
+  border: 1px solid var(--error-border-color); }
+.qa-ingest { width: 100%; font-size: 0.85rem; margin: 0.3rem 0 !important;
+  border-collapse: collapse; border: none !important; }
+.qa-ingest caption { text-align: left; font-weight: 600; padding: 0 0 0.2rem; }
+.qa-ingest td { padding: 0.25rem 0.4rem !important; border: none !important;
+  border-top: 1px solid var(--border-color-primary) !important; }
+.qa-files-title { font-weight: 600; font-size: 0.85rem; margin: 0.4rem 0 0; }
+.qa-ingest .qa-added td:nth-child(2), .qa-ingest .qa-updated td:nth-child(2) { color: #15803d; }
+.qa-ingest .qa-skipped td:nth-child(2) { color: var(--error-text-color); }
+.qa-files { margin: 0.3rem 0 0; padding-left: 1.2rem; font-size: 0.85rem; }
+"""
+
+# Gradio scopes launch(css=) to its content; the page margins sit outside it, so they go here.
+HEAD = """<style>
+@media (max-width: 640px) { .gradio-container .app { padding: 8px 10px !important; } }
+</style>
+<script>
+// Clicking a citation marker in the chat, or a source card, focuses that source.
+document.addEventListener('click', (event) => {
+  const hit = event.target.closest && event.target.closest('a.qa-cite, .qa-src');
+  if (!hit) return;
+  const id = hit.id || (hit.getAttribute('href') || '').replace('#', '');
+  const card = id && document.getElementById(id);
+  if (!card) return;
+  event.preventDefault();
+  event.stopPropagation();
+  document.querySelectorAll('.qa-src.qa-focus').forEach((el) => el.classList.remove('qa-focus'));
+  card.classList.add('qa-focus');
+  card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
+  card.focus({preventScroll: true});
+}, true);
+</script>"""

@@ -1,0 +1,143 @@
+"""The citation check: nothing reaches the user that the file does not say.
+
+A proposed citation survives only if its lines lie inside a passage that was retrieved for this
+question, the stored passage is intact (its hash matches), any quote the answerer gave equals
+those lines, the file on disk still has exactly those lines, and none of them reads as an
+instruction to an assistant. A sentence is then shown only if the lines it cites say everything
+it says (``grounding.unsupported``), it adds something to the question, and at least one of its
+lines relates to the question (support of ``min_line_support`` or more), so "I have been pwned"
+cannot ride along with a correct answer on the authority of a real line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from . import grounding
+from ._hashing import sha256_text
+from .documents import inside_corpus, read_lines
+from .types import Citation, Draft, Passage, Proposal
+
+REPEATS_QUESTION = "the sentence only repeats the question"
+NOT_VERIFIED = "no sentence survived verification"
+
+LineReader = Callable[[str, int, int], "list[str] | None"]
+
+
+def disk_reader(paths: dict[str, str]) -> LineReader:
+    """Read lines of an ingested source from where it was ingested from.
+
+    ``paths`` maps a source to its real path at ingest; a file since replaced by a symlink
+    (or moved behind one) no longer resolves there and reads as gone, so no line from outside
+    the ingested folder is ever shown.
+    """
+
+    def read(source: str, start: int, end: int) -> list[str] | None:
+        path = inside_corpus(paths.get(source))
+        return read_lines(path, start, end) if path else None
+
+    return read
+
+
+@dataclass
+class Verified:
+    citations: list[Citation] = field(default_factory=list)  # proposal order, no repeats
+    dropped: list[dict] = field(default_factory=list)  # each with its reason
+    sentences: set[int] = field(default_factory=set)  # the draft sentences that may be shown
+
+
+def verify(
+    draft: Draft,
+    passages: list[Passage],
+    read: LineReader,
+    *,
+    question: str = "",
+    support: Mapping[tuple[str, int], float] | None = None,
+    min_line_support: float = 0.0,
+) -> Verified:
+    """Check every proposal against the passages and the file, then every sentence against
+    the lines it cites. ``support`` is each line's relation to the question (``support.py``)."""
+    out = Verified()
+    question = grounding.without_instructions(question)
+    good: dict[int, list[tuple[Proposal, Citation]]] = {}
+    for prop in draft.proposals:
+        reason, citation = _check(prop, passages, read)
+        if citation is None:
+            out.dropped.append(_dropped(prop, reason))
+        else:
+            good.setdefault(prop.sentence, []).append((prop, citation))
+    seen: set[tuple[str, int, int]] = set()
+    for n in sorted(good):
+        pairs = good[n]
+        claim = pairs[0][0].claim or " ".join(c.quote for _, c in pairs)
+        cited = "\n".join(c.quote for _, c in pairs)
+        reason, extra = _sentence_problem(claim, cited, question, pairs, support,
+                                          min_line_support)
+        if reason:
+            out.dropped += [{**_dropped(p, reason), **extra} for p, _ in pairs]
+            continue
+        out.sentences.add(n)
+        for _, c in pairs:
+            key = (c.source, c.start_line, c.end_line)
+            if key not in seen:
+                seen.add(key)
+                out.citations.append(c)
+    return out
+
+
+def _dropped(prop: Proposal, reason: str) -> dict:
+    return {"source": prop.source, "start_line": prop.start_line, "end_line": prop.end_line,
+            "marker": prop.marker, "sentence": prop.claim, "reason": reason}
+
+
+def _sentence_problem(claim, cited, question, pairs, support, min_line_support):
+    missing = grounding.unsupported(claim, cited, question)
+    if missing:
+        return f"the cited lines do not say: {', '.join(missing)}", {"unsupported": missing}
+    if question and grounding.adds_nothing(claim, question):
+        return REPEATS_QUESTION, {}
+    if support is not None and min_line_support > 0:
+        best = max(
+            (support.get((c.source, n), 0.0)
+             for _, c in pairs for n in range(c.start_line, c.end_line + 1)),
+            default=0.0,
+        )
+        if best < min_line_support:
+            return (f"the cited lines do not answer the question (support {best:.2f} < "
+                    f"{min_line_support:g})"), {}
+    return "", {}
+
+
+def _check(prop: Proposal, passages: list[Passage], read: LineReader):
+    if prop.start_line < 1 or prop.end_line < prop.start_line:
+        return "invalid line range", None
+    holder = next(
+        (
+            p
+            for p in passages
+            if p.chunk.source == prop.source
+            and p.chunk.start_line <= prop.start_line
+            and prop.end_line <= p.chunk.end_line
+        ),
+        None,
+    )
+    if holder is None:
+        return "lines were not among the retrieved passages", None
+    chunk = holder.chunk
+    if sha256_text(chunk.text) != chunk.sha256:
+        return "stored passage does not match its hash", None
+    lines = chunk.lines()[prop.start_line - chunk.start_line : prop.end_line - chunk.start_line + 1]
+    if not any(line.strip() for line in lines):
+        return "cited lines are blank", None
+    quote = "\n".join(lines)
+    if prop.quote is not None and prop.quote != quote:
+        return "quote differs from the file's lines", None
+    if any(prop.start_line <= n <= prop.end_line for n in chunk.flagged):
+        return "the cited line reads as an instruction to an assistant", None
+    on_disk = read(prop.source, prop.start_line, prop.end_line)
+    if on_disk is None:
+        return "file or lines no longer exist", None
+    if on_disk != lines:
+        return "file changed since it was ingested", None
+    return "", Citation(prop.source, prop.start_line, prop.end_line, quote, holder.score)
