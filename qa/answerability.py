@@ -2,8 +2,8 @@
 
 The signals are the best line's support, embedding similarity and word overlap with the
 question, its margin over the best line of any other passage, the share of the question's
-identifiers its passage names, and (from an LLM backend that returns logprobs) the model's own
-probability of replying NOT FOUND. A logistic model over them is fitted by
+identifiers its passage names, and (from an LLM backend that can give it) the model's own
+probability that the best two lines answer the question. A logistic model over them is fitted by
 ``eval/fit_answerability.py`` on SQuAD 2.0 questions disjoint from the test set; its weights
 ship in ``answerability.json`` beside this file.
 """
@@ -30,7 +30,7 @@ class Evidence:
     lexical: float = 0.0
     margin: float = 0.0  # best support minus the best line of any other passage
     identifiers: float = 1.0  # share of the question's identifiers the best passage names
-    p_not_found: float | None = None  # the LLM's probability of refusing, when it reports one
+    judge: float | None = None  # the LLM's probability of "Yes, these lines answer it"
     missing: list[str] = field(default_factory=list)  # identifiers no retrieved passage names
 
     def features(self) -> dict[str, float]:
@@ -88,7 +88,7 @@ def score(evidence: Evidence) -> float:
 
     Uses the model with the LLM's signal when the backend gave one, else the evidence-only one.
     """
-    model = _model()["with_llm" if evidence.p_not_found is not None else "evidence"]
+    model = _model()["with_llm" if evidence.judge is not None else "evidence"]
     feats = evidence.features()
     t = min(max(model.get("threshold", 0.5), 1e-6), 1 - 1e-6)
     z = model["intercept"] - math.log(t / (1 - t)) + sum(

@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from . import grounding
 from .answer.base import REFUSAL, Answerer
 from .answer.markers import MARKER, renumber
-from .answerability import assess, holder, passage_text
+from .answerability import Evidence, assess, holder, passage_text
 from .answerability import score as score_answerability
 from .condense import History, rule_condense
 from .config import Settings
@@ -163,7 +164,45 @@ class QA:
         started = time.perf_counter()
         question = self._check_question(question)
         query = self.condense(question, history or [])
-        k = k or self.settings.top_k
+        case = self._weigh(query, k or self.settings.top_k)
+        passages = case.passages
+        if case.gate:
+            answer = Answer(REFUSAL, True, [], passages,
+                            {"dropped": [], "proposed": 0, "refused_because": case.gate})
+        else:
+            draft = None
+            released = _Gate(passages)
+            for item in self.answerer.stream(query, passages, evidence=case.ranked):
+                if isinstance(item, Draft):
+                    draft = item
+                elif out := released.feed(item):
+                    yield out
+            assert draft is not None, "an answerer must end its stream with a Draft"
+            answer = self._finish(draft, case, query)
+        answer.debug.update(
+            support=round(case.evidence.support, 4),
+            answerability=round(case.answerability, 4),
+            evidence={k: round(v, 4) for k, v in case.evidence.features().items()},
+            gated=bool(case.gate),
+            query=query,
+            backend=self.answerer.name,
+            retrieval_ms=round((case.retrieved_at - started) * 1000, 1),
+            total_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        yield answer
+
+    def assess(self, question: str, *, k: int | None = None) -> Evidence:
+        """The evidence for answering ``question``, scored before any answer is written."""
+        return self._weigh(self._check_question(question), k or self.settings.top_k).evidence
+
+    def _weigh(self, query: str, k: int) -> _Case:
+        """Retrieve, score every line, and decide from the evidence whether to answer at all.
+
+        In order: the question's identifiers must be in a passage; the best line must reach
+        ``QA_MIN_SUPPORT``; then the fitted answerability score (with the backend's own
+        yes/no judgement of the best lines, when it can give one) must reach
+        ``QA_MIN_ANSWERABILITY``. A refusal here costs no answer generation.
+        """
         rerank_on = self.settings.rerank == "on"
         passages = self.retriever.retrieve(query, k * RERANK_POOL if rerank_on else k)
         retrieved_at = time.perf_counter()
@@ -178,39 +217,15 @@ class QA:
             gate = f"the documents never mention {', '.join(evidence.missing)}"
         elif evidence.support < self.settings.min_support:  # too weak to ask any backend
             gate = f"support {evidence.support:.2f} below QA_MIN_SUPPORT"
-        if gate:
-            answer = Answer(REFUSAL, True, [], passages,
-                            {"dropped": [], "proposed": 0, "refused_because": gate})
-        else:
-            draft = None
-            released = _Gate(passages)
-            for item in self.answerer.stream(query, passages, evidence=ranked):
-                if isinstance(item, Draft):
-                    draft = item
-                elif out := released.feed(item):
-                    yield out
-            assert draft is not None, "an answerer must end its stream with a Draft"
-            evidence.p_not_found = draft.signals.get("p_not_found")
-            support = {(s.source, s.line): s.support for s in scored}
-            answer = self._finish(draft, passages, ranked, query, support)
+        judge = getattr(self.answerer, "judge", None)
+        if not gate and judge is not None:
+            evidence.judge = judge(query, [s.text for s in ranked[:JUDGE_LINES]])
         answerability = score_answerability(evidence)
-        if not answer.refused and answerability < self.settings.min_answerability:
-            answer = Answer(REFUSAL, True, [], passages, {
-                **answer.debug, "withheld": answer.to_dict(),
-                "refused_because": f"answerability {answerability:.2f} below "
-                                   f"QA_MIN_ANSWERABILITY {self.settings.min_answerability:g}",
-            })
-        answer.debug.update(
-            support=round(evidence.support, 4),
-            answerability=round(answerability, 4),
-            evidence={k: round(v, 4) for k, v in evidence.features().items()},
-            gated=bool(gate),
-            query=query,
-            backend=self.answerer.name,
-            retrieval_ms=round((retrieved_at - started) * 1000, 1),
-            total_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        yield answer
+        if not gate and answerability < self.settings.min_answerability:
+            gate = (f"answerability {answerability:.2f} below QA_MIN_ANSWERABILITY "
+                    f"{self.settings.min_answerability:g}")
+        support = {(s.source, s.line): s.support for s in scored}
+        return _Case(passages, ranked, support, evidence, answerability, gate, retrieved_at)
 
     def condense(self, question: str, history: History) -> str:
         """The question rewritten to stand alone, by the backend when it can, else by rule."""
@@ -247,12 +262,12 @@ class QA:
             )
         return question
 
-    def _finish(self, draft: Draft, passages: list[Passage], ranked: list[ScoredLine],
-                question: str, support: dict) -> Answer:
+    def _finish(self, draft: Draft, case: _Case, question: str) -> Answer:
         """Verify the draft; when nothing of it survives, fall back to the best line, quoted."""
         paths = {s: e.path for s, e in self._manifest.files().items()}
+        passages = case.passages
         check = partial(verify, passages=passages, read=disk_reader(paths), question=question,
-                        support=support, min_line_support=self.settings.min_line_support)
+                        support=case.support, min_line_support=self.settings.min_line_support)
         result = check(draft) if not draft.refused else None
         debug: dict = {"dropped": result.dropped if result else [],
                        "proposed": len(draft.proposals), "model_refused": draft.refused}
@@ -260,7 +275,7 @@ class QA:
             d["reason"] == REPEATS_QUESTION for d in result.dropped)
         if (result is None or not result.citations) and self.settings.fallback == "on" \
                 and not repeated:  # a reply that only echoes the question found nothing new
-            quoted = _quote_best(ranked, passages, question)
+            quoted = _quote_best(case.ranked, passages, question)
             if quoted is not None and (fallback := check(quoted)).citations:
                 debug["fallback"] = True
                 return Answer(renumber(quoted, fallback.citations, fallback.sentences), False,
@@ -289,6 +304,20 @@ def _quote_best(ranked: list[ScoredLine], passages: list[Passage], question: str
 
 
 RERANK_POOL = 3  # with reranking, this many times top_k candidates are read line by line
+JUDGE_LINES = 2  # best lines the backend judges (measured: 2 lines beat the 8 of the prompt)
+
+
+@dataclass
+class _Case:
+    """One question's evidence and the decision taken from it, before any answer is written."""
+
+    passages: list[Passage]
+    ranked: list[ScoredLine]  # lines of 3+ words, best supported first
+    support: dict[tuple[str, int], float]  # every line's support, short ones included
+    evidence: Evidence
+    answerability: float
+    gate: str  # why no answer will be written; "" to answer
+    retrieved_at: float
 
 
 class _Gate:

@@ -35,7 +35,7 @@ class Settings:
     rerank: str = "on"  # on | off: reorder candidates by their best-supported line
     embed_batch: int = 32
     backend: str = "auto"  # auto | openai | local | extractive
-    min_support: float = 0.45  # best line support below this: refuse before asking a backend
+    min_support: float = 0.35  # best line support below this: refuse before asking a backend
     min_answerability: float = 0.5  # fitted answerability score needed to answer (README)
     min_line_support: float = 0.3  # a sentence's cited lines must relate this much to the question
     fallback: str = "on"  # on | off: quote the best line when the model's answer fails
@@ -47,7 +47,7 @@ class Settings:
     local_model_path: str = ""  # empty: assemble the packaged GGUF into the cache
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "qa")
     max_tokens: int = 256
-    prompt_lines: int = 8  # LLM backends: show only this many best-supported lines; 0 = all
+    prompt_lines: int = 4  # LLM backends: show only this many best-supported lines; 0 = all
     host: str = "127.0.0.1"
     port: int = 7860
     ui_auth: str = ""

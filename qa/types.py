@@ -102,8 +102,6 @@ class Draft:
     # The reply cut into sentences (markers kept); a sentence is shown only if it survives
     # verification. Empty: the whole text is one sentence.
     sentences: list[str] = field(default_factory=list)
-    # What the backend knows about its own answer, e.g. {"p_not_found": 0.3} from logprobs.
-    signals: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -223,30 +223,25 @@ def test_a_sample_is_fixed_spread_and_in_file_order(tmp_path):
 
 
 def test_refusal_sweep_replays_the_threshold():
-    def row(answerable, score, *, refused=False, correct=True, withheld=None):
+    def row(answerable, score, *, refused=False, correct=True):
         return {"answerable": answerable, "answerability": score, "refused": refused,
                 "correct": correct if answerable else None,
                 "cited_lines": 1 if answerable else None,
-                "cited_gold_lines": int(bool(correct)) if answerable else None,
-                "withheld": withheld}
+                "cited_gold_lines": int(correct) if answerable else None}
 
     rows = [row(True, 0.9), row(True, 0.5, correct=False), row(True, 0.8, refused=True),
-            row(False, 0.3), row(False, 0.6),
-            # refused by the run's threshold, with the (correct) answer it withheld
-            row(True, 0.4, refused=True, correct=None,
-                withheld={"correct": True, "cited_lines": 1, "cited_gold_lines": 1})]
-    points = {p["threshold"]: p for p in refusal_sweep(rows, step=0.1)}
+            row(False, 0.3), row(False, 0.6)]
+    points = {p["threshold"]: p for p in refusal_sweep(rows, floor=0.0, step=0.1)}
     assert set(points) == {round(n / 10, 4) for n in range(11)}
-    at = points[0.0]  # nothing refused by the score: the withheld answer is replayed
-    assert at["refusal_unanswerable"] == 0.0
-    assert at["wrong_refusal_answerable"] == pytest.approx(1 / 4)  # refused anyway
-    assert at["answer_accuracy"] == pytest.approx(2 / 4)
-    assert at["citation_precision"] == pytest.approx(2 / 3)
-    at = points[0.7]  # refuses both unanswerable, the wrong one and the withheld one
+    assert points[0.0]["refusal_unanswerable"] == 0.0
+    assert points[0.0]["wrong_refusal_answerable"] == pytest.approx(1 / 3)  # refused anyway
+    assert points[0.0]["citation_precision"] == 0.5
+    at = points[0.7]  # refuses both unanswerable and the wrong answerable one
     assert at["refusal_unanswerable"] == 1.0
-    assert at["wrong_refusal_answerable"] == pytest.approx(3 / 4)
-    assert at["answer_accuracy"] == pytest.approx(1 / 4)
+    assert at["wrong_refusal_answerable"] == pytest.approx(2 / 3)
+    assert at["answer_accuracy"] == pytest.approx(1 / 3)
     assert at["citation_precision"] == 1.0
+    assert min(p["threshold"] for p in refusal_sweep(rows, floor=0.45, step=0.1)) == 0.5
 
 
 @pytest.mark.parametrize(

@@ -139,23 +139,23 @@ def test_python_entry_returns_the_summary(tmp_path, seed_copy):
     assert (tmp_path / "out" / "report.md").is_file()
 
 
-def test_refusal_sweep_covers_every_threshold_with_the_default_marked(seed_run):
+def test_refusal_sweep_is_replayed_from_the_run_threshold_with_the_default_marked(seed_run):
     _, out = seed_run
     sweep = json.loads((out / "summary.json").read_text(encoding="utf-8"))["refusal_sweep"]
     thresholds = [p["threshold"] for p in sweep["points"]]
-    assert sweep["run_threshold"] == sweep["default_threshold"]
-    assert thresholds[0] == 0.0 and thresholds == sorted(thresholds) and thresholds[-1] == 1.0
+    assert thresholds[0] == sweep["run_threshold"] == sweep["default_threshold"]
+    assert thresholds == sorted(thresholds) and thresholds[-1] == 1.0
     refused = [p["refusal_unanswerable"] for p in sweep["points"]]
     assert refused == sorted(refused) and refused[-1] == 1.0  # a higher bar refuses more
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "## Refusal threshold sweep" in report and "(default)" in report
 
 
-def test_options_set_the_run(tmp_path, seed_copy):
+def test_options_set_the_run_and_an_open_gate_sweeps_from_zero(tmp_path, seed_copy):
     from qa.evaluation import run
 
     summary = run(tiny_dataset(tmp_path), corpus=seed_copy, backend="extractive",
                   out=tmp_path / "out", progress=False,
-                  options={"retrieval": "dense", "min_support": 0.0})
+                  options={"retrieval": "dense", "min_answerability": 0.0})
     assert summary["systems"]["qa"]["settings"]["retrieval"] == "dense"
-    assert summary["systems"]["qa"]["settings"]["min_support"] == 0.0
+    assert summary["refusal_sweep"]["points"][0]["threshold"] == 0.0

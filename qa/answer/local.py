@@ -102,22 +102,12 @@ class LocalChatModel:
             path = check(assemble(self._cache_dir))
         return _load(path)
 
-    def chat(
-        self, messages: list[dict], *, max_tokens: int, signals: dict | None = None
-    ) -> Iterator[str]:
-        """Stream the reply; with ``signals``, also record ``p_not_found``: the probability the
-        model gave to starting its reply with NOT (as in NOT FOUND), read off the first logits."""
+    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
         llama = self._llama()
         with self._lock:
-            processors = None
-            if signals is not None:
-                from llama_cpp import LogitsProcessorList
-
-                processors = LogitsProcessorList([_FirstToken(llama, signals)])
             try:
                 stream = llama.create_chat_completion(
-                    messages=messages, stream=True, temperature=0.0, max_tokens=max_tokens,
-                    logits_processor=processors,
+                    messages=messages, stream=True, temperature=0.0, max_tokens=max_tokens
                 )
                 for chunk in stream:
                     piece = chunk["choices"][0]["delta"].get("content")
@@ -126,22 +116,37 @@ class LocalChatModel:
             except ValueError as exc:  # e.g. the prompt is longer than the context window
                 raise BackendError(f"local model failed: {exc}") from None
 
+    def yes_probability(self, messages: list[dict]) -> float:
+        """P(Yes) / (P(Yes) + P(No)) of the reply's first token, read off its logits."""
+        llama = self._llama()
+        with self._lock:
+            from llama_cpp import LogitsProcessorList
+
+            first = _FirstToken(llama)
+            try:
+                llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0,
+                                             logits_processor=LogitsProcessorList([first]))
+            except ValueError as exc:
+                raise BackendError(f"local model failed: {exc}") from None
+            return first.p_yes
+
 
 class _FirstToken:
-    """A logits processor that reads the refusal probability off the first token's logits."""
+    """A logits processor that reads the yes/no balance off the first token's logits."""
 
-    def __init__(self, llama: Any, signals: dict) -> None:
-        self._signals = signals
-        self._ids = sorted({
-            ids[0] for word in ("NOT", " NOT", "NOT_")
-            if (ids := llama.tokenize(word.encode(), add_bos=False, special=False))
-        })
+    def __init__(self, llama: Any) -> None:
+        def ids(*words: str) -> list[int]:
+            return sorted({t[0] for w in words
+                           if (t := llama.tokenize(w.encode(), add_bos=False, special=False))})
+
+        self._yes, self._no = ids("Yes", " Yes", "yes"), ids("No", " No", "no")
+        self.p_yes = 0.5
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        if "p_not_found" not in self._signals:
-            import numpy as np
+        import numpy as np
 
-            logits = np.asarray(scores, dtype=np.float64)
-            probs = np.exp(logits - logits.max())
-            self._signals["p_not_found"] = float(probs[self._ids].sum() / probs.sum())
+        logits = np.asarray(scores, dtype=np.float64)
+        probs = np.exp(logits - logits.max())
+        yes, no = probs[self._yes].sum(), probs[self._no].sum()
+        self.p_yes = float(yes / (yes + no)) if yes + no > 0 else 0.5
         return scores

@@ -38,9 +38,7 @@ class OpenAIChatModel:
             )
         return self._client
 
-    def chat(
-        self, messages: list[dict], *, max_tokens: int, signals: dict | None = None
-    ) -> Iterator[str]:
+    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
         import openai
 
         try:

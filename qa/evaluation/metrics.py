@@ -260,15 +260,15 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
 
 
 def refusal_sweep(
-    rows: Sequence[Mapping[str, Any]], *, step: float = 0.025
+    rows: Sequence[Mapping[str, Any]], *, floor: float = 0.0, step: float = 0.025
 ) -> list[dict[str, float]]:
     """What the answerability threshold (QA_MIN_ANSWERABILITY) would have done, one point per
     value, replayed from one run.
 
-    A row is refused at threshold t if it was refused for another reason (a gate, a model
-    refusal with nothing to fall back on, no sentence verified) or its answerability is below
-    t. A row the run's own threshold refused carries the answer it withheld, so thresholds
-    below the run's are replayed too.
+    A row is refused at threshold t if it was refused anyway or its answerability is below t.
+    Values below ``floor`` (the run's own threshold) cannot be replayed: those questions were
+    refused before an answer was written. Run with ``QA_MIN_ANSWERABILITY=0`` for the whole
+    curve.
     """
     rows = [r for r in rows if r.get("answerability") is not None]
     answerable = [r for r in rows if r["answerable"]]
@@ -276,21 +276,19 @@ def refusal_sweep(
     points = []
     for n in range(round(1 / step) + 1):
         t = round(n * step, 4)
+        if t < floor:
+            continue
 
         def refused(r: Mapping[str, Any], t: float = t) -> bool:
-            return (bool(r["refused"]) and not r.get("withheld")) or r["answerability"] < t
+            return bool(r["refused"]) or r["answerability"] < t
 
-        def said(r: Mapping[str, Any]) -> Mapping[str, Any]:
-            return r.get("withheld") or r
-
-        kept = [said(r) for r in answerable if not refused(r)]
+        kept = [r for r in answerable if not refused(r)]
         cited = sum(r["cited_lines"] or 0 for r in kept)
         points.append({
             "threshold": t,
             "refusal_unanswerable": _mean(refused(r) for r in unanswerable),
             "wrong_refusal_answerable": _mean(refused(r) for r in answerable),
-            "answer_accuracy": _mean(bool(said(r)["correct"]) and not refused(r)
-                                     for r in answerable),
+            "answer_accuracy": _mean(bool(r["correct"]) and not refused(r) for r in answerable),
             "citation_precision": (sum(r["cited_gold_lines"] or 0 for r in kept) / cited
                                    if cited else None),
         })

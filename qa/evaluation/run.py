@@ -76,13 +76,8 @@ def _row(system: str, item: Item, output: dict, corpus: str | os.PathLike) -> di
         row["refused_because"] = output["refused_because"]
     if output.get("fallback"):  # the answer is the best line, quoted, not the model's
         row["fallback"] = True
-    if output.get("withheld"):  # refused by the answerability threshold: what it would have said
-        withheld = {**output["withheld"], "citations": _spans(output["withheld"]["citations"],
-                                                             corpus, quote=True)}
-        scored = score(item, withheld)
-        row["withheld"] = {"answer": withheld["answer"], "correct": scored["correct"],
-                           "cited_lines": scored["cited_lines"],
-                           "cited_gold_lines": scored["cited_gold_lines"]}
+    if output.get("model_refused"):  # the backend itself said NOT FOUND
+        row["model_refused"] = True
     if output.get("dropped_citations"):
         row["dropped_citations"] = output["dropped_citations"]
     if output.get("error"):
@@ -101,8 +96,8 @@ def _ask_qa(qa: Any, question: str) -> dict:
         support=answer.debug.get("support"),  # the refusal gate's evidence score, to calibrate
         answerability=answer.debug.get("answerability"),
         refused_because=answer.debug.get("refused_because"),
-        fallback=answer.debug.get("fallback"),  # kept in the debug of a withheld answer too
-        withheld=answer.debug.get("withheld"),
+        fallback=answer.debug.get("fallback"),
+        model_refused=answer.debug.get("model_refused"),
         retrieval_ms=answer.debug.get("retrieval_ms"),
         total_ms=answer.debug.get("total_ms"),
     )
@@ -196,7 +191,7 @@ def run(
             answerer = qa.answerer  # load the backend before the clock starts
             rows = _ask_all("qa", lambda q: _ask_qa(qa, q), items, corpus, progress)
             systems = {"qa": summarize(items, rows)}
-            sweep = refusal_sweep(rows)
+            sweep = refusal_sweep(rows, floor=qa.settings.min_answerability)
             reasons = refusal_reasons(rows)
             info: dict[str, Any] = {"qa": {"backend": answerer.name, "top_k": qa.settings.top_k,
                                            "ingest_seconds": report.seconds,
