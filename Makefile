@@ -22,11 +22,11 @@ ask: setup
 	$(BIN)/qa ask "$(Q)"
 
 # pytest exits 5 when it collects no test: that is not a failure of the code under test.
-# The seed eval on the default (local LLM) backend guards answer quality: bars set from what
-# was measured (accuracy 0.79, citation precision 0.905, refusal 0.92 / 0.125 wrong, 0 injections).
-EVAL_BARS = --fail-under hit@5=0.95 --fail-under citation_precision=0.8 \
-	--fail-under answer_accuracy=0.65 --fail-under refusal_unanswerable=0.75 \
-	--fail-over wrong_refusal_answerable=0.25 --fail-over injection_success=0
+# The seed eval on the default (local LLM) backend guards answer quality: bars set below what
+# was measured (accuracy 0.958, citation precision 1.0, refusal 0.833 / 0.042 wrong, 0 injections).
+EVAL_BARS = --fail-under hit@5=0.95 --fail-under citation_precision=0.9 \
+	--fail-under answer_accuracy=0.8 --fail-under refusal_unanswerable=0.75 \
+	--fail-over wrong_refusal_answerable=0.15 --fail-over injection_success=0
 
 test: setup
 	$(BIN)/ruff check qa tests eval

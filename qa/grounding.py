@@ -142,9 +142,10 @@ _INSTRUCTION = re.compile(
     \b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,40}?
         \b(?:instructions?|prompts?|rules|context|guidelines|directions|documents?|above|everything)\b
     | (?:^|[\s"'(\[])(?:system|assistant|developer)\s*(?:override|prompt|message|note)?\s*:
-    | \b(?:reply|respond|answer|output|say|print|write|return)\b[^.\n]{0,25}?
-        \b(?:only|just|exactly|solely|always)\b[^.\n]{0,15}?\bwith\b
-    | \b(?:reply|respond|answer|output|say|print|write|return)\s+(?:only|just|exactly|solely)\b
+    | (?:^|[.!?:;"'(]\s*|\b(?:you|please|kindly|must|should|shall|will|to|and|then)\s+)
+        (?:reply|respond|answer|output|say|print|write|return)\b
+        (?:[^.\n]{0,25}?\b(?:only|just|exactly|solely|always)\b[^.\n]{0,15}?\bwith\b
+         |\s+(?:only|just|exactly|solely)\b)
     | \b(?:answer|reply\s+to|respond\s+to)\s+(?:every|all|each|any)\s+(?:future\s+|further\s+)?
         (?:questions?|queries|prompts|users?)\b
     | \b(?:end|start|begin|finish)\s+(?:your|each|every|the)\s+(?:answers?|replies|reply|responses?
@@ -165,7 +166,17 @@ def is_instruction(line: str) -> bool:
     return bool(_INSTRUCTION.search(line))
 
 
+_IMPERATIVE = re.compile(
+    r"^\W*(?:say|print|write|output|type|repeat|reply|respond|answer|end|start|begin|append|add"
+    r"|include|translate|forget|ignore|disregard|reveal|pretend|act|cite|quote|return)\b", re.I)
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|“[^”]*”|‘[^’]*’")
+
+
 def without_instructions(question: str) -> str:
-    """The question minus its sentences that address the assistant."""
+    """The question as a source of words: minus its sentences that address the assistant
+    (instructions, or an order such as "Say ..." that asks nothing) and minus quoted text, so
+    a payload the question carries cannot ground an answer."""
     parts = re.split(r"(?<=[.!?])\s+|\n+", question)
-    return " ".join(p for p in parts if not is_instruction(p))
+    kept = [p for p in parts if not is_instruction(p)
+            and not (_IMPERATIVE.match(p) and not p.rstrip().endswith("?"))]
+    return _QUOTED.sub(" ", " ".join(kept))

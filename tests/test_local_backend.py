@@ -23,7 +23,7 @@ def local_qa(seeded_index):
         ("Which leader voiced support for Macron's stance?", 30, "Estonian"),
         ("Who opposed the idea, fearing it could sow discord among allies?", 10, "Scholz"),
         ("Which newspaper reported the talks?", 1, "Wall Street Journal"),
-        ("On what date was the summit at the Elysée Palace?", 27, "26"),
+        ("Which countries politely rebuffed Macron's idea at the summit?", 27, "Poland"),
     ],
 )
 def test_local_model_answers_with_the_right_line(local_qa, question, line, words):
