@@ -47,7 +47,11 @@ def find_files(target: str | os.PathLike) -> Iterator[tuple[str, Path | Skip]]:
             if name.startswith(".") or not name.lower().endswith(SUFFIXES):
                 continue
             source = os.path.join(dirpath, name)
-            real = Path(source).resolve()
+            try:
+                real = Path(source).resolve()
+            except (OSError, RuntimeError) as exc:  # a symlink loop
+                yield source, Skip(f"cannot read: {exc}")
+                continue
             if not real.is_relative_to(root):
                 yield source, Skip(f"symlink to {real}, outside the folder {given}: not indexed")
             else:

@@ -267,7 +267,7 @@ class _Failing:
     ],
 )
 def test_a_backend_failure_is_a_plain_message(seeded_index, exc, shown):
-    with QA(seeded_index, answerer=_Failing(exc)) as qa:
+    with QA(seeded_index, answerer=_Failing(exc), min_answerability=0.0) as qa:
         _, chat, turns, _, notice = _run(qa, "Which leader voiced support?")
     reply = _plain(chat[-1]["content"])
     assert shown in reply and "Partial" not in reply
