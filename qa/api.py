@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -47,8 +48,12 @@ class QA:
         if index_dir is not None:
             options["index_dir"] = Path(index_dir)
         self.settings = (settings or Settings.from_env()).replace(**options)
-        self.settings.index_dir.mkdir(parents=True, exist_ok=True)
-        self._manifest = Manifest(self.settings.index_dir / "manifest.sqlite3")
+        try:
+            self.settings.index_dir.mkdir(parents=True, exist_ok=True)
+            self._manifest = Manifest(self.settings.index_dir / "manifest.sqlite3")
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"cannot open the index {self.settings.index_dir}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
         self._store = Store(
             self.settings.index_dir,
             chroma_url=self.settings.chroma_url,

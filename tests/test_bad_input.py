@@ -53,6 +53,16 @@ def test_cli_errors_are_one_line_with_nonzero_exit(tmp_path, args, message):
     assert "Traceback" not in out.stderr
 
 
+def test_an_index_that_cannot_be_created_is_a_one_line_error(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for command in (["ingest", str(tmp_path)], ["ask", "Who?"], ["stats"]):
+        out = run_qa(*command, "--index", str(blocker / "ix"))
+        assert out.returncode == 1, out.stderr
+        expected = f"error: cannot open the index {blocker / 'ix'}: Not a directory"
+        assert out.stderr.strip() == expected
+
+
 def test_kill_9_during_ingest_is_repaired_by_the_next_ingest(tmp_path):
     """20 kills at random points, the corpus changing between them; then one ingest repairs."""
     corpus = tmp_path / "corpus"
