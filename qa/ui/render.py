@@ -156,7 +156,7 @@ def _lines_html(lines: Mapping[int, str], hit: range, flagged: tuple[int, ...] =
             flag = f'<span class="qa-flag" title="{FLAG_TITLE}">⚠ instruction</span>'
         rows.append(
             f'<div class="{cls}"><span class="qa-ln">{n}</span>'
-            f'<span class="qa-lt">{esc(lines[n]) or " "}</span>{flag}</div>'
+            f'<span class="qa-lt">{esc(lines[n]) or " "}{flag}</span></div>'
         )
     return f'<div class="qa-lines">{"".join(rows)}</div>'
 
@@ -251,7 +251,8 @@ CSS = """
 .qa-lt { white-space: pre-wrap; overflow-wrap: anywhere; padding-right: 0.6rem; }
 .qa-hit { background: rgba(250, 204, 21, 0.28); }
 .qa-flagged .qa-lt { text-decoration: line-through dotted rgba(220, 38, 38, 0.7); }
-.qa-flag { margin-left: 0.5em; font-size: 0.75em; color: #b91c1c; white-space: nowrap; }
+.qa-flag { display: inline-block; margin-left: 0.5em; font-size: 0.75em; color: #b91c1c;
+  white-space: nowrap; }
 .qa-hit .qa-ln { font-weight: 700; color: inherit; box-shadow: inset 3px 0 0 #eab308; }
 .qa-more summary { cursor: pointer; margin: 0.2rem 0 0.5rem;
   color: var(--body-text-color-subdued); }
