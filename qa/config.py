@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import InputError
+
 
 def _env(name: str, default: str) -> str:
     value = os.environ.get(name)
@@ -81,12 +83,37 @@ ENV_NAMES = {
 }
 
 
+# Settings that take one of a few words; on/off ones also take the usual boolean spellings.
+CHOICES = {
+    "retrieval": ("hybrid", "dense"),
+    "rerank": ("on", "off"),
+    "fallback": ("on", "off"),
+    "backend": ("auto", "openai", "local", "extractive"),
+}
+_SWITCH = {"on": "on", "true": "on", "yes": "on", "1": "on",
+           "off": "off", "false": "off", "no": "off", "0": "off"}
+
+
 def _coerce(f: dataclasses.Field, raw: str) -> object:
+    """The variable's text as the field's type, or a one-line error naming the variable."""
+    var = ENV_NAMES.get(f.name, "QA_" + f.name.upper())
     kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "str")
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
-        return float(raw)
+    text = raw.strip()
+    try:
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        what = "a whole number" if kind == "int" else "a number"
+        raise InputError(f"{var}={raw!r} is not {what}") from None
     if kind == "Path":
-        return Path(raw)
+        return Path(text)
+    if f.name in CHOICES:
+        allowed = CHOICES[f.name]
+        value = _SWITCH.get(text.lower(), text.lower()) if allowed == ("on", "off") else \
+            text.lower()
+        if value not in allowed:
+            raise InputError(f"{var}={raw!r} is not one of: {', '.join(allowed)}")
+        return value
     return raw

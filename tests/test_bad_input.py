@@ -97,3 +97,29 @@ def test_kill_9_during_ingest_is_repaired_by_the_next_ingest(tmp_path):
     assert len(rows) == len({r[0] for r in rows})
     with QA(crashed) as a, QA(clean) as b:
         assert a.stats()["chunks"] == b.stats()["chunks"] == len(rows)
+
+
+@pytest.mark.parametrize(
+    "var,value,message",
+    [
+        ("QA_TOP_K", "abc", "QA_TOP_K='abc' is not a whole number"),
+        ("QA_MIN_ANSWERABILITY", "high", "QA_MIN_ANSWERABILITY='high' is not a number"),
+        ("QA_RERANK", "maybe", "QA_RERANK='maybe' is not one of: on, off"),
+        ("QA_BACKEND", "gpt", "QA_BACKEND='gpt' is not one of: auto, openai, local, extractive"),
+    ],
+)
+def test_a_bad_setting_is_a_one_line_error_naming_it(tmp_path, var, value, message):
+    out = run_qa("stats", "--index", str(tmp_path / "ix"), env={var: value})
+    assert out.returncode == 1
+    assert out.stderr.strip() == f"error: {message}"
+
+
+def test_switches_take_the_usual_boolean_spellings(monkeypatch):
+    from qa import Settings
+
+    for spelled, meant in [("true", "on"), ("Yes", "on"), ("1", "on"), ("FALSE", "off"),
+                           ("no", "off"), ("0", "off"), ("off", "off")]:
+        monkeypatch.setenv("QA_RERANK", spelled)
+        monkeypatch.setenv("QA_FALLBACK", spelled)
+        settings = Settings.from_env()
+        assert (settings.rerank, settings.fallback) == (meant, meant), spelled

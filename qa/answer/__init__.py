@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..config import Settings
+from ..config import CHOICES, Settings
 from ..errors import InputError
 from ..support import Embed
 from .base import REFUSAL, Answerer
 from .extractive import ExtractiveAnswerer
 
-BACKENDS = ("auto", "openai", "local", "extractive")
+BACKENDS = CHOICES["backend"]
 
 
 def resolve_backend(settings: Settings) -> str:
