@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import QA  # noqa: E402
-from qa.answerability import WEIGHTS  # noqa: E402
+from qa.answerability import WEIGHTS, probability  # noqa: E402
 from qa.evaluation.dataset import load  # noqa: E402
 
 EVIDENCE = ["support", "similarity", "lexical", "margin", "identifiers"]
@@ -65,16 +65,10 @@ def fit(rows: list[dict], names: list[str]) -> dict:
     }
 
 
-def predict(model: dict, evidence: dict) -> float:
-    z = model["intercept"] + sum(w * (evidence[n] - model["mean"][n]) / model["scale"][n]
-                                 for n, w in model["weights"].items())
-    return float(1 / (1 + np.exp(-z)))
-
-
 def choose_threshold(rows: list[dict], model: dict, max_wrong: float) -> tuple[float, list]:
     """The highest threshold at which at most ``max_wrong`` of the answerable questions are
     refused; a row the identifier rule gated is refused at every threshold."""
-    scores = [(-1.0 if r["gated"] else predict(model, r["evidence"]), r["answerable"])
+    scores = [(-1.0 if r["gated"] else probability(model, r["evidence"]), r["answerable"])
               for r in rows]
     pos = [s for s, a in scores if a]
     neg = [s for s, a in scores if not a]

@@ -53,11 +53,10 @@ def holder(passages: list[Passage], source: str, line: int) -> Passage | None:
 def assess(question: str, passages: list[Passage], ranked: list[ScoredLine]) -> Evidence:
     """The evidence signals of the retrieved passages for ``question``."""
     ids = grounding.identifiers(grounding.without_instructions(question))
-    named = [p for p in passages if not grounding.missing(ids, passage_text(p))]
-    missing = [] if named or not ids else sorted(
-        set.intersection(*(set(grounding.missing(ids, passage_text(p))) for p in passages))
-        if passages else set(ids)
-    )
+    unnamed = [set(grounding.missing(ids, passage_text(p))) for p in passages]
+    # An identifier is missing only when no passage names it all together with the others.
+    missing = [] if not ids or any(not u for u in unnamed) else sorted(
+        set.intersection(*unnamed) if unnamed else set(ids))
     if not ranked:
         return Evidence(identifiers=0.0 if ids else 1.0, missing=missing)
     best = ranked[0]
@@ -82,6 +81,15 @@ def _model() -> dict:
     return json.loads(WEIGHTS.read_text(encoding="utf-8"))
 
 
+def probability(model: dict, features: dict[str, float], *, shift: float = 0.0) -> float:
+    """The logistic model's output for these features; ``shift`` is added to its logit."""
+    z = model["intercept"] + shift + sum(
+        w * (features[name] - model["mean"][name]) / model["scale"][name]
+        for name, w in model["weights"].items()
+    )
+    return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
 def score(evidence: Evidence) -> float:
     """How answerable the question is from this evidence, 0..1; 0.5 is the operating point
     chosen on the fit set, so ``QA_MIN_ANSWERABILITY=0.5`` means "as fitted".
@@ -89,10 +97,5 @@ def score(evidence: Evidence) -> float:
     Uses the model with the LLM's signal when the backend gave one, else the evidence-only one.
     """
     model = _model()["with_llm" if evidence.judge is not None else "evidence"]
-    feats = evidence.features()
     t = min(max(model.get("threshold", 0.5), 1e-6), 1 - 1e-6)
-    z = model["intercept"] - math.log(t / (1 - t)) + sum(
-        w * (feats[name] - model["mean"][name]) / model["scale"][name]
-        for name, w in model["weights"].items()
-    )
-    return 1 / (1 + math.exp(-max(min(z, 50.0), -50.0)))
+    return probability(model, evidence.features(), shift=-math.log(t / (1 - t)))

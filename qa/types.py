@@ -7,6 +7,7 @@ Provenance (source, lines, hash) is born in ``Chunk`` and copied field by field 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,11 @@ class Chunk:
     def lines(self) -> list[str]:
         return self.text.split("\n")
 
-    @property
+    @cached_property
     def flagged(self) -> tuple[int, ...]:
-        """Lines that read as instructions to an assistant: shown, never support for an answer."""
+        """Lines that read as instructions to an assistant: shown, never support for an answer.
+
+        Computed once per chunk (verification asks for every proposal)."""
         from .grounding import is_instruction
 
         return tuple(
