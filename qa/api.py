@@ -19,6 +19,7 @@ from .answerability import Evidence, assess, holder, passage_text
 from .answerability import score as score_answerability
 from .condense import History, rule_condense
 from .config import Settings
+from .documents import page_reader
 from .errors import InputError, NotIndexedError
 from .ingest import Ingestor, Progress
 from .manifest import Manifest
@@ -26,7 +27,7 @@ from .store import Store
 from .support import ScoredLine, rerank, score_lines
 from .text import content_terms
 from .types import Answer, Draft, IngestReport, Passage, Proposal
-from .verify import NOT_VERIFIED, REPEATS_QUESTION, disk_reader, verify
+from .verify import NOT_VERIFIED, REPEATS_QUESTION, verify
 
 
 class QA:
@@ -261,6 +262,10 @@ class QA:
         question = (question or "").strip()
         if not question:
             raise InputError("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InputError(
+                f"the question is too long: {len(question):,} characters over the "
+                f"{self.settings.max_question_chars:,} limit (QA_MAX_QUESTION_CHARS)")
         if not self._manifest.stats()["files"]:
             raise NotIndexedError(
                 f"nothing is indexed in {self.settings.index_dir}: run `qa ingest PATH` first"
@@ -271,7 +276,7 @@ class QA:
         """Verify the draft; when nothing of it survives, fall back to the best line, quoted."""
         paths = {s: e.path for s, e in self._manifest.files().items()}
         passages = case.passages
-        check = partial(verify, passages=passages, read=disk_reader(paths), question=question,
+        check = partial(verify, passages=passages, read=page_reader(paths.get), question=question,
                         support=case.support, min_line_support=self.settings.min_line_support)
         result = check(draft) if not draft.refused else None
         debug: dict = {"dropped": result.dropped if result else [],

@@ -1,4 +1,5 @@
-"""Line-aware chunking: paragraphs (blank-line separated) are the unit, a line is never cut.
+"""Line-aware chunking of a file's view: paragraphs (blank-line separated) are the unit, a line
+is never cut, and a chunk never crosses a page.
 
 Neighbouring short paragraphs are packed together up to ``max_words``; a paragraph longer than
 that is split between lines, repeating ``overlap`` lines so a sentence at a boundary is seen by
@@ -8,7 +9,7 @@ both chunks. Sizes are in words because the embedder reads ~256 word-pieces and 
 from __future__ import annotations
 
 from ._hashing import sha256_text
-from .documents import split_lines
+from .readers import View, display_lines, split_lines
 from .types import Chunk
 
 
@@ -45,15 +46,30 @@ def _split_long(lines: list[str], start: int, end: int, max_words: int, overlap:
         i = max(j - overlap, i + 1)
 
 
-def chunk_text(
+def chunk_text(source: str, text: str, **options) -> list[Chunk]:
+    """Chunks of a plain text, numbered as the text file's view (see ``readers``)."""
+    return chunk_view(source, View(display_lines(split_lines(text))), **options)
+
+
+def chunk_view(
     source: str,
-    text: str,
+    view: View,
     *,
     max_words: int = 120,
     overlap: int = 1,
     file_sha256: str = "",
 ) -> list[Chunk]:
-    lines = split_lines(text)
+    chunks = []
+    for page, offset, count in view.segments():
+        lines = view.lines[offset : offset + count]
+        for start, end in _windows(lines, max_words, overlap):
+            body = "\n".join(lines[start : end + 1])
+            chunks.append(Chunk(source, offset + start + 1, offset + end + 1, body,
+                                sha256_text(body), file_sha256, page, offset))
+    return chunks
+
+
+def _windows(lines: list[str], max_words: int, overlap: int) -> list[tuple[int, int]]:
     windows: list[tuple[int, int]] = []
     pending: tuple[int, int] | None = None
     pending_words = 0
@@ -75,9 +91,4 @@ def chunk_text(
             pending, pending_words = (start, end), words
     if pending:
         windows.append(pending)
-
-    chunks = []
-    for start, end in windows:
-        body = "\n".join(lines[start : end + 1])
-        chunks.append(Chunk(source, start + 1, end + 1, body, sha256_text(body), file_sha256))
-    return chunks
+    return windows

@@ -31,6 +31,8 @@ class Settings:
     chunk_words: int = 120  # MiniLM reads 256 word-pieces; ~120 words stay inside that
     chunk_overlap: int = 1  # lines repeated between neighbouring chunks of one long paragraph
     max_file_mb: float = 50.0
+    extract_seconds: float = 60.0  # time limit to extract one PDF/Word/HTML file's text
+    max_question_chars: int = 2000  # a longer question is an error, on every backend
     top_k: int = 5
     retrieval: str = "hybrid"  # hybrid | dense
     candidates: int = 20  # per list, before fusion

@@ -4,30 +4,30 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .readers import Skip, View, kind_of, page_lines, read_view, unsupported_reason
 
-SUFFIXES = (".txt", ".md")
+Extract = Callable[[str, bytes], View]  # (file name, bytes) -> view; readers.Extractor.view
+# (source, page) -> the display lines of that page (page 0: a file without pages) now on disk
+PageReader = Callable[[str, int], "list[str] | None"]
 
 
 @dataclass(frozen=True)
 class Document:
     source: str  # the path as given to ingest (joined with the relative path inside a folder)
     path: Path  # absolute, to read the file again when verifying
-    text: str
+    view: View  # the display lines that citations address
     sha256: str  # of the raw bytes
 
 
-class Skip(Exception):
-    """A file that cannot be indexed; the message is the reason shown to the user."""
-
-
 def find_files(target: str | os.PathLike) -> Iterator[tuple[str, Path | Skip]]:
-    """Yield (source, real path) for every .txt/.md file under ``target``, or (source, Skip)
-    for a file that cannot be taken, such as a symlink leading out of the folder.
+    """Yield (source, real path) for every file under ``target``, or (source, Skip) for a file
+    that cannot be taken: a type qa does not read, or a symlink leading out of the folder.
+    Hidden files and folders (a leading dot) are left out, as git and editors do.
 
     The corpus has a boundary: a file is indexed only if its real path lies inside the folder
     given, so a link to /etc/passwd is never read. Symlinked folders are not followed, so a
@@ -38,15 +38,18 @@ def find_files(target: str | os.PathLike) -> Iterator[tuple[str, Path | Skip]]:
     if not path.exists():
         raise InputError(f"no such file or folder: {given}")
     if path.is_file():
-        yield given, path.resolve()
+        yield given, path.resolve() if kind_of(given) else Skip(unsupported_reason(given))
         return
     root = path.resolve()
     for dirpath, dirs, files in os.walk(path, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.startswith(".") or not name.lower().endswith(SUFFIXES):
+            if name.startswith("."):
                 continue
             source = os.path.join(dirpath, name)
+            if not kind_of(name):
+                yield source, Skip(unsupported_reason(name))
+                continue
             try:
                 real = Path(source).resolve()
             except (OSError, RuntimeError) as exc:  # a symlink loop
@@ -58,12 +61,14 @@ def find_files(target: str | os.PathLike) -> Iterator[tuple[str, Path | Skip]]:
                 yield source, real
 
 
-def read_document(source: str, path: Path | Skip, *, max_bytes: int) -> Document:
-    """Read and decode one file; raise ``Skip`` with a reason a user can act on."""
+def read_document(
+    source: str, path: Path | Skip, *, max_bytes: int, extract: Extract = read_view
+) -> Document:
+    """Read one file and extract its view; raise ``Skip`` with a reason a user can act on."""
     if isinstance(path, Skip):
         raise path
-    if not path.name.lower().endswith(SUFFIXES):
-        raise Skip(f"not a text file (only {', '.join(SUFFIXES)} are indexed)")
+    if not kind_of(path.name):
+        raise Skip(unsupported_reason(path.name))
     try:
         before = path.stat()
     except OSError as exc:
@@ -87,13 +92,10 @@ def read_document(source: str, path: Path | Skip, *, max_bytes: int) -> Document
         raise Skip("changed while being read; ingest again once it is written")
     if not raw.strip():
         raise Skip("empty file")
-    if b"\0" in raw[:8192]:
-        raise Skip("binary file (contains NUL bytes)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Skip(f"not valid UTF-8 (byte {exc.start}); convert it to UTF-8") from None
-    return Document(source, path, text, hashlib.sha256(raw).hexdigest())
+    view = extract(path.name, raw)
+    if not any(line.strip() for line in view.lines):
+        raise Skip("no text in it")
+    return Document(source, path, view, hashlib.sha256(raw).hexdigest())
 
 
 def inside_corpus(path: str | None) -> Path | None:
@@ -104,32 +106,13 @@ def inside_corpus(path: str | None) -> Path | None:
     return Path(path)
 
 
-def split_lines(text: str) -> list[str]:
-    """Lines as an editor numbers them: split on \\n only, a trailing \\r dropped."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "" and len(lines) > 1:
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+def page_reader(path_of: Callable[[str], str | None]) -> PageReader:
+    """Read a page of an ingested source from where it was ingested from (``path_of`` maps
+    source -> real path at ingest). A file since replaced by a symlink (or moved behind one)
+    no longer resolves there and reads as gone, so no line from outside the corpus is shown."""
 
+    def read(source: str, page: int) -> list[str] | None:
+        path = inside_corpus(path_of(source))
+        return page_lines(path, page) if path else None
 
-def iter_lines(path: Path, start: int, end: int) -> Iterator[tuple[int, str]]:
-    """(number, line) for lines start..end of the file now on disk, as far as it reaches.
-
-    Raises OSError when the file cannot be read; lines are numbered as ``split_lines`` does.
-    """
-    with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
-            if number > end:
-                return
-            if number >= start:
-                line = raw.decode("utf-8-sig" if number == 1 else "utf-8", "replace")
-                yield number, line.rstrip("\n").removesuffix("\r")
-
-
-def read_lines(path: Path, start: int, end: int) -> list[str] | None:
-    """Lines start..end (1-based, inclusive) of the file now on disk, or None if it has fewer."""
-    try:
-        lines = [line for _, line in iter_lines(path, start, end)]
-    except OSError:
-        return None
-    return lines if len(lines) == end - start + 1 else None
+    return read

@@ -6,16 +6,18 @@ memory holds one batch, not the corpus, and small files still fill the embedder'
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chunking import chunk_text
+from .chunking import chunk_view
 from .config import EMBEDDER_ID, Settings
 from .documents import Document, Skip, find_files, read_document
 from .manifest import FileEntry, Manifest
+from .readers._worker import Extractor
 from .store import Store
 from .types import Chunk, IngestReport
 
@@ -59,15 +61,16 @@ class Ingestor:
         found = [pair for target in targets for pair in find_files(target)]
         batch = _Batch()
         seen: set[str] = set()
-        for done, (source, path) in enumerate(found):
-            if progress:
-                progress(done, len(found), source)
-            if source in seen:
-                continue
-            seen.add(source)
-            self._consider(source, path, known.get(source), report, batch)
-            if batch.size >= self._s.embed_batch * 4:
-                self._flush(batch, report)
+        with Extractor(seconds=self._s.extract_seconds) as extractor:
+            for done, (source, path) in enumerate(found):
+                if progress:
+                    progress(done, len(found), source)
+                if source in seen:
+                    continue
+                seen.add(source)
+                self._consider(source, path, known.get(source), report, batch, extractor)
+                if batch.size >= self._s.embed_batch * 4:
+                    self._flush(batch, report)
         self._flush(batch, report)
         self._remove_deleted(targets, known, seen, report)
         self._manifest.mark_ingest()
@@ -77,18 +80,23 @@ class Ingestor:
         report.seconds = time.perf_counter() - began
         return report
 
-    def _consider(self, source: str, path: Path, entry: FileEntry | None, report, batch) -> None:
+    def _consider(self, source: str, path: Path | Skip, entry: FileEntry | None, report, batch,
+                  extractor: Extractor) -> None:
+        if entry and not isinstance(path, Skip) and _unchanged(path, entry):
+            report.unchanged.append(source)
+            return
         try:
-            doc = read_document(source, path, max_bytes=int(self._s.max_file_mb * 1e6))
+            doc = read_document(source, path, max_bytes=int(self._s.max_file_mb * 1e6),
+                                extract=extractor.view)
         except Skip as why:
             report.skipped.append((source, str(why)))
             return
         if entry and entry.sha256 == doc.sha256:
             report.unchanged.append(source)
             return
-        chunks = chunk_text(
+        chunks = chunk_view(
             source,
-            doc.text,
+            doc.view,
             max_words=self._s.chunk_words,
             overlap=self._s.chunk_overlap,
             file_sha256=doc.sha256,
@@ -147,3 +155,15 @@ class Ingestor:
             live = self._manifest.chunk_ids(source)
             self._store.delete([i for i in ids if i not in live])
         self._manifest.set_meta(DIRTY, None)
+
+
+def _unchanged(path: Path, entry: FileEntry) -> bool:
+    """The file still has the bytes it was indexed with: no need to extract its text again."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return False
+    return digest.hexdigest() == entry.sha256

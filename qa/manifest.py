@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS files (
     chunks INTEGER NOT NULL, ingested_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, source TEXT NOT NULL, start_line INTEGER NOT NULL,
-    end_line INTEGER NOT NULL, sha256 TEXT NOT NULL);
+    end_line INTEGER NOT NULL, sha256 TEXT NOT NULL,
+    page INTEGER NOT NULL DEFAULT 0, page_offset INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
@@ -54,6 +55,11 @@ class Manifest:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(chunks)")}
+        for added in ("page", "page_offset"):  # an index made before PDFs were read
+            if added not in columns:
+                self._db.execute(
+                    f"ALTER TABLE chunks ADD COLUMN {added} INTEGER NOT NULL DEFAULT 0")
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -86,8 +92,9 @@ class Manifest:
             try:
                 self._forget(entry.source)
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)",
-                    [(c.id, entry.source, c.start_line, c.end_line, c.sha256) for c in chunks],
+                    "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(c.id, entry.source, c.start_line, c.end_line, c.sha256, c.page,
+                      c.page_offset) for c in chunks],
                 )
                 self._db.executemany(
                     "INSERT INTO keywords (text, id) VALUES (?, ?)",
@@ -143,13 +150,13 @@ class Manifest:
                 r[0]: r[1:]
                 for r in self._db.execute(
                     "SELECT k.rowid, k.text, c.source, c.start_line, c.end_line, c.sha256, "
-                    "f.sha256 FROM keywords k JOIN chunks c ON c.id = k.id "
+                    "f.sha256, c.page, c.page_offset FROM keywords k JOIN chunks c ON c.id = k.id "
                     f"JOIN files f ON f.source = c.source WHERE k.rowid IN ({marks})",
                     [h[0] for h in hits],
                 )
             }
         rows = [(found[rowid], score) for rowid, score in hits if rowid in found]
-        return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5]), score) for r, score in rows]
+        return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5], r[6], r[7]), score) for r, score in rows]
 
     def _affordable(self, terms: list[str], budget: int) -> list[str]:
         """The rarest terms whose matches fit the budget (always at least the rarest one)."""

@@ -41,6 +41,8 @@ def chunk_metadata(chunk: Chunk) -> dict:
         "end_line": chunk.end_line,
         "sha256": chunk.sha256,
         "file_sha256": chunk.file_sha256,
+        "page": chunk.page,
+        "page_offset": chunk.page_offset,
     }
 
 
@@ -52,6 +54,8 @@ def chunk_from_metadata(meta: dict, text: str) -> Chunk:
         text=text,
         sha256=meta["sha256"],
         file_sha256=meta.get("file_sha256", ""),
+        page=int(meta.get("page", 0)),
+        page_offset=int(meta.get("page_offset", 0)),
     )
 
 

@@ -18,6 +18,10 @@ class Chunk:
     text: str  # exactly lines start..end of the file joined with "\n"
     sha256: str  # of text
     file_sha256: str = ""  # of the whole file as ingested
+    # PDF: the page (1-based) holding every line of the chunk, and the number of the file's
+    # lines before that page; a line is shown as ``line - page_offset`` of its page.
+    page: int = 0
+    page_offset: int = 0
 
     @property
     def id(self) -> str:
@@ -51,8 +55,9 @@ class Passage:
         c = self.chunk
         return {
             "source": c.source,
-            "start_line": c.start_line,
-            "end_line": c.end_line,
+            "page": c.page or None,
+            "start_line": c.start_line - c.page_offset,
+            "end_line": c.end_line - c.page_offset,
             "quote": c.text,
             "score": round(self.score, 4),
             "flagged": list(c.flagged),
@@ -72,27 +77,38 @@ class Proposal:
     sentence: int = 0  # which of ``Draft.sentences`` it supports
 
 
+def location(source: str, start: int, end: int, page: int = 0) -> str:
+    """How a citation is written: ``notes.md:L3-5``, or ``report.pdf p.3 L12-14``."""
+    lines = f"L{start}" if start == end else f"L{start}-{end}"
+    return f"{source} p.{page} {lines}" if page else f"{source}:{lines}"
+
+
 @dataclass(frozen=True)
 class Citation:
     source: str
-    start_line: int
+    start_line: int  # the file's view numbering (unique in the file, across pages)
     end_line: int
     quote: str
     score: float
+    page: int = 0  # PDF: the page, else 0
+    page_offset: int = 0  # lines of the file before that page
+
+    @property
+    def first(self) -> int:
+        """The first line as shown: within its page for a PDF."""
+        return self.start_line - self.page_offset
+
+    @property
+    def last(self) -> int:
+        return self.end_line - self.page_offset
 
     @property
     def label(self) -> str:
-        lines = (
-            f"L{self.start_line}"
-            if self.start_line == self.end_line
-            else f"L{self.start_line}-{self.end_line}"
-        )
-        return f"{self.source}:{lines}"
+        return location(self.source, self.first, self.last, self.page)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["score"] = round(self.score, 4)
-        return d
+        return {"source": self.source, "page": self.page or None, "start_line": self.first,
+                "end_line": self.last, "quote": self.quote, "score": round(self.score, 4)}
 
 
 @dataclass

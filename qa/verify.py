@@ -11,34 +11,16 @@ cannot ride along with a correct answer on the authority of a real line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from . import grounding
 from ._hashing import sha256_text
-from .documents import inside_corpus, read_lines
+from .documents import PageReader
 from .types import Citation, Draft, Passage, Proposal
 
 REPEATS_QUESTION = "the sentence only repeats the question"
 NOT_VERIFIED = "no sentence survived verification"
-
-LineReader = Callable[[str, int, int], "list[str] | None"]
-
-
-def disk_reader(paths: dict[str, str]) -> LineReader:
-    """Read lines of an ingested source from where it was ingested from.
-
-    ``paths`` maps a source to its real path at ingest; a file since replaced by a symlink
-    (or moved behind one) no longer resolves there and reads as gone, so no line from outside
-    the ingested folder is ever shown.
-    """
-
-    def read(source: str, start: int, end: int) -> list[str] | None:
-        path = inside_corpus(paths.get(source))
-        return read_lines(path, start, end) if path else None
-
-    return read
-
 
 @dataclass
 class Verified:
@@ -50,7 +32,7 @@ class Verified:
 def verify(
     draft: Draft,
     passages: list[Passage],
-    read: LineReader,
+    read: PageReader,
     *,
     question: str = "",
     support: Mapping[tuple[str, int], float] | None = None,
@@ -109,7 +91,7 @@ def _sentence_problem(claim, cited, question, pairs, support, min_line_support):
     return "", {}
 
 
-def _check(prop: Proposal, passages: list[Passage], read: LineReader):
+def _check(prop: Proposal, passages: list[Passage], read: PageReader):
     if prop.start_line < 1 or prop.end_line < prop.start_line:
         return "invalid line range", None
     holder = next(
@@ -135,9 +117,11 @@ def _check(prop: Proposal, passages: list[Passage], read: LineReader):
         return "quote differs from the file's lines", None
     if any(prop.start_line <= n <= prop.end_line for n in chunk.flagged):
         return "the cited line reads as an instruction to an assistant", None
-    on_disk = read(prop.source, prop.start_line, prop.end_line)
-    if on_disk is None:
+    page = read(prop.source, chunk.page)  # a PDF's page is extracted again from the file
+    first, last = prop.start_line - chunk.page_offset, prop.end_line - chunk.page_offset
+    if page is None or last > len(page):
         return "file or lines no longer exist", None
-    if on_disk != lines:
+    if page[first - 1 : last] != lines:
         return "file changed since it was ingested", None
-    return "", Citation(prop.source, prop.start_line, prop.end_line, quote, holder.score)
+    return "", Citation(prop.source, prop.start_line, prop.end_line, quote, holder.score,
+                        chunk.page, chunk.page_offset)

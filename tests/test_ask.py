@@ -50,10 +50,11 @@ def test_to_dict_has_the_documented_shape(seeded_qa):
     d = seeded_qa.ask("Which leader voiced support for Macron's stance?").to_dict()
     assert set(d) == {"answer", "refused", "citations", "retrieved"}
     for item in d["citations"]:
-        assert set(item) == {"source", "start_line", "end_line", "quote", "score"}
-        assert item["source"] == SOURCE
+        assert set(item) == {"source", "page", "start_line", "end_line", "quote", "score"}
+        assert item["source"] == SOURCE and item["page"] is None
     for item in d["retrieved"]:
-        assert set(item) == {"source", "start_line", "end_line", "quote", "score", "flagged"}
+        assert set(item) == {"source", "page", "start_line", "end_line", "quote", "score",
+                             "flagged"}
         assert item["source"] == SOURCE and item["flagged"] == []
     scores = [r["score"] for r in d["retrieved"]]
     assert scores == sorted(scores, reverse=True)

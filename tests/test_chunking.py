@@ -1,7 +1,7 @@
 """Chunks never cut a line and carry exact provenance."""
 
 from qa.chunking import chunk_text
-from qa.documents import split_lines
+from qa.readers import split_lines
 
 from .conftest import SEED
 

@@ -21,8 +21,8 @@ LINES = SEED.read_text(encoding="utf-8").split("\n")
 SOURCE = "seeds/000_9c02e21fc74a5060.txt"
 
 
-def _reader(source: str, first: int, last: int) -> dict[int, str]:
-    return {n: LINES[n - 1] for n in range(first, last + 1) if n <= len(LINES)}
+def _reader(source: str, page: int) -> list[str]:
+    return LINES
 
 
 def _citation(start: int, end: int, score: float = 0.5) -> Citation:
@@ -66,8 +66,8 @@ def test_context_stops_at_the_ends_of_the_file():
 
 
 def test_a_file_changed_since_verification_shows_the_quote_without_context():
-    def changed(source, first, last):
-        return {n: "rewritten" for n in range(first, last + 1)}
+    def changed(source, page):
+        return ["rewritten"] * len(LINES)
 
     html = render.sources_html(_answer([_citation(30, 30)]), changed)
     assert "Estonian Prime Minister" in html and "rewritten" not in html
@@ -107,7 +107,7 @@ def test_everything_from_documents_is_escaped():
     evil = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
     c = Citation("<b>doc</b>.txt", 1, 1, evil, 0.5)
     p = Passage(Chunk("<i>other</i>.md", 5, 5, evil, "x"), 0.3)
-    html = render.sources_html(_answer([c], [p], query=evil), lambda *a: {1: evil})
+    html = render.sources_html(_answer([c], [p], query=evil), lambda *a: [evil])
     assert "<script>" not in html and "<img" not in html and "<b>doc" not in html
     assert "&lt;script&gt;" in html and "&lt;i&gt;other&lt;/i&gt;.md:L5" in html
     head = render.header_html({"files": 1, "chunks": 2, "index_dir": "<x>"}, "<y>")
@@ -186,7 +186,7 @@ def test_store_refuses_non_text_and_oversized_files(tmp_path):
     src.write_bytes(b"x" * 2000)
     png = store(src, "photo.png", tmp_path / "up", limit_mb=1)
     big = store(src, "big.txt", tmp_path / "up", limit_mb=0.001)
-    assert png.path is None and "not a text file" in png.reason
+    assert png.path is None and "not a document qa reads" in png.reason
     assert big.path is None and "too large" in big.reason and "0.001 MB" in big.reason
     assert not (tmp_path / "up").exists()
 
@@ -243,7 +243,7 @@ def test_nothing_indexed_is_a_plain_message(tmp_path):
     with QA(tmp_path / "ix", backend="extractive") as qa:
         _, chat, turns, _, notice = _run(qa, "Who?")
     assert (
-        "nothing is indexed" in chat[-1]["content"] and "add .txt/.md files" in chat[-1]["content"]
+        "nothing is indexed" in chat[-1]["content"] and "add documents" in chat[-1]["content"]
     )
     assert notice == "" and turns == []
 
@@ -289,7 +289,7 @@ def test_upload_ingests_text_and_explains_what_it_skipped(tmp_path, monkeypatch)
         assert qa.stats()["sources"] == [os.path.join("ix", "uploads", "notes.txt")]
     assert notice == ""
     assert "<td><code>notes.txt</code></td><td>added</td>" in table
-    assert "<td><code>photo.png</code></td><td>skipped</td><td>not a text file" in table
+    assert "<td><code>photo.png</code></td><td>skipped</td><td>not a document qa reads" in table
     assert "<td><code>blank.md</code></td><td>skipped</td><td>empty file" in table
     assert "<td>unchanged</td>" in again
     assert Path("ix/uploads/notes.txt").exists() and not Path("ix/uploads/photo.png").exists()

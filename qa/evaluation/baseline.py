@@ -19,8 +19,9 @@ from typing import Any
 
 from .._hashing import sha256_text
 from ..answer.base import REFUSAL, Answerer, run
-from ..documents import Skip, find_files, read_document, split_lines
+from ..documents import Skip, find_files, read_document
 from ..errors import InputError
+from ..readers import split_lines
 from ..types import Chunk, Passage
 
 
@@ -65,11 +66,12 @@ class Baseline:
                 doc = read_document(source, path, max_bytes=int(max_file_mb * 1e6))
             except Skip:
                 continue  # qa skips the same files, so both systems see the same corpus
-            self._files[source] = _File(doc.text)
+            text = "\n".join(doc.view.lines)
+            self._files[source] = _File(text)
             # the metadata SimpleDirectoryReader would attach (embedded by default, as there)
             documents.append(
                 Document(
-                    text=doc.text,
+                    text=text,
                     id_=source,
                     metadata={"file_path": source, "file_name": os.path.basename(source)},
                 )

@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..documents import split_lines
 from ..errors import InputError
+from ..readers import kind_of, split_lines
 
 
 class DatasetError(InputError):
@@ -148,7 +148,9 @@ def check_sources(items: list[Item], corpus: str | os.PathLike, dataset: str | o
         if item.source not in sizes:
             path = root / item.source
             try:
-                sizes[item.source] = len(split_lines(path.read_text(encoding="utf-8-sig")))
+                text = path.read_text(encoding="utf-8-sig") if kind_of(path.name) == "text" \
+                    else "" if path.is_file() else None
+                sizes[item.source] = None if text is None else len(split_lines(text))
             except (OSError, UnicodeDecodeError):
                 sizes[item.source] = None
         count = sizes[item.source]

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..api import QA
 from ..config import Settings
+from ..documents import PageReader, page_reader
 from ..errors import InputError, NotIndexedError, QAError
 from ..manifest import Manifest
 from ..types import Answer
@@ -36,7 +37,7 @@ Step = tuple[str, Chat, Turns, str, str]  # textbox, chat, turns, sources html, 
 
 
 def respond(
-    qa: QA, read: render.LineReader, question: str, chat: Chat, turns: Turns
+    qa: QA, read: PageReader, question: str, chat: Chat, turns: Turns
 ) -> Iterator[Step]:
     """Stream one answer into the chat; then show its sources. Errors become a plain message.
 
@@ -62,7 +63,7 @@ def respond(
                 text += item
                 yield step(render.chat_text(text) + " ▍")
     except NotIndexedError as exc:
-        message = f"{exc}, or add .txt/.md files under Documents below"
+        message = f"{exc}, or add documents (text, PDF, Word, HTML) under Documents below"
     except QAError as exc:
         message = str(exc)
     except Exception as exc:  # a bug or an unexpected library error: log it, show one line
@@ -113,7 +114,7 @@ def backend_name(qa: QA) -> str:
         return f"{qa.settings.backend} (unavailable: {exc})"
 
 
-def line_reader(qa: QA) -> render.LineReader:
+def line_reader(qa: QA) -> PageReader:
     """Read context lines from the file each source was ingested from (the manifest knows)."""
     manifest = Manifest(Path(qa.settings.index_dir) / "manifest.sqlite3")
 
@@ -121,7 +122,7 @@ def line_reader(qa: QA) -> render.LineReader:
         entry = manifest.files().get(source)
         return entry.path if entry else None
 
-    return render.file_reader(path_of)
+    return page_reader(path_of)
 
 
 def build(qa: QA) -> Any:
@@ -180,13 +181,16 @@ def build(qa: QA) -> Any:
                         elem_id="qa-examples",
                     )
                 with gr.Accordion(
-                    "Documents: add .txt or .md files", open=not stats["files"], elem_id="qa-docs"
+                    "Documents: add text, PDF, Word or HTML files",
+                    open=not stats["files"],
+                    elem_id="qa-docs",
                 ):
                     files = gr.File(
                         file_count="multiple",
                         elem_id="qa-upload",
                         height=120,
-                        label=f"Drop .txt / .md files (up to {qa.settings.upload_mb:g} MB each)",
+                        label=f"Drop .txt .md .pdf .docx .html files "
+                        f"(up to {qa.settings.upload_mb:g} MB each)",
                     )
                     result = gr.HTML(
                         "", elem_id="qa-ingest", js_on_load=None, elem_classes="qa-flush"

@@ -9,14 +9,12 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
-from ..documents import inside_corpus, iter_lines
-from ..types import Answer, Citation, Passage
+from ..documents import PageReader
+from ..types import Answer, Citation, Passage, location
 
-# (source, first line, last line) -> {line number: text} for the lines that exist in the range
-LineReader = Callable[[str, int, int], dict[int, str]]
 CONTEXT = 3  # lines shown around a cited range
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 
@@ -25,23 +23,8 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def file_reader(path_of: Callable[[str], str | None]) -> LineReader:
-    """Read lines from the file a source was ingested from (``path_of`` maps source -> path)."""
-
-    def read(source: str, first: int, last: int) -> dict[int, str]:
-        path = inside_corpus(path_of(source))
-        if path is None:
-            return {}
-        try:
-            return dict(iter_lines(path, first, last))
-        except OSError:
-            return {}
-
-    return read
-
-
-def _no_lines(source: str, first: int, last: int) -> dict[int, str]:
-    return {}
+def _no_lines(source: str, page: int) -> list[str] | None:
+    return None
 
 
 # -- chat text -----------------------------------------------------------------------------
@@ -78,7 +61,7 @@ def placeholder_html() -> str:
 
 
 def sources_html(
-    answer: Answer, read: LineReader | None = None, *, question: str = "", context: int = CONTEXT
+    answer: Answer, read: PageReader | None = None, *, question: str = "", context: int = CONTEXT
 ) -> str:
     """The panel beside the chat for one answer.
 
@@ -114,16 +97,17 @@ def _query_html(answer: Answer, question: str) -> str:
     return f'<p class="{cls}"><span class="qa-k">{title}</span> <q>{esc(query)}</q></p>'
 
 
-def _citation_html(i: int, c: Citation, read: LineReader, context: int) -> str:
+def _citation_html(i: int, c: Citation, read: PageReader, context: int) -> str:
     quoted = c.quote.split("\n")
-    around = read(c.source, max(1, c.start_line - context), c.end_line + context)
+    page = read(c.source, c.page) or []
     # The quote was verified against the file; if the file has changed since, show the quote
     # alone rather than context that may no longer belong to it.
-    on_disk = [around.get(n) for n in range(c.start_line, c.end_line + 1)]
-    if on_disk != quoted:
-        around = {}
-    lines = {**around, **{c.start_line + k: t for k, t in enumerate(quoted)}}
-    body = _lines_html(lines, range(c.start_line, c.end_line + 1))
+    around = {}
+    if page[c.first - 1 : c.last] == quoted:
+        around = {n: page[n - 1] for n in range(max(1, c.first - context),
+                                                min(len(page), c.last + context) + 1)}
+    lines = {**around, **{c.first + k: t for k, t in enumerate(quoted)}}
+    body = _lines_html(lines, range(c.first, c.last + 1))
     return (
         f'<section class="qa-src" id="qa-src-{i}" tabindex="-1">'
         f'<header><span class="qa-n">[{i}]</span> <code class="qa-label">{esc(c.label)}</code>'
@@ -134,12 +118,13 @@ def _citation_html(i: int, c: Citation, read: LineReader, context: int) -> str:
 
 def _passage_html(p: Passage) -> str:
     c = p.chunk
-    label = f"{c.source}:L{c.start_line}" + (f"-{c.end_line}" if c.end_line != c.start_line else "")
-    lines = {c.start_line + k: t for k, t in enumerate(c.lines())}
+    first = c.start_line - c.page_offset
+    label = location(c.source, first, c.end_line - c.page_offset, c.page)
+    lines = {first + k: t for k, t in enumerate(c.lines())}
     return (
         f'<section class="qa-passage"><header><code class="qa-label">{esc(label)}</code>'
         f'<span class="qa-score" title="retrieval score">score {p.score:.2f}</span></header>'
-        f"{_lines_html(lines, range(0), c.flagged)}</section>"
+        f"{_lines_html(lines, range(0), tuple(n - c.page_offset for n in c.flagged))}</section>"
     )
 
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..documents import SUFFIXES
 from ..ingest import Progress
+from ..readers import KINDS, kind_of
 
 MAX_NAME_BYTES = 200  # under the usual 255-byte limit, with room for a "-2" suffix
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -55,8 +55,8 @@ class Stored:
 
 def check(name: str, size: int, limit_mb: float) -> str:
     """Why this upload is refused, or "" when it may be stored."""
-    if not name.lower().endswith(SUFFIXES):
-        return f"not a text file: only {' and '.join(SUFFIXES)} files are accepted"
+    if not kind_of(name):
+        return f"not a document qa reads: it reads {KINDS}"
     if size > limit_mb * 1e6:
         return f"too large: {size / 1e6:.1f} MB over the {limit_mb:g} MB upload limit"
     return ""

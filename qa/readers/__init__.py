@@ -1,0 +1,143 @@
+"""One text view per file: every format becomes numbered display lines (with pages for PDF).
+
+Ingest chunks the view, verification re-reads it from the file on disk, and the UI shows it,
+so a citation means the same lines everywhere. Extraction is deterministic: the same bytes
+always give the same lines. Each reader is imported only when a file of its type is read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from threading import Lock
+
+from ._lines import MAX_LINE_CHARS, display_lines, split_lines
+from ._skip import Skip
+
+__all__ = ["MAX_LINE_CHARS", "SUFFIXES", "Skip", "View", "display_lines", "page_lines",
+           "read_view", "split_lines"]
+
+TEXT = (".txt", ".md")
+SUFFIXES = (*TEXT, ".pdf", ".docx", ".html", ".htm")
+KINDS = "text (.txt .md), PDF, Word (.docx) and HTML (.html .htm)"
+
+
+@dataclass(frozen=True)
+class View:
+    """A file's display lines, numbered from 1 across the file; a line never holds "\\n".
+
+    ``pages`` gives the number of lines on each page (PDF); empty for files without pages.
+    A citation names page and line within the page, so chunks never cross a page.
+    """
+
+    lines: list[str]
+    pages: list[int] = field(default_factory=list)
+
+    def segments(self) -> list[tuple[int, int, int]]:
+        """(page, offset, count): each page's lines start after ``offset`` lines of the file;
+        page 0 is the whole of a file without pages."""
+        if not self.pages:
+            return [(0, 0, len(self.lines))]
+        out, offset = [], 0
+        for number, count in enumerate(self.pages, 1):
+            out.append((number, offset, count))
+            offset += count
+        return out
+
+    def page(self, number: int) -> list[str] | None:
+        for page, offset, count in self.segments():
+            if page == number:
+                return self.lines[offset : offset + count]
+        return None
+
+
+def kind_of(name: str) -> str | None:
+    """The reader for a file name, or None when qa does not read that type."""
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix in TEXT:
+        return "text"
+    if suffix == ".pdf":
+        return "pdf"
+    if suffix == ".docx":
+        return "docx"
+    if suffix in (".html", ".htm"):
+        return "html"
+    return None
+
+
+def unsupported_reason(name: str) -> str:
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix == ".doc":
+        return "old Word .doc format: save it as .docx to index it"
+    what = f"{suffix} files" if suffix else "files without an extension"
+    return f"{what} are not read (qa reads {KINDS})"
+
+
+def read_view(name: str, raw: bytes, *, deadline: float | None = None) -> View:
+    """The view of a file's bytes; ``name`` picks the reader. Raises ``Skip`` with a reason
+    a user can act on. ``deadline`` (a ``time.monotonic`` value) bounds readers that loop
+    over pages or elements."""
+    kind = kind_of(name)
+    if kind == "text":
+        from .text import read_text
+
+        return read_text(raw)
+    if kind == "pdf":
+        from .pdf import read_pdf
+
+        return read_pdf(raw, deadline=deadline)
+    if kind == "docx":
+        from .docx import read_docx
+
+        return read_docx(raw)
+    if kind == "html":
+        from .html import read_html
+
+        return read_html(raw)
+    raise Skip(unsupported_reason(name))
+
+
+# -- re-reading the file on disk -----------------------------------------------------------
+_CACHE: OrderedDict[tuple[str, str, int], list[str] | None] = OrderedDict()
+_CACHE_SIZE = 64
+_cache_lock = Lock()
+
+
+def page_lines(path: Path, page: int = 0) -> list[str] | None:
+    """The display lines of one page of the file now on disk (page 0: the whole file without
+    pages), or None when it cannot be read or has no such page.
+
+    Cached by the file's hash, so an edited or replaced file is extracted again and a
+    citation into it fails exactly as it would for a text file; for a PDF only that page is
+    extracted.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    key = (hashlib.sha256(raw).hexdigest(), path.suffix.lower(), page)
+    with _cache_lock:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    lines = _extract_page(path.name, raw, page)
+    with _cache_lock:
+        _CACHE[key] = lines
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return lines
+
+
+def _extract_page(name: str, raw: bytes, page: int) -> list[str] | None:
+    try:
+        if kind_of(name) == "pdf":
+            from .pdf import read_page
+
+            return read_page(raw, page)
+        view = read_view(name, raw)
+    except Skip:
+        return None
+    return view.lines if page == 0 and not view.pages else view.page(page)

@@ -1,0 +1,33 @@
+"""Display lines: what a citation addresses. Editor lines, with over-long ones cut.
+
+A 5 MB line (minified text, a PDF without line breaks) would be one chunk larger than the
+embedder reads and one quote larger than any prompt, so a line longer than ``MAX_LINE_CHARS``
+is cut into display lines of at most that length, at a space when there is one. Lines up to
+that length (every line of the SQuAD articles, the longest being 738 characters) keep their
+editor numbering.
+"""
+
+from __future__ import annotations
+
+MAX_LINE_CHARS = 1000
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines as an editor numbers them: split on \\n only, a trailing \\r dropped."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "" and len(lines) > 1:
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def display_lines(lines: list[str], limit: int = MAX_LINE_CHARS) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        while len(line) > limit:
+            cut = line.rfind(" ", limit // 2, limit + 1)
+            if cut <= 0:
+                cut = limit
+            out.append(line[:cut].rstrip())
+            line = line[cut:].lstrip(" ")
+        out.append(line)
+    return out

@@ -1,0 +1,383 @@
+"""HTML with selectolax (lexbor): the page's <main> (or its one <article>), boilerplate removed.
+
+(placeholder: the measured figures go here)
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from . import View
+from ._lines import display_lines
+from ._skip import Skip
+
+NO_TEXT = "no text: the page holds only scripts or markup"
+
+# -- decoding ------------------------------------------------------------------------------
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+         (codecs.BOM_UTF16_BE, "utf-16-be"))
+_META_CHARSET = re.compile(
+    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([a-z0-9_.:-]+)""",
+    re.I)
+# WHATWG: these labels mean windows-1252, a superset of what the page was written in
+_AS_CP1252 = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "ascii", "us-ascii",
+              "iso_8859-1", "cp819", "ibm819", "windows-1252", "cp1252", "x-cp1252"}
+
+
+def decode(raw: bytes) -> str:
+    """The page's text: a byte-order mark, then the declared charset (<meta>, <?xml?>), then
+    UTF-8, then windows-1252 (the web's default); undecodable bytes become U+FFFD."""
+    for bom, encoding in _BOMS:
+        if raw.startswith(bom):
+            return raw[len(bom):].decode(encoding, "replace")
+    head = raw[:4096]
+    if b"\0" in head:
+        # UTF-16 without a mark: every other byte of the ASCII markup is NUL
+        if head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) < len(head) // 16:
+            return raw.decode("utf-16-le", "replace")
+        if head[0::2].count(0) > len(head) // 4 and head[1::2].count(0) < len(head) // 16:
+            return raw.decode("utf-16-be", "replace")
+        raise Skip("binary file (contains NUL bytes), not an HTML page")
+    match = _META_CHARSET.search(head)
+    if match:
+        label = (match.group(1) or match.group(2)).decode("ascii").lower()
+        if label in _AS_CP1252:
+            label = "cp1252"
+        elif label.startswith(("utf-16", "utf-32", "unicode")):
+            label = "utf-8"  # bytes without NULs cannot be UTF-16: the declaration is wrong
+        try:
+            codecs.lookup(label)
+        except LookupError:
+            pass
+        else:
+            return raw.decode(label, "replace")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+# -- what is not text ----------------------------------------------------------------------
+_DROP = frozenset({
+    "script", "style", "noscript", "template", "head", "title", "meta", "link", "base",
+    "svg", "math", "canvas", "iframe", "frame", "frameset", "object", "embed", "applet",
+    "video", "audio", "picture", "source", "track", "map", "img", "input", "button", "select",
+    "option", "optgroup", "datalist", "textarea", "output", "progress", "meter", "dialog",
+    "nav", "menu", "-comment", "-doctype",
+})
+# page chrome: dropped unless inside an <article> or <main> (an article's own header/footer)
+_CHROME = frozenset({"header", "footer", "aside"})
+_ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "menu", "menubar",
+                    "toolbar", "dialog", "alertdialog", "tablist", "tooltip"})
+_COMPLEMENTARY = frozenset({"complementary"})
+_HIDDEN_CLASSES = frozenset({"hidden", "d-none", "sr-only", "visually-hidden",
+                             "screen-reader-text", "visuallyhidden", "hide"})
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# class or id words of navigation, menus, banners and pop-ups
+_CHROME_NAME = re.compile(
+    r"(?:^|[-_\s])(?:nav|menu|sidebar|breadcrumb|cookie|consent|gdpr|banner|popup|modal"
+    r"|search|shar(?:e|ing)(?:$|[-_\s])|social|newsletter|subscribe|advert|skip"
+    r"|toc(?:$|[-_\s])|table[-_]of[-_]contents|related(?:$|[-_\s])"
+    r"|ads(?:$|[-_\s])|pagination|pager(?:$|[-_\s]))", re.I)
+
+_BLOCK = frozenset({
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "dd", "details",
+    "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1",
+    "h2", "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "legend", "li", "listing",
+    "main", "ol", "p", "plaintext", "pre", "section", "summary", "table", "tbody", "td",
+    "tfoot", "th", "thead", "tr", "ul", "xmp", "search",
+})
+_LISTS = frozenset({"ul", "ol", "dir"})
+_PRE = frozenset({"pre", "listing", "xmp", "plaintext"})
+_CELLS = frozenset({"td", "th"})
+_LINK_LISTS = frozenset({"ul", "ol", "dl", "table", "td", "th"})
+# characters that are not text, or that another tool would count as a line break
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u2028\u2029\ufeff]")
+
+
+def _collapse(text: str) -> str:
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+class _Lines:
+    """Display lines built block by block: a block (paragraph, heading, list, table, code)
+    is one or more lines, and blocks are separated by one blank line."""
+
+    def __init__(self) -> None:
+        self.blocks: list[list[str]] = []
+        self.block: list[str] = []
+        self.text: list[str] = []
+        self.prefix = ""
+
+    def line(self) -> None:
+        text = _collapse("".join(self.text))
+        if text:
+            self.block.append(self.prefix + text)
+            self.prefix = ""
+        self.text = []
+
+    def end(self) -> None:
+        self.line()
+        if self.block:
+            self.blocks.append(self.block)
+        self.block = []
+
+    def code(self, raw: str) -> None:
+        self.line()
+        for line in raw.split("\n"):
+            line = _CONTROL.sub("", line).rstrip()
+            if line.strip():
+                self.block.append(line)
+
+    def lines(self) -> list[str]:
+        self.end()
+        out: list[str] = []
+        for block in self.blocks:
+            if out:
+                out.append("")
+            out += block
+        return out
+
+
+def _is_chrome(node, attrs: dict, in_content: bool, page_chars: int, loose: bool) -> bool:
+    """Navigation, hidden elements, and page chrome named by its role, class or id; on a page
+    without a content element (``loose``), also lists and table cells of links (menus)."""
+    tag = node.tag
+    if tag in _CHROME and not in_content:
+        return True
+    if loose and tag in _LINK_LISTS and _is_menu(node, page_chars):
+        return True
+    if not attrs:
+        return False
+    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+        return True
+    role = (attrs.get("role") or "").strip().lower()
+    if role in _ROLES or (role in _COMPLEMENTARY and not in_content):
+        return True
+    style = attrs.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    classes = attrs.get("class") or ""
+    if classes and not _HIDDEN_CLASSES.isdisjoint(classes.lower().split()):
+        return True
+    names = f"{classes} {attrs.get('id') or ''}"
+    if names.strip() and _CHROME_NAME.search(names):
+        # a class like "has-sidebar" can sit on the wrapper of the whole page: chrome by name
+        # is never most of the page's text
+        return len(_collapse(node.text(deep=True))) * 2 < page_chars
+    return False
+
+
+def _is_menu(node, page_chars: int) -> bool:
+    """Three links or more that are nearly all of the element's text, and not most of the
+    page (a page that is a list of links keeps it)."""
+    links = node.css("a[href]")
+    if len(links) < 3:
+        return False
+    chars = len(_collapse(node.text(deep=True)))
+    if not chars or chars * 2 >= page_chars:
+        return False
+    return sum(len(_collapse(a.text(deep=True))) for a in links) >= 0.8 * chars
+
+
+def _table_is_layout(table) -> bool:
+    """A table used for page layout (a cell holds a table, a heading or a long text) is read
+    as blocks; a data table gives one line per row."""
+    for cell in table.css("td, th"):
+        if cell.css_first("table, h1, h2, h3, h4, h5, h6, pre") is not None:
+            return True
+        if len(cell.text(deep=True)) > 1000:
+            return True
+    return False
+
+
+def _walk(root, loose: bool) -> list[str]:
+    out = _Lines()
+    root_id = root.mem_id
+    page_chars = len(_collapse(root.text(deep=True)))
+    # (node, entering); the exit event of an element follows its children
+    stack: list[tuple[object, bool]] = [(root, True)]
+    groups = 0          # open lists, tables and definition lists: one block, many lines
+    content = 0         # open <article>/<main>: their header, footer and aside are kept
+    lists: list[list] = []  # [ordered, next number] of the open lists
+    cells: list[list[str]] | None = None  # the cells of the open table row
+    cell: list[str] | None = None
+    layout: list[bool] = []  # open tables: read as layout (True) or as data (False)
+    pre: list[str] | None = None
+    pre_depth = 0
+    while stack:
+        node, entering = stack.pop()
+        tag = node.tag
+        if tag == "-text":
+            text = node.text_content or ""
+            if pre is not None:
+                pre.append(text)
+            elif cell is not None:
+                cell.append(text)
+            else:
+                out.text.append(text)
+            continue
+        if not entering:
+            # leaving an element
+            if tag in _PRE and pre is not None:
+                pre_depth -= 1
+                if pre_depth == 0:
+                    out.code("".join(pre))
+                    pre = None
+                    if groups == 0:
+                        out.end()
+                continue
+            if pre is not None:
+                if tag in _BLOCK:
+                    pre.append("\n")
+                continue
+            if tag == "table" and not layout.pop():
+                groups -= 1
+                out.line() if groups else out.end()
+                continue
+            if layout and not layout[-1] and cells is not None:
+                if tag in _CELLS and cell is not None:
+                    cells.append(_collapse("".join(cell)))
+                    cell = None
+                    continue
+                if tag == "tr":
+                    row = " | ".join(c for c in cells if c)
+                    if row:
+                        out.block.append(row)
+                    cells = None
+                    continue
+                if cell is not None:
+                    if tag in _BLOCK or tag == "br":
+                        cell.append(" ")
+                    continue
+            if tag in _LISTS or tag == "dl":
+                if tag in _LISTS:
+                    lists.pop()
+                groups -= 1
+                out.line()
+                if groups == 0:
+                    out.end()
+                continue
+            if tag in ("article", "main"):
+                content -= 1
+            if tag in _BLOCK:
+                out.line() if groups else out.end()
+            continue
+        # entering an element
+        if tag in _DROP or tag.startswith("-"):
+            continue
+        attrs = node.attributes
+        if node.mem_id != root_id and _is_chrome(node, attrs, content > 0, page_chars, loose):
+            continue
+        stack.append((node, False))
+        children = list(node.iter(include_text=True))
+        stack.extend((child, True) for child in reversed(children))
+        if pre is not None:
+            if tag in _PRE:
+                pre_depth += 1
+            elif tag == "br" or tag in _BLOCK:
+                pre.append("\n")
+            continue
+        if cell is not None:
+            if tag in _BLOCK or tag == "br":
+                cell.append(" ")
+            continue
+        if tag == "br":
+            out.line()
+            continue
+        if tag in _PRE:
+            out.line() if groups else out.end()
+            pre, pre_depth = [], 1
+            continue
+        if tag == "table":
+            layout.append(_table_is_layout(node))
+            out.line() if groups else out.end()
+            groups += not layout[-1]
+            continue
+        if layout and not layout[-1]:
+            if tag == "tr":
+                out.line()
+                cells = []
+                continue
+            if tag in _CELLS:
+                if cells is None:
+                    cells = []
+                cell = []
+                continue
+        if tag in _LISTS or tag == "dl":
+            out.line() if groups else out.end()
+            groups += 1
+            if tag in _LISTS:
+                start = attrs.get("start") or "1"
+                lists.append([tag == "ol", int(start) if start.strip().isdigit() else 1])
+            continue
+        if tag == "li":
+            out.line()
+            indent = "  " * max(len(lists) - 1, 0)
+            if lists and lists[-1][0]:
+                out.prefix = f"{indent}{lists[-1][1]}. "
+                lists[-1][1] += 1
+            else:
+                out.prefix = f"{indent}- "
+            continue
+        if tag in ("article", "main"):
+            content += 1
+        if tag in _BLOCK:
+            out.line() if groups else out.end()
+    return out.lines()
+
+
+def _content_root(tree):
+    """The element holding the page's content: its <main>, else its one <article>, else the
+    target of its "skip to content" link, else the body."""
+    body = tree.body or tree.root
+    if body is None:
+        return None
+    for selector in ("main", "[role=main]"):
+        found = [n for n in tree.css(selector) if n.text(deep=True).strip()]
+        if found:
+            return max(found, key=lambda n: len(n.text(deep=True)))
+    articles = tree.css("article")
+    if len(articles) == 1 and len(articles[0].text(deep=True)) * 3 >= len(body.text(deep=True)):
+        return articles[0]
+    for link in tree.css('a[href^="#"]'):
+        names = f"{link.attributes.get('class') or ''} {link.text(deep=True)}".lower()
+        if "skip" in names:
+            target = (link.attributes.get("href") or "#")[1:]
+            if target and re.fullmatch(r"[\w:.-]+", target):
+                node = tree.css_first(f'[id="{target}"]')
+                if node is not None and node.text(deep=True).strip():
+                    return node
+            break
+    return body
+
+
+def extract_lines(html: str) -> list[str]:
+    """The display lines of a page's main text (before cutting long lines)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(html)
+    root = _content_root(tree)
+    if root is None:
+        return []
+    body = tree.body
+    loose = body is None or root.mem_id == body.mem_id
+    lines = _walk(root, loose)
+    if not lines and not loose:
+        lines = _walk(body, True)
+    return lines
+
+
+def read_html(raw: bytes) -> View:
+    text = decode(raw)
+    try:
+        lines = extract_lines(text)
+    except Skip:
+        raise
+    except Exception as exc:  # lexbor and selectolax raise a variety on malformed input
+        raise Skip(f"not readable HTML: {type(exc).__name__}: {exc}") from None
+    if not lines:
+        raise Skip(NO_TEXT)
+    return View(display_lines(lines))
