@@ -40,9 +40,10 @@ class Evidence:
 
 
 def passage_text(p: Passage) -> str:
-    """What a passage names: its lines and its file's name ("Warsaw.txt" names Warsaw)."""
+    """What a passage names: its lines, its file's name ("Warsaw.txt" names Warsaw) and, for a
+    PDF, its page's header and footer ("Apple Inc. | Q3 2022 Form 10-Q")."""
     stem = Path(p.chunk.source).stem.replace("_", " ").replace("-", " ")
-    return f"{stem}\n{p.chunk.text}"
+    return f"{stem}\n{p.chunk.context}\n{p.chunk.text}"
 
 
 def holder(passages: list[Passage], source: str, line: int) -> Passage | None:

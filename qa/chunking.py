@@ -8,6 +8,8 @@ both chunks. Sizes are in words because the embedder reads ~256 word-pieces and 
 
 from __future__ import annotations
 
+import os
+
 from ._hashing import sha256_text
 from .readers import View, display_lines, split_lines
 from .types import Chunk
@@ -28,6 +30,12 @@ def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
+def _words(line: str) -> int:
+    """Words for sizing: a run without spaces (base64, minified code) counts one per 10
+    characters, so such lines are not packed 120 to a chunk; prose averages ~6 per word."""
+    return max(len(line.split()), len(line) // 10)
+
+
 def _split_long(lines: list[str], start: int, end: int, max_words: int, overlap: int):
     """Split one paragraph into line windows of at most ``max_words`` (a single longer line
     stays whole)."""
@@ -35,7 +43,7 @@ def _split_long(lines: list[str], start: int, end: int, max_words: int, overlap:
     while i <= end:
         j, words = i, 0
         while j <= end:
-            n = len(lines[j].split())
+            n = _words(lines[j])
             if j > i and words + n > max_words:
                 break
             words += n
@@ -62,11 +70,28 @@ def chunk_view(
     chunks = []
     for page, offset, count in view.segments():
         lines = view.lines[offset : offset + count]
+        context = page_context(source, lines) if page else ""
         for start, end in _windows(lines, max_words, overlap):
             body = "\n".join(lines[start : end + 1])
             chunks.append(Chunk(source, offset + start + 1, offset + end + 1, body,
-                                sha256_text(body), file_sha256, page, offset))
+                                sha256_text(body), file_sha256, page, offset, context))
     return chunks
+
+
+def page_context(source: str, lines: list[str]) -> str:
+    """The file name and a page's running header and footer (its first two and last lines).
+
+    A table row such as "Total net sales 82,959 81,434" does not say whose sales or which
+    quarter; the page's header ("Apple Inc.", the statement's title) and footer
+    ("Apple Inc. | Q3 2022 Form 10-Q | 4") do, so they are searched with every chunk of it.
+    """
+    name = os.path.splitext(os.path.basename(source))[0].replace("_", " ")
+    kept = [line for line in lines if line.strip()]
+    edges = kept[:2] + kept[-1:] if len(kept) > 3 else kept
+    return " | ".join([name, *(line[:CONTEXT_CHARS] for line in edges)])
+
+
+CONTEXT_CHARS = 100  # of each header/footer line: the context must leave room for the text
 
 
 def _windows(lines: list[str], max_words: int, overlap: int) -> list[tuple[int, int]]:
@@ -74,7 +99,7 @@ def _windows(lines: list[str], max_words: int, overlap: int) -> list[tuple[int, 
     pending: tuple[int, int] | None = None
     pending_words = 0
     for start, end in _paragraphs(lines):
-        words = sum(len(lines[k].split()) for k in range(start, end + 1))
+        words = sum(_words(lines[k]) for k in range(start, end + 1))
         if words > max_words:
             if pending and pending_words < max_words // 4:
                 start = pending[0]  # a heading leads into the long paragraph, not alone

@@ -20,7 +20,7 @@ def _env(name: str, default: str) -> str:
 
 # Stored with an index: vectors from another embedder (or an older, fixed one) are never mixed
 # with new ones; a change makes the next ingest embed everything again.
-EMBEDDER_ID = "all-MiniLM-L6-v2-int8/2"
+EMBEDDER_ID = "all-MiniLM-L6-v2-int8/3"  # /3: PDF chunks embed their page context
 
 
 @dataclass(frozen=True)

@@ -102,14 +102,21 @@ def keys(text: str) -> set[str]:
     return {t.key for t in tokens(text)}
 
 
-def unsupported(claim: str, cited: str, question: str = "") -> list[str]:
-    """Tokens of ``claim`` that neither the cited lines nor (for plain words) the question hold."""
+def unsupported(claim: str, cited: str, question: str = "", context: str = "") -> list[str]:
+    """Tokens of ``claim`` that neither the cited lines nor (for plain words) the question hold.
+
+    ``context`` is the cited page's running header and footer (PDF): a name the question asks
+    about that the page itself bears ("Apple" on a page of Apple's filing) may be said of its
+    table row, which never repeats it.
+    """
     line_keys = keys(cited)
     question_keys = keys(question)
+    page_keys = keys(context) & question_keys
     return [
         t.text
         for t in tokens(claim)
-        if t.key not in line_keys and (t.identifier or t.key not in question_keys)
+        if t.key not in line_keys and t.key not in page_keys
+        and (t.identifier or t.key not in question_keys)
     ]
 
 

@@ -90,6 +90,9 @@ class Ingestor:
                                 extract=extractor.view)
         except Skip as why:
             report.skipped.append((source, str(why)))
+            if entry:  # its indexed text is no longer what the file says
+                self.remove(source)
+                report.removed.append(source)
             return
         if entry and entry.sha256 == doc.sha256:
             report.unchanged.append(source)
@@ -110,7 +113,7 @@ class Ingestor:
     def _flush(self, batch: _Batch, report: IngestReport) -> None:
         new = [c for p in batch.files for c in p.new]
         if new:
-            vectors = self._embed([c.text for c in new])
+            vectors = self._embed([c.search_text for c in new])
             self._store.add(new, vectors)
         for p in batch.files:
             ids = [c.id for c in p.chunks]
@@ -126,8 +129,9 @@ class Ingestor:
 
     def _remove_deleted(self, targets, known: dict[str, FileEntry], seen: set[str], report) -> None:
         """Files once ingested from a target folder and gone from it now leave the index."""
-        roots = [os.path.abspath(t) + os.sep for t in targets if os.path.isdir(t)]
-        files = [os.path.abspath(t) for t in targets if not os.path.isdir(t)]
+        # entry.path is the real path: compare with the targets' real paths (a symlinked folder)
+        roots = [os.path.realpath(t) + os.sep for t in targets if os.path.isdir(t)]
+        files = [os.path.realpath(t) for t in targets if not os.path.isdir(t)]
         for source, entry in known.items():
             if source in seen:
                 continue

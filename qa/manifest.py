@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
-    text, id UNINDEXED, tokenize = "porter unicode61 remove_diacritics 2");
+    text, id UNINDEXED, context, tokenize = "porter unicode61 remove_diacritics 2");
 """
 
 
@@ -55,12 +55,21 @@ class Manifest:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
+        self._upgrade()
+        self._lock = threading.RLock()
+
+    def _upgrade(self) -> None:
+        """Bring an index made before PDFs were read up to this schema, keeping its rows."""
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(chunks)")}
-        for added in ("page", "page_offset"):  # an index made before PDFs were read
+        for added in ("page", "page_offset"):
             if added not in columns:
                 self._db.execute(
                     f"ALTER TABLE chunks ADD COLUMN {added} INTEGER NOT NULL DEFAULT 0")
-        self._lock = threading.RLock()
+        if "context" not in {r[1] for r in self._db.execute("PRAGMA table_info(keywords)")}:
+            self._db.executescript(
+                "BEGIN; ALTER TABLE keywords RENAME TO keywords_old;" + SCHEMA
+                + "INSERT INTO keywords (text, id, context) SELECT text, id, '' FROM keywords_old;"
+                " DROP TABLE keywords_old; COMMIT;")
 
     def close(self) -> None:
         self._db.close()
@@ -97,8 +106,8 @@ class Manifest:
                       c.page_offset) for c in chunks],
                 )
                 self._db.executemany(
-                    "INSERT INTO keywords (text, id) VALUES (?, ?)",
-                    [(c.text, c.id) for c in chunks],
+                    "INSERT INTO keywords (text, id, context) VALUES (?, ?, ?)",
+                    [(c.text, c.id, c.context) for c in chunks],
                 )
                 self._db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
@@ -150,13 +159,15 @@ class Manifest:
                 r[0]: r[1:]
                 for r in self._db.execute(
                     "SELECT k.rowid, k.text, c.source, c.start_line, c.end_line, c.sha256, "
-                    "f.sha256, c.page, c.page_offset FROM keywords k JOIN chunks c ON c.id = k.id "
+                    "f.sha256, c.page, c.page_offset, k.context "
+                    "FROM keywords k JOIN chunks c ON c.id = k.id "
                     f"JOIN files f ON f.source = c.source WHERE k.rowid IN ({marks})",
                     [h[0] for h in hits],
                 )
             }
         rows = [(found[rowid], score) for rowid, score in hits if rowid in found]
-        return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5], r[6], r[7]), score) for r, score in rows]
+        return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5], r[6], r[7], r[8]), score)
+                for r, score in rows]
 
     def _affordable(self, terms: list[str], budget: int) -> list[str]:
         """The rarest terms whose matches fit the budget (always at least the rarest one)."""

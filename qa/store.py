@@ -43,6 +43,7 @@ def chunk_metadata(chunk: Chunk) -> dict:
         "file_sha256": chunk.file_sha256,
         "page": chunk.page,
         "page_offset": chunk.page_offset,
+        "context": chunk.context,
     }
 
 
@@ -56,6 +57,7 @@ def chunk_from_metadata(meta: dict, text: str) -> Chunk:
         file_sha256=meta.get("file_sha256", ""),
         page=int(meta.get("page", 0)),
         page_offset=int(meta.get("page_offset", 0)),
+        context=meta.get("context", ""),
     )
 
 

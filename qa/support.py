@@ -32,10 +32,14 @@ def score_lines(
 ) -> list[ScoredLine]:
     """Every line of at least ``min_words`` words in the passages, best supported first."""
     candidates: dict[tuple[str, int], str] = {}
+    context: dict[tuple[str, int], set[str]] = {}
     for p in passages:
+        terms = content_terms(p.chunk.context)
         for offset, text in enumerate(p.chunk.lines()):
             if len(text.split()) >= max(min_words, 1):
-                candidates.setdefault((p.chunk.source, p.chunk.start_line + offset), text)
+                key = (p.chunk.source, p.chunk.start_line + offset)
+                candidates.setdefault(key, text)
+                context.setdefault(key, terms)
     if not candidates:
         return []
     keys = list(candidates)
@@ -45,7 +49,9 @@ def score_lines(
     scored = []
     for key, vec in zip(keys, line_vecs):
         sim = sum(a * b for a, b in zip(q_vec, vec))
-        lex = len(q_terms & content_terms(candidates[key])) / len(q_terms) if q_terms else 0.0
+        # a PDF table row says neither whose figures nor which quarter: its page context does
+        said = content_terms(candidates[key]) | context[key]
+        lex = len(q_terms & said) / len(q_terms) if q_terms else 0.0
         scored.append(
             ScoredLine(key[0], key[1], candidates[key], 0.5 * sim + 0.5 * lex, sim, lex)
         )

@@ -22,6 +22,9 @@ class Chunk:
     # lines before that page; a line is shown as ``line - page_offset`` of its page.
     page: int = 0
     page_offset: int = 0
+    # Searched with the text, never shown or cited: what the lines alone do not say, such as
+    # which filing a table row is from (a PDF page's running header and footer, file name).
+    context: str = field(default="", compare=False)
 
     @property
     def id(self) -> str:
@@ -31,6 +34,11 @@ class Chunk:
 
     def lines(self) -> list[str]:
         return self.text.split("\n")
+
+    @property
+    def search_text(self) -> str:
+        """What is embedded: the context first, so the embedder's cut never drops it."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
 
     @cached_property
     def flagged(self) -> tuple[int, ...]:

@@ -50,11 +50,13 @@ def verify(
         else:
             good.setdefault(prop.sentence, []).append((prop, citation))
     seen: set[tuple[str, int, int]] = set()
+    contexts = {(p.chunk.source, p.chunk.page): p.chunk.context for p in passages}
     for n in sorted(good):
         pairs = good[n]
         claim = pairs[0][0].claim or " ".join(c.quote for _, c in pairs)
         cited = "\n".join(c.quote for _, c in pairs)
-        reason, extra = _sentence_problem(claim, cited, question, pairs, support,
+        context = "\n".join({contexts.get((c.source, c.page), "") for _, c in pairs})
+        reason, extra = _sentence_problem(claim, cited, question, context, pairs, support,
                                           min_line_support)
         if reason:
             out.dropped += [{**_dropped(p, reason), **extra} for p, _ in pairs]
@@ -73,8 +75,8 @@ def _dropped(prop: Proposal, reason: str) -> dict:
             "marker": prop.marker, "sentence": prop.claim, "reason": reason}
 
 
-def _sentence_problem(claim, cited, question, pairs, support, min_line_support):
-    missing = grounding.unsupported(claim, cited, question)
+def _sentence_problem(claim, cited, question, context, pairs, support, min_line_support):
+    missing = grounding.unsupported(claim, cited, question, context)
     if missing:
         return f"the cited lines do not say: {', '.join(missing)}", {"unsupported": missing}
     if question and grounding.adds_nothing(claim, question):

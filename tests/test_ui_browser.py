@@ -275,7 +275,7 @@ def test_upload_a_text_file_and_ask_about_it(page, tmp_path):
     table = page.wait_for_selector("#qa-ingest table", timeout=120_000)
     rows = table.inner_text()
     assert "lighthouse notes.txt\tadded" in rows
-    assert "photo.png\tskipped\tnot a text file" in rows
+    assert "photo.png\tskipped\tnot a document qa reads" in rows
     page.wait_for_function(
         "document.querySelector('#qa-header').innerText.includes('2 files')", timeout=10_000
     )
@@ -356,9 +356,79 @@ def test_login_is_required_when_configured(browser, tmp_path):
         # nothing is indexed on this server: a plain message, not a stack trace
         assert "nothing indexed" in pg.locator("#qa-header").inner_text()
         reply = ask(pg, "Who supported Macron?")
-        assert "nothing is indexed" in reply and "add .txt/.md files" in reply
+        assert "nothing is indexed" in reply and "add documents" in reply
         assert "Traceback" not in reply
         shot(pg, "desktop_nothing_indexed")
         context.close()
     finally:
         srv.stop()
+
+
+# -- a PDF: the cited lines on an image of their page --------------------------------------
+AAPL = Path("/work/shared/benchmarks/sec10q/docs/2022 Q3 AAPL.pdf")
+SCREENSHOTS = ROOT / "eval" / "reports" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def pdf_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`qa serve` over the first five pages of Apple's Q3 2022 10-Q (page 4: the statement of
+    operations), copied out of the benchmark folder, which is never written to."""
+    if not AAPL.exists():
+        pytest.skip("the 10-Q benchmark is not here")
+    import pypdfium2 as pdfium
+
+    work = tmp_path_factory.mktemp("ui-pdf")
+    (work / "docs").mkdir()
+    src, new = pdfium.PdfDocument(AAPL.read_bytes()), pdfium.PdfDocument.new()
+    new.import_pages(src, [0, 1, 2, 3, 4])
+    new.save(str(work / "docs" / "apple-10q.pdf"))
+    new.close()
+    src.close()
+    out = run_qa("ingest", str(work / "docs"), "--index", str(work / "index"))
+    assert out.returncode == 0, out.stderr
+    srv = Server(work / "index", work / "serve.log")
+    yield srv
+    srv.stop()
+    assert "Traceback" not in srv.log.read_text()
+
+
+def test_a_pdf_citation_shows_its_page_with_the_line_highlighted(browser, pdf_server):
+    context = browser.new_context(viewport=DESKTOP)
+    pg = context.new_page()
+    pg.goto(pdf_server.url)
+    pg.wait_for_selector("#qa-question textarea")
+    answer = ask(pg, "What were total net sales?")
+    assert "Total net sales 82,959 81,434 304,182 282,457" in answer and "[1]" in answer
+    assert "apple-10q.pdf p.4 L18" in sources(pg)
+    hit = pg.locator("#qa-src-1 .qa-hit")
+    assert hit.locator(".qa-ln").inner_text() == "18" and "Total net sales" in hit.inner_text()
+    img = pg.locator("#qa-src-1 details.qa-page[open] img.qa-page-img")
+    card_html = re.sub(r"base64,[^\"]+", "base64,…", pg.locator("#qa-src-1").inner_html())
+    log = pdf_server.log.read_text()
+    assert img.count() == 1, f"no page image in the card:\n{card_html}\nserver log:\n{log}"
+    img.wait_for(state="visible")
+    assert img.get_attribute("alt") == "Page 4 of apple-10q.pdf, line 18 highlighted"
+    decoded = img.evaluate("el => el.decode().then(() => [el.naturalWidth, el.naturalHeight])")
+    assert decoded == [700, 906]
+    box, card = img.bounding_box(), pg.locator("#qa-src-1").bounding_box()
+    hit_box = hit.bounding_box()
+    assert box["y"] > hit_box["y"] + hit_box["height"]  # below the cited lines
+    assert box["x"] >= card["x"] and box["x"] + box["width"] <= card["x"] + card["width"] + 1
+    assert abs(box["height"] / box["width"] - 906 / 700) < 0.02  # not stretched
+    assert pg.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(SCREENSHOTS / "ui_pdf_answer.png"))
+    pg.locator("#qa-sources").screenshot(path=str(SCREENSHOTS / "ui_pdf_sources.png"))
+    img.click()  # enlarged over the app, whole, to read the column headings
+    pg.wait_for_selector("#qa-src-1 img.qa-page-img.qa-zoom")
+    big = img.bounding_box()
+    assert big["height"] > box["height"] * 1.2 and big["y"] >= 0
+    assert big["y"] + big["height"] <= DESKTOP["height"] + 1
+    assert abs(big["x"] + big["width"] / 2 - DESKTOP["width"] / 2) < 2
+    pg.screenshot(path=str(SCREENSHOTS / "ui_pdf_zoom.png"))
+    pg.keyboard.press("Escape")
+    pg.wait_for_selector("#qa-src-1 img.qa-page-img:not(.qa-zoom)")
+    pg.locator("#qa-src-1 details.qa-page summary").click()  # folds, and is not swallowed
+    pg.wait_for_selector("#qa-src-1 details.qa-page:not([open])")
+    assert not img.is_visible()
+    context.close()

@@ -300,3 +300,253 @@ def test_parse_auth():
     assert parse_auth("user:pa:ss") == ("user", "pa:ss")
     with pytest.raises(Exception, match="user:password"):
         parse_auth("nopassword")
+
+
+# -- PDF citations: the page image ---------------------------------------------------------
+AAPL = Path("/work/shared/benchmarks/sec10q/docs/2022 Q3 AAPL.pdf")
+NET_SALES = "Total net sales 82,959 81,434 304,182 282,457"
+needs_aapl = pytest.mark.skipif(not AAPL.exists(), reason="the 10-Q benchmark is not here")
+
+
+@pytest.fixture
+def report(tmp_path) -> Path:
+    """A private copy of Apple's Q3 2022 10-Q; page 4 is the statement of operations."""
+    path = tmp_path / "docs" / "report.pdf"
+    path.parent.mkdir()
+    path.write_bytes(AAPL.read_bytes())
+    return path.resolve()
+
+
+def _page4(path: Path) -> list[str]:
+    from qa.readers.pdf import read_page
+
+    return read_page(path.read_bytes(), 4)
+
+
+def _pdf_citation(path: Path, first: int, last: int, source: str = "docs/report.pdf"):
+    lines = _page4(path)
+    offset = 1000  # lines of the file before page 4: any number, the panel shows first..last
+    return Citation(source, offset + first, offset + last, "\n".join(lines[first - 1 : last]),
+                    0.61, page=4, page_offset=offset)
+
+
+def _glyph_rows(path: Path, needle: str, scale: float) -> tuple[float, float, float, float]:
+    """Pixel box (left, top, right, bottom) of the glyphs of ``needle`` on page 4, found by
+    searching PDFium's text directly: independent of how qa maps display lines."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        page = pdf[3]
+        height = page.get_height()
+        textpage = page.get_textpage()
+        text = textpage.get_text_range()
+        assert text.count(needle) == 1 and len(text) == textpage.count_chars()
+        start = text.index(needle)
+        boxes = [textpage.get_charbox(i) for i in range(start, start + len(needle))
+                 if not text[i].isspace()]
+    finally:
+        pdf.close()
+    return (min(b[0] for b in boxes) * scale, (height - max(b[3] for b in boxes)) * scale,
+            max(b[2] for b in boxes) * scale, (height - min(b[1] for b in boxes)) * scale)
+
+
+def _pixels(png: bytes):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+@needs_aapl
+def test_pdfium_counts_its_generated_line_breaks_as_characters(report):
+    """What the mapping from display lines to characters rests on: get_text_range() of a
+    whole page has one character per PDFium character, "\\r\\n" between lines included."""
+    import pypdfium2 as pdfium
+
+    from qa.ui.pages import line_spans
+
+    pdf = pdfium.PdfDocument(str(report))
+    try:
+        textpage = pdf[3].get_textpage()
+        text = textpage.get_text_range()
+        assert len(text) == textpage.count_chars()
+        start = text.index(NET_SALES)
+        assert text[start - 2 : start] == "\r\n"
+        assert textpage.get_text_range(start, len(NET_SALES)) == NET_SALES
+        assert textpage.get_text_range(start - 2, 2) == "\r\n"
+        n = _page4(report).index(NET_SALES)
+        line, chars = line_spans(text)[n]
+        assert line == NET_SALES and chars[0] == start and chars[-1] == start + len(NET_SALES) - 1
+    finally:
+        pdf.close()
+
+
+def test_line_spans_replays_page_text_lines_with_positions():
+    from qa.readers.pdf import page_text_lines
+    from qa.ui.pages import line_spans
+
+    long = " ".join(f"word{i:04d}" for i in range(300))  # 2699 chars: cut into three lines
+    text = (f"  Intro\x02duced  \r\nA\tB \rC\r\n\r\n{long}\r\n\x03\r\nlast\nbare\r\n\r\n  \r\n")
+    spans = line_spans(text)
+    assert [line for line, _ in spans] == page_text_lines(text)
+    assert len(spans) == 9
+    for line, chars in spans:
+        assert "".join(text[i] for i in chars) == line
+        assert chars == sorted(chars)
+
+
+@needs_aapl
+def test_the_page_image_highlights_the_cited_line_and_nothing_else(report):
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    from qa.ui.pages import WIDTH, highlighted_page, page_image
+
+    lines = _page4(report)
+    n = lines.index(NET_SALES) + 1
+    image = page_image(report, 4, n, n, NET_SALES)
+    assert image is not None and image.lines == (NET_SALES,)
+    assert highlighted_page(report, 4, n, n, NET_SALES) == image.png
+    assert image.png[:8] == b"\x89PNG\r\n\x1a\n" and len(image.png) < 60_000
+    drawn = _pixels(image.png)
+    assert drawn.shape == (image.height, image.width, 3) and image.width == WIDTH
+
+    # the box lies on the glyphs of "Total net sales ... 282,457", within a line's height
+    (box,) = image.boxes
+    left, top, right, bottom = _glyph_rows(report, NET_SALES, image.scale)
+    assert box[0] <= left and box[2] >= right and box[1] <= top and box[3] >= bottom
+    assert box[3] - box[1] < 2 * (bottom - top) and right - left > 0.8 * (box[2] - box[0])
+    for other in ("Services 19,604 17,486 58,941 50,148", "Cost of sales:"):  # the neighbours
+        _, o_top, _, o_bottom = _glyph_rows(report, other, image.scale)
+        assert not o_top <= (box[1] + box[3]) / 2 <= o_bottom
+        assert (o_top + o_bottom) / 2 < box[1] or (o_top + o_bottom) / 2 > box[3]
+
+    # compared with PDFium's own render of the page: changed inside the box only
+    pdf = pdfium.PdfDocument(str(report))
+    try:
+        plain = pdf[3].render(scale=image.scale).to_pil().convert("RGB")
+    finally:
+        pdf.close()
+    plain = np.asarray(plain).astype(int)
+    assert plain.shape == drawn.shape
+    inside = np.zeros(drawn.shape[:2], bool)
+    for x0, y0, x1, y1 in image.boxes:
+        inside[y0:y1, x0:x1] = True
+    diff = np.abs(drawn - plain).max(axis=2)
+    assert diff[~inside].max() <= 16  # the 64-colour palette's rounding, nowhere a highlight
+    tinted = (plain[..., 2] - drawn[..., 2]) > 50  # white turned yellow: blue taken out
+    assert tinted[inside].mean() > 0.5 and not tinted[~inside].any()
+    rows = np.flatnonzero(tinted.any(axis=1))
+    assert rows.min() >= box[1] and rows.max() < box[3]
+    assert rows.min() <= top and rows.max() >= bottom  # over the cited glyphs
+
+
+@needs_aapl
+def test_a_range_of_lines_gets_a_box_per_line(report):
+    from qa.ui.pages import page_image
+
+    lines = _page4(report)
+    n = lines.index(NET_SALES) + 1
+    image = page_image(report, 4, n - 2, n, "\n".join(lines[n - 3 : n]))
+    assert image is not None and len(image.boxes) == 3
+    tops = [b[1] for b in image.boxes]
+    assert tops == sorted(tops) and tops[2] - tops[0] > 15  # three rows, top to bottom
+
+
+@needs_aapl
+def test_a_changed_pdf_or_quote_gives_no_image(report):
+    import pypdfium2 as pdfium
+
+    from qa.ui.pages import highlighted_page
+
+    lines = _page4(report)
+    n = lines.index(NET_SALES) + 1
+    assert highlighted_page(report, 4, n, n, NET_SALES) is not None
+    assert highlighted_page(report, 4, n, n, "Total net sales 1 2 3 4") is None
+    assert highlighted_page(report, 4, n + 1, n + 1, NET_SALES) is None
+    assert highlighted_page(report, 99, n, n, NET_SALES) is None
+    assert highlighted_page(report.with_name("gone.pdf"), 4, n, n, NET_SALES) is None
+    # the file rewritten without its first page: page 4 now holds other lines
+    src = pdfium.PdfDocument(report.read_bytes())
+    new = pdfium.PdfDocument.new()
+    new.import_pages(src, list(range(1, len(src))))
+    new.save(str(report))
+    new.close()
+    src.close()
+    assert highlighted_page(report, 4, n, n, NET_SALES) is None
+    report.write_bytes(b"%PDF-1.7 not really")
+    assert highlighted_page(report, 4, n, n, NET_SALES) is None
+
+
+@needs_aapl
+def test_the_panel_shows_a_pdf_citation_on_its_page(report):
+    import base64
+
+    from qa.ui.pages import highlighted_page, page_picture
+
+    picture = page_picture({"docs/report.pdf": str(report)}.get)
+    c = _pdf_citation(report, 18, 18)
+    assert c.quote == NET_SALES  # page 4, line 18, as `qa ask` labels it
+    html = render.sources_html(_answer([c]), lambda s, p: _page4(report), picture=picture)
+    assert "report.pdf p.4 L18" in html
+    assert html.index('<div class="qa-line qa-hit">') < html.index('<details class="qa-page" open>')
+    assert "<summary>Page 4, line 18 highlighted</summary>" in html
+    img = re.search(r'<img class="qa-page-img" src="data:image/png;base64,([A-Za-z0-9+/=]+)" '
+                    r'alt="Page 4 of report.pdf, line 18 highlighted" width="700" height="906" '
+                    r'title="click to enlarge">',
+                    html)
+    assert img and base64.b64decode(img.group(1)) == highlighted_page(report, 4, 18, 18,
+                                                                      NET_SALES)
+    assert html.count("<img") == 1
+
+    report.write_bytes(SEED.read_bytes())  # changed since verification: no image
+    assert "<img" not in render.sources_html(_answer([c]), picture=picture)
+
+
+def test_a_text_citation_has_no_page_image():
+    from qa.ui.pages import page_picture
+
+    html = render.sources_html(_answer([_citation(30, 30)]), _reader,
+                               picture=page_picture({SOURCE: str(SEED.resolve())}.get))
+    assert "<img" not in html and "qa-page" not in html
+
+    def never(c):
+        raise AssertionError("a citation without a page is never drawn")
+
+    assert "<img" not in render.sources_html(_answer([_citation(30, 30)]), _reader, picture=never)
+
+
+def test_the_page_image_is_escaped_and_a_non_png_has_no_size():
+    c = Citation('docs/<b>x".pdf', 3, 3, "quote", 0.5, page=2, page_offset=2)
+    html = render.sources_html(_answer([c]), picture=lambda c: b"<script>")
+    assert "<b>x" not in html and "<script>" not in html
+    assert 'alt="Page 2 of &lt;b&gt;x&quot;.pdf, line 1 highlighted"' in html
+    assert "width=" not in html
+
+
+@needs_aapl
+def test_a_rotated_page_is_highlighted_where_the_line_is_drawn(report):
+    """PDFium's own page-to-pixel transform places the box: on a page turned 90° the line
+    runs down the image."""
+    import pypdfium2 as pdfium
+
+    from qa.readers.pdf import read_page
+    from qa.ui.pages import page_image
+
+    src, new = pdfium.PdfDocument(report.read_bytes()), pdfium.PdfDocument.new()
+    new.import_pages(src, [3])
+    new[0].set_rotation(90)
+    turned = report.with_name("turned.pdf")
+    new.save(str(turned))
+    new.close()
+    src.close()
+    lines = read_page(turned.read_bytes(), 1)
+    n = lines.index(NET_SALES) + 1
+    image = page_image(turned, 1, n, n, NET_SALES)
+    assert image is not None and image.width > image.height
+    (box,) = image.boxes
+    assert box[3] - box[1] > 10 * (box[2] - box[0])  # tall and narrow: the line turned too
+    assert box[0] > image.width / 2  # turned clockwise, the top of the page is on the right

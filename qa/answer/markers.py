@@ -47,15 +47,19 @@ def _lines(passages: list[Passage]) -> dict[tuple[str, int], str]:
 
 
 def _cover(claim: str, question: str, named: list[tuple[str, int]], lines: dict,
-           q_keys: set[str]) -> list[tuple[str, int]] | None:
+           q_keys: set[str], context: str = "") -> list[tuple[str, int]] | None:
     """The lines the sentence named if they say all it says, else the fewest retrieved lines
     (at most ``MAX_LINES``, greedily) that do; None when no such set exists."""
     named = [key for key in named if key in lines]
-    if named and not grounding.unsupported(claim, "\n".join(lines[k] for k in named), question):
+
+    def unsaid(keys: list[tuple[str, int]]) -> list[str]:
+        return grounding.unsupported(claim, "\n".join(lines[k] for k in keys), question, context)
+
+    if named and not unsaid(named):
         return named
     chosen: list[tuple[str, int]] = []
     while len(chosen) < MAX_LINES:
-        missing = grounding.unsupported(claim, "\n".join(lines[k] for k in chosen), question)
+        missing = unsaid(chosen)
         want = grounding.keys(" ".join(missing))
         best = max(
             (k for k in lines if k not in chosen),
@@ -66,7 +70,7 @@ def _cover(claim: str, question: str, named: list[tuple[str, int]], lines: dict,
         if best is None or not want & grounding.keys(lines[best]):
             return None
         chosen.append(best)
-        if not grounding.unsupported(claim, "\n".join(lines[k] for k in chosen), question):
+        if not unsaid(chosen):
             return sorted(chosen)
     return None
 
@@ -100,6 +104,7 @@ def parse_reply(text: str, passages: list[Passage], question: str = "") -> Draft
         return Draft(text, refused=True)
     lines = _lines(passages)
     q_keys = grounding.keys(question)
+    context = "\n".join(dict.fromkeys(p.chunk.context for p in passages))  # PDF pages
     proposals: list[Proposal] = []
     sentences: list[str] = []
     for sentence in (s.strip() for s in SENTENCE_END.split(text) if s.strip()):
@@ -118,7 +123,7 @@ def parse_reply(text: str, passages: list[Passage], question: str = "") -> Draft
         if not cited:
             sentence = f"{sentence} {marker}"
         sentences.append(sentence)
-        cover = _cover(claim, question, named, lines, q_keys) if claim else None
+        cover = _cover(claim, question, named, lines, q_keys, context) if claim else None
         if cover is None:  # left for verify to reject, with its reason
             proposals += [Proposal(src, a, b, None, m, claim, n) for m, (src, a, b) in cited]
             continue

@@ -3,33 +3,38 @@
 PDFium and lxml are C code: a hostile or broken file can make them loop, eat memory or crash
 the process. In a child, a file that takes longer than the limit is killed and reported, and
 a crash costs that file only; the ingest goes on with the next one.
+
+The child is a fresh ``python`` running ``child()``, not a multiprocessing child: "spawn" would run
+the caller's script again in the child unless it guards itself with ``if __name__ ==
+"__main__"``, which a user's three-line script does not.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import os
+import subprocess
+import sys
 import time
+from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from . import View, kind_of, read_view
 from ._skip import Skip
 
 
-def _serve(conn: Any, seconds: float) -> None:
+def _serve(jobs: Connection, results: Connection, seconds: float) -> None:
     while True:
         try:
-            job = conn.recv()
+            name, raw = jobs.recv()
         except EOFError:
             return
-        if job is None:
-            return
-        name, raw = job
         try:
-            conn.send(("ok", read_view(name, raw, deadline=time.monotonic() + seconds)))
+            results.send(("ok", read_view(name, raw, deadline=time.monotonic() + seconds)))
         except Skip as why:
-            conn.send(("skip", str(why)))
+            results.send(("skip", str(why)))
         except Exception as exc:  # any reader bug is this file's problem, not the ingest's
-            conn.send(("skip", f"cannot extract its text: {type(exc).__name__}: {exc}"))
+            results.send(("skip", f"cannot extract its text: {type(exc).__name__}: {exc}"))
 
 
 class Extractor:
@@ -38,52 +43,58 @@ class Extractor:
     def __init__(self, *, seconds: float = 60.0) -> None:
         self.seconds = seconds
         self._proc: Any = None
-        self._conn: Any = None
+        self._jobs: Any = None
+        self._results: Any = None
 
     def view(self, name: str, raw: bytes) -> View:
         if kind_of(name) in ("text", None):
             return read_view(name, raw)
-        if self._proc is None or not self._proc.is_alive():
+        if self._proc is None or self._proc.poll() is not None:
             self._start()
-        self._conn.send((name, raw))
-        # The reader stops itself between pages at ``seconds``; the margin covers the reply.
-        if not self._conn.poll(self.seconds + 5):
-            self._stop(kill=True)
+        try:
+            self._jobs.send((name, raw))
+            # The reader stops itself between pages at ``seconds``; the margin covers the rest.
+            ready = self._results.poll(self.seconds + 5)
+        except OSError:
+            ready = True  # the child is gone: recv below reports it
+        if not ready:
+            self._stop()
             raise Skip(f"extraction took longer than {self.seconds:g} s, the limit "
                        "(QA_EXTRACT_SECONDS)")
         try:
-            status, value = self._conn.recv()
+            status, value = self._results.recv()
         except (EOFError, OSError):
-            code = self._proc.exitcode if self._proc else None
-            self._stop(kill=True)
-            raise Skip(f"the reader crashed on this file (exit code {code})") from None
+            self._stop()
+            raise Skip("the reader crashed on this file") from None
         if status == "skip":
             raise Skip(value)
         return value
 
     def _start(self) -> None:
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.seconds), daemon=True)
-        self._proc.start()
-        child.close()
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parents[2])  # the folder holding the qa package
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", "from qa.readers._worker import child; child()",
+             repr(self.seconds)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+        )
+        self._jobs = Connection(os.dup(self._proc.stdin.fileno()), readable=False)
+        self._results = Connection(os.dup(self._proc.stdout.fileno()), writable=False)
+        self._proc.stdin.close()
+        self._proc.stdout.close()
 
-    def _stop(self, *, kill: bool = False) -> None:
+    def _stop(self) -> None:
         if self._proc is None:
             return
+        self._jobs.close()  # the child's recv ends: it exits
         try:
-            if kill:
-                self._proc.kill()
-            else:
-                self._conn.send(None)
-            self._proc.join(5)
-        except (OSError, ValueError):
-            pass
-        finally:
-            if self._proc.is_alive():
-                self._proc.kill()
-            self._conn.close()
-            self._proc = self._conn = None
+            self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._results.close()
+        self._proc = self._jobs = self._results = None
 
     def close(self) -> None:
         self._stop()
@@ -93,3 +104,11 @@ class Extractor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def child() -> None:
+    """The child's entry. Results go over a private copy of stdout, so anything a library
+    prints (to stdout, now stderr) cannot corrupt them."""
+    results = Connection(os.dup(1), readable=False)
+    os.dup2(2, 1)
+    _serve(Connection(os.dup(0), writable=False), results, float(sys.argv[1]))

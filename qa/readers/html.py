@@ -1,6 +1,9 @@
-"""HTML with selectolax (lexbor): the page's <main> (or its one <article>), boilerplate removed.
+"""HTML with selectolax (lexbor): the page's <main> (else its one <article>), chrome removed.
 
-(placeholder: the measured figures go here)
+Chosen over trafilatura 2.3.1 by eval/bench_html.py on 30 Rust doc pages / 34 Node, npm,
+valgrind, libxslt and Sphinx pages: content lines kept 99.3% / 98.9% against 90.1% / 92.7%,
+chrome leaked 0% / 7.6% against 10.1% / 10.6%, table rows as one line 100% / 99.9% against
+100% / 11%, 8-16x faster (1.0 / 7.1 ms a page vs 10.6 / 55.1 ms); both deterministic.
 """
 
 from __future__ import annotations
@@ -18,28 +21,34 @@ NO_TEXT = "no text: the page holds only scripts or markup"
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
          (codecs.BOM_UTF16_BE, "utf-16-be"))
-_META_CHARSET = re.compile(
-    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)|<\?xml[^>]+encoding\s*=\s*["']([a-z0-9_.:-]+)""",
-    re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-z0-9_.:-]+)"""
+                           rb"""|<\?xml[^>]+encoding\s*=\s*["']([a-z0-9_.:-]+)""", re.I)
 # WHATWG: these labels mean windows-1252, a superset of what the page was written in
 _AS_CP1252 = {"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "ascii", "us-ascii",
               "iso_8859-1", "cp819", "ibm819", "windows-1252", "cp1252", "x-cp1252"}
 
 
 def decode(raw: bytes) -> str:
-    """The page's text: a byte-order mark, then the declared charset (<meta>, <?xml?>), then
-    UTF-8, then windows-1252 (the web's default); undecodable bytes become U+FFFD."""
+    """The page's text: by its byte-order mark, else as UTF-8 when the bytes are valid UTF-8
+    (a page saved as UTF-8 that still declares latin-1 is common; legacy text is almost never
+    valid UTF-8), else by its declared charset (<meta>, <?xml?>), else as windows-1252 (the
+    web's default); undecodable bytes become U+FFFD."""
     for bom, encoding in _BOMS:
         if raw.startswith(bom):
             return raw[len(bom):].decode(encoding, "replace")
     head = raw[:4096]
     if b"\0" in head:
-        # UTF-16 without a mark: every other byte of the ASCII markup is NUL
-        if head[1::2].count(0) > len(head) // 4 and head[0::2].count(0) < len(head) // 16:
-            return raw.decode("utf-16-le", "replace")
-        if head[0::2].count(0) > len(head) // 4 and head[1::2].count(0) < len(head) // 16:
-            return raw.decode("utf-16-be", "replace")
+        # UTF-16 or UTF-32 without a mark: the ASCII markup has its NULs at fixed places
+        for width, encoding, text_at in ((4, "utf-32-le", 0), (4, "utf-32-be", 3),
+                                         (2, "utf-16-le", 0), (2, "utf-16-be", 1)):
+            columns = [head[i::width] for i in range(width)]
+            if all((c.count(0) < len(c) // 8) == (i == text_at) for i, c in enumerate(columns)):
+                return raw.decode(encoding, "replace")
         raise Skip("binary file (contains NUL bytes), not an HTML page")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
     match = _META_CHARSET.search(head)
     if match:
         label = (match.group(1) or match.group(2)).decode("ascii").lower()
@@ -47,16 +56,16 @@ def decode(raw: bytes) -> str:
             label = "cp1252"
         elif label.startswith(("utf-16", "utf-32", "unicode")):
             label = "utf-8"  # bytes without NULs cannot be UTF-16: the declaration is wrong
+        probe = b"<meta charset=utf-8>"
         try:
-            codecs.lookup(label)
-        except LookupError:
-            pass
-        else:
-            return raw.decode(label, "replace")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", "replace")
+            # the declaration was read as ASCII: an encoding that reads ASCII otherwise
+            # (EBCDIC, UTF-7) cannot be the page's, as browsers also rule
+            utf7 = codecs.lookup(label).name == "utf-7"
+            if probe.decode(label) == probe.decode("ascii") and not utf7:
+                return raw.decode(label, "replace")
+        except (LookupError, UnicodeError, ValueError, TypeError):
+            pass  # an unknown name, or a codec that is not a text encoding ("base64")
+    return raw.decode("cp1252", "replace")
 
 
 # -- what is not text ----------------------------------------------------------------------
@@ -67,11 +76,11 @@ _DROP = frozenset({
     "option", "optgroup", "datalist", "textarea", "output", "progress", "meter", "dialog",
     "nav", "menu", "-comment", "-doctype",
 })
-# page chrome: dropped unless inside an <article> or <main> (an article's own header/footer)
-_CHROME = frozenset({"header", "footer", "aside"})
+# sectioning elements: a header or footer inside one (or inside <main>) belongs to it, not to
+# the page; an aside inside one is a note of its text, not a sidebar (as ARIA maps them)
+_SECTIONS = frozenset({"article", "section", "aside"})
 _ROLES = frozenset({"navigation", "banner", "contentinfo", "search", "menu", "menubar",
                     "toolbar", "dialog", "alertdialog", "tablist", "tooltip"})
-_COMPLEMENTARY = frozenset({"complementary"})
 _HIDDEN_CLASSES = frozenset({"hidden", "d-none", "sr-only", "visually-hidden",
                              "screen-reader-text", "visuallyhidden", "hide"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -89,6 +98,8 @@ _BLOCK = frozenset({
     "main", "ol", "p", "plaintext", "pre", "section", "summary", "table", "tbody", "td",
     "tfoot", "th", "thead", "tr", "ul", "xmp", "search",
 })
+_HEADINGS = "h1, h2, h3, h4, h5, h6"
+_TITLED = frozenset({"h1", "h2", "h3", "h4", "h5", "h6", "section", "article"})
 _LISTS = frozenset({"ul", "ol", "dir"})
 _PRE = frozenset({"pre", "listing", "xmp", "plaintext"})
 _CELLS = frozenset({"td", "th"})
@@ -123,9 +134,11 @@ class _Lines:
         if self.block:
             self.blocks.append(self.block)
         self.block = []
+        self.prefix = ""
 
     def code(self, raw: str) -> None:
         self.line()
+        self.prefix = ""
         for line in raw.split("\n"):
             line = _CONTROL.sub("", line).rstrip()
             if line.strip():
@@ -141,20 +154,26 @@ class _Lines:
         return out
 
 
-def _is_chrome(node, attrs: dict, in_content: bool, page_chars: int, loose: bool) -> bool:
-    """Navigation, hidden elements, and page chrome named by its role, class or id; on a page
-    without a content element (``loose``), also lists and table cells of links (menus)."""
+def _is_chrome(node, attrs: dict, scope: int, page_chars: int, menus: bool) -> bool:
+    """Navigation, hidden elements, the page's header, footer and sidebars, and page chrome
+    named by its class or id; with ``menus``, also lists and table cells of links. ``scope``:
+    0 at page level, 1 inside <main>, 2 inside a sectioning element."""
     tag = node.tag
-    if tag in _CHROME and not in_content:
+    if (tag in ("header", "footer") and scope == 0) or (tag == "aside" and scope < 2):
         return True
-    if loose and tag in _LINK_LISTS and _is_menu(node, page_chars):
+    if menus and tag in _LINK_LISTS and _is_menu(node, page_chars):
         return True
     if not attrs:
         return False
-    if "hidden" in attrs or attrs.get("aria-hidden") == "true":
+    if attrs.get("aria-hidden") == "true" or ("hidden" in attrs
+                                               and attrs["hidden"] != "until-found"):
         return True
+    if tag == "a" and (attrs.get("href") or "").startswith("#"):
+        # a permalink or back-reference mark: "#", "¶", "§", "↩"
+        mark = node.text(deep=True).strip()
+        return 0 < len(mark) <= 2 and not any(c.isalnum() for c in mark)
     role = (attrs.get("role") or "").strip().lower()
-    if role in _ROLES or (role in _COMPLEMENTARY and not in_content):
+    if role in _ROLES or (role == "complementary" and scope < 2):
         return True
     style = attrs.get("style")
     if style and _HIDDEN_STYLE.search(style):
@@ -162,12 +181,19 @@ def _is_chrome(node, attrs: dict, in_content: bool, page_chars: int, loose: bool
     classes = attrs.get("class") or ""
     if classes and not _HIDDEN_CLASSES.isdisjoint(classes.lower().split()):
         return True
-    names = f"{classes} {attrs.get('id') or ''}"
-    if names.strip() and _CHROME_NAME.search(names):
-        # a class like "has-sidebar" can sit on the wrapper of the whole page: chrome by name
-        # is never most of the page's text
-        return len(_collapse(node.text(deep=True))) * 2 < page_chars
+    if classes and _CHROME_NAME.search(classes):
+        return _minor(node, page_chars)
+    ident = attrs.get("id")
+    if ident and _CHROME_NAME.search(ident) and tag not in _TITLED:
+        # an id is often the slug of a title ("custom-search-engines"): a titled part is text
+        return node.css_first(_HEADINGS) is None and _minor(node, page_chars)
     return False
+
+
+def _minor(node, page_chars: int) -> bool:
+    """Less than half the page's text: a class like "has-sidebar" can sit on the wrapper of
+    the whole page, and chrome by name is never most of the page."""
+    return len(_collapse(node.text(deep=True))) * 2 < page_chars
 
 
 def _is_menu(node, page_chars: int) -> bool:
@@ -193,14 +219,15 @@ def _table_is_layout(table) -> bool:
     return False
 
 
-def _walk(root, loose: bool) -> list[str]:
+def _walk(root, menus: bool) -> list[str]:
+    """The display lines of ``root``; ``menus``: leave out lists and cells of links."""
     out = _Lines()
     root_id = root.mem_id
     page_chars = len(_collapse(root.text(deep=True)))
     # (node, entering); the exit event of an element follows its children
     stack: list[tuple[object, bool]] = [(root, True)]
     groups = 0          # open lists, tables and definition lists: one block, many lines
-    content = 0         # open <article>/<main>: their header, footer and aside are kept
+    mains = sections = 0  # open <main> and sectioning elements
     lists: list[list] = []  # [ordered, next number] of the open lists
     cells: list[list[str]] | None = None  # the cells of the open table row
     cell: list[str] | None = None
@@ -256,12 +283,16 @@ def _walk(root, loose: bool) -> list[str]:
                 if tag in _LISTS:
                     lists.pop()
                 groups -= 1
-                out.line()
-                if groups == 0:
-                    out.end()
+                out.line() if groups else out.end()
                 continue
-            if tag in ("article", "main"):
-                content -= 1
+            if tag == "li":
+                out.line()
+                out.prefix = ""  # an empty item
+                continue
+            if tag == "main":
+                mains -= 1
+            elif tag in _SECTIONS:
+                sections -= 1
             if tag in _BLOCK:
                 out.line() if groups else out.end()
             continue
@@ -269,7 +300,8 @@ def _walk(root, loose: bool) -> list[str]:
         if tag in _DROP or tag.startswith("-"):
             continue
         attrs = node.attributes
-        if node.mem_id != root_id and _is_chrome(node, attrs, content > 0, page_chars, loose):
+        scope = 2 if sections else 1 if mains else 0
+        if node.mem_id != root_id and _is_chrome(node, attrs, scope, page_chars, menus):
             continue
         stack.append((node, False))
         children = list(node.iter(include_text=True))
@@ -322,8 +354,10 @@ def _walk(root, loose: bool) -> list[str]:
             else:
                 out.prefix = f"{indent}- "
             continue
-        if tag in ("article", "main"):
-            content += 1
+        if tag == "main":
+            mains += 1
+        elif tag in _SECTIONS:
+            sections += 1
         if tag in _BLOCK:
             out.line() if groups else out.end()
     return out.lines()
@@ -332,7 +366,7 @@ def _walk(root, loose: bool) -> list[str]:
 def _content_root(tree):
     """The element holding the page's content: its <main>, else its one <article>, else the
     target of its "skip to content" link, else the body."""
-    body = tree.body or tree.root
+    body = tree.body if tree.body is not None else tree.root
     if body is None:
         return None
     for selector in ("main", "[role=main]"):
@@ -363,21 +397,32 @@ def extract_lines(html: str) -> list[str]:
     if root is None:
         return []
     body = tree.body
-    loose = body is None or root.mem_id == body.mem_id
-    lines = _walk(root, loose)
-    if not lines and not loose:
-        lines = _walk(body, True)
+    if body is not None and root.mem_id != body.mem_id:
+        lines = _walk(root, menus=False)
+        if lines:
+            return lines
+        root = body
+    # no content element: menus (lists of links) are left out, unless they are nearly all
+    # of the page's text (a table of contents, an index)
+    lines = _walk(root, menus=True)
+    every = _walk(root, menus=False)
+    if _chars(lines) * 4 < _chars(every):
+        return every
     return lines
 
 
+def _chars(lines: list[str]) -> int:
+    return sum(len(line) for line in lines)
+
+
 def read_html(raw: bytes) -> View:
-    text = decode(raw)
     try:
-        lines = extract_lines(text)
+        lines = extract_lines(decode(raw))
     except Skip:
         raise
-    except Exception as exc:  # lexbor and selectolax raise a variety on malformed input
-        raise Skip(f"not readable HTML: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # whatever the parser or a codec raises on malformed input
+        detail = " ".join(str(exc).split())[:200]
+        raise Skip(f"not readable HTML: {type(exc).__name__}: {detail}") from None
     if not lines:
         raise Skip(NO_TEXT)
     return View(display_lines(lines))

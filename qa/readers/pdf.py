@@ -8,6 +8,7 @@ cited lines on an image of the page.
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 from . import View
@@ -15,6 +16,9 @@ from ._lines import display_lines
 from ._skip import Skip
 
 NO_TEXT = "no text layer: scanned pages need OCR, which qa does not do"
+# PDFium is not thread-safe: every call into it in this process holds this lock (the UI draws
+# pages while a question's citations are verified).
+PDFIUM_LOCK = threading.RLock()
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 
 
@@ -52,6 +56,11 @@ def page_text_lines(text: str) -> list[str]:
 
 
 def read_pdf(raw: bytes, *, deadline: float | None = None) -> View:
+    with PDFIUM_LOCK:
+        return _read_pdf(raw, deadline)
+
+
+def _read_pdf(raw: bytes, deadline: float | None) -> View:
     pdf = _open(raw)
     try:
         lines: list[str] = []
@@ -72,10 +81,11 @@ def read_pdf(raw: bytes, *, deadline: float | None = None) -> View:
 
 def read_page(raw: bytes, number: int) -> list[str] | None:
     """The display lines of page ``number`` (1-based), or None without such a page."""
-    pdf = _open(raw)
-    try:
-        if not 1 <= number <= len(pdf):
-            return None
-        return _page_text(pdf, number - 1)
-    finally:
-        pdf.close()
+    with PDFIUM_LOCK:
+        pdf = _open(raw)
+        try:
+            if not 1 <= number <= len(pdf):
+                return None
+            return _page_text(pdf, number - 1)
+        finally:
+            pdf.close()

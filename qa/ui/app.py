@@ -21,6 +21,7 @@ from ..errors import InputError, NotIndexedError, QAError
 from ..manifest import Manifest
 from ..types import Answer
 from . import render
+from .pages import PagePicture, page_picture
 from .uploads import ingest_uploads
 
 log = logging.getLogger("qa.ui")
@@ -37,7 +38,12 @@ Step = tuple[str, Chat, Turns, str, str]  # textbox, chat, turns, sources html, 
 
 
 def respond(
-    qa: QA, read: PageReader, question: str, chat: Chat, turns: Turns
+    qa: QA,
+    read: PageReader,
+    question: str,
+    chat: Chat,
+    turns: Turns,
+    picture: PagePicture | None = None,
 ) -> Iterator[Step]:
     """Stream one answer into the chat; then show its sources. Errors become a plain message.
 
@@ -73,7 +79,9 @@ def respond(
         assert answer is not None
         turns.append((question, answer.text))
         bubble = render.chat_text(answer.text, links=not answer.refused)
-        yield step(bubble, render.sources_html(answer, read, question=question))
+        yield step(
+            bubble, render.sources_html(answer, read, question=question, picture=picture)
+        )
         return
     if question:  # the reply bubble says why there is no answer
         yield step("⚠️ " + render.chat_text(message))
@@ -114,15 +122,25 @@ def backend_name(qa: QA) -> str:
         return f"{qa.settings.backend} (unavailable: {exc})"
 
 
-def line_reader(qa: QA) -> PageReader:
-    """Read context lines from the file each source was ingested from (the manifest knows)."""
+def _ingested_path(qa: QA):
+    """source -> the path it was ingested from (the manifest knows)."""
     manifest = Manifest(Path(qa.settings.index_dir) / "manifest.sqlite3")
 
     def path_of(source: str) -> str | None:
         entry = manifest.files().get(source)
         return entry.path if entry else None
 
-    return page_reader(path_of)
+    return path_of
+
+
+def line_reader(qa: QA) -> PageReader:
+    """Read context lines from the file each source was ingested from."""
+    return page_reader(_ingested_path(qa))
+
+
+def page_pictures(qa: QA) -> PagePicture:
+    """Draw a PDF citation's page, with its lines highlighted, from the file ingested."""
+    return page_picture(_ingested_path(qa))
 
 
 def build(qa: QA) -> Any:
@@ -130,6 +148,7 @@ def build(qa: QA) -> Any:
     import gradio as gr
 
     read = line_reader(qa)
+    picture = page_pictures(qa)
     backend = backend_name(qa)
     stats = qa.stats()
 
@@ -212,7 +231,7 @@ def build(qa: QA) -> Any:
         turns = gr.State([])
 
         def on_ask(q: str, c: Chat, t: Turns) -> Iterator[Step]:
-            yield from respond(qa, read, q, c, t)
+            yield from respond(qa, read, q, c, t, picture)
 
         def on_upload(paths: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
             table, message = upload(qa, paths, progress)

@@ -6,14 +6,17 @@ no other module builds HTML. Pure functions of their inputs, so they are tested 
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import html
 import re
+import struct
 from collections.abc import Mapping
 from pathlib import Path
 
 from ..documents import PageReader
 from ..types import Answer, Citation, Passage, location
+from .pages import PagePicture
 
 CONTEXT = 3  # lines shown around a cited range
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -24,6 +27,10 @@ def esc(value: object) -> str:
 
 
 def _no_lines(source: str, page: int) -> list[str] | None:
+    return None
+
+
+def _no_picture(c: Citation) -> bytes | None:
     return None
 
 
@@ -61,21 +68,28 @@ def placeholder_html() -> str:
 
 
 def sources_html(
-    answer: Answer, read: PageReader | None = None, *, question: str = "", context: int = CONTEXT
+    answer: Answer,
+    read: PageReader | None = None,
+    *,
+    question: str = "",
+    context: int = CONTEXT,
+    picture: PagePicture | None = None,
 ) -> str:
     """The panel beside the chat for one answer.
 
-    Cited lines are highlighted inside ``context`` lines of the file around them; passages that
-    were retrieved but not cited are folded away; the query actually searched is shown, which
-    is the point of a rewritten follow-up.
+    Cited lines are highlighted inside ``context`` lines of the file around them; a PDF
+    citation also shows its page with the lines highlighted (``picture``: see ``pages``);
+    passages that were retrieved but not cited are folded away; the query actually searched
+    is shown, which is the point of a rewritten follow-up.
     """
     read = read or _no_lines
+    picture = picture or _no_picture
     parts = ['<div class="qa-sources">', _query_html(answer, question)]
     if answer.refused or not answer.citations:
         parts.append('<p class="qa-none">No sources: the documents don\'t say.</p></div>')
         return "".join(parts)
     for i, c in enumerate(answer.citations, 1):
-        parts.append(_citation_html(i, c, read, context))
+        parts.append(_citation_html(i, c, read, context, picture))
     uncited = [p for p in answer.retrieved if not _is_cited(p, answer.citations)]
     if uncited:
         parts.append(
@@ -97,7 +111,9 @@ def _query_html(answer: Answer, question: str) -> str:
     return f'<p class="{cls}"><span class="qa-k">{title}</span> <q>{esc(query)}</q></p>'
 
 
-def _citation_html(i: int, c: Citation, read: PageReader, context: int) -> str:
+def _citation_html(
+    i: int, c: Citation, read: PageReader, context: int, picture: PagePicture
+) -> str:
     quoted = c.quote.split("\n")
     page = read(c.source, c.page) or []
     # The quote was verified against the file; if the file has changed since, show the quote
@@ -112,8 +128,32 @@ def _citation_html(i: int, c: Citation, read: PageReader, context: int) -> str:
         f'<section class="qa-src" id="qa-src-{i}" tabindex="-1">'
         f'<header><span class="qa-n">[{i}]</span> <code class="qa-label">{esc(c.label)}</code>'
         f'<span class="qa-score" title="retrieval score">score {c.score:.2f}</span></header>'
-        f"{body}</section>"
+        f"{body}{_page_html(c, picture(c) if c.page else None)}</section>"
     )
+
+
+def _page_html(c: Citation, png: bytes | None) -> str:
+    """The cited page as an image with the cited lines highlighted, inline (a data: URI)."""
+    if not png:
+        return ""
+    name = Path(c.source).name
+    lines = f"line {c.first}" if c.first == c.last else f"lines {c.first}-{c.last}"
+    alt = f"Page {c.page} of {name}, {lines} highlighted"
+    size = _png_size(png)
+    dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
+    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+    return (
+        f'<details class="qa-page" open><summary>Page {c.page}, {esc(lines)} highlighted'
+        f'</summary><img class="qa-page-img" src="{esc(src)}" alt="{esc(alt)}"{dims} '
+        'title="click to enlarge">'
+        "</details>"
+    )
+
+
+def _png_size(png: bytes) -> tuple[int, int] | None:
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or png[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", png[16:24])
 
 
 def _passage_html(p: Passage) -> str:
@@ -163,7 +203,7 @@ def header_html(stats: Mapping, backend: str) -> str:
     corpus = (
         f"<b>{files}</b> file{'s' if files != 1 else ''} · <b>{chunks}</b> chunks"
         if files
-        else "<b>nothing indexed yet</b>: add .txt or .md files below"
+        else "<b>nothing indexed yet</b>: add text, PDF, Word or HTML files below"
     )
     return (
         '<div class="qa-header"><h1>Ask your documents</h1><p class="qa-meta">'
@@ -239,6 +279,16 @@ CSS = """
 .qa-flag { display: inline-block; margin-left: 0.5em; font-size: 0.75em; color: #b91c1c;
   white-space: nowrap; }
 .qa-hit .qa-ln { font-weight: 700; color: inherit; box-shadow: inset 3px 0 0 #eab308; }
+.qa-page { border-top: 1px solid var(--border-color-primary);
+  background: var(--background-fill-secondary); }
+.qa-page summary { cursor: pointer; padding: 0.3rem 0.6rem; font-size: 0.8rem;
+  color: var(--body-text-color-subdued); }
+.qa-page[open] { padding-bottom: 0.6rem; }
+.qa-page-img { display: block; width: calc(100% - 1.2rem); max-width: 700px; height: auto;
+  margin: 0 auto; background: #fff; cursor: zoom-in; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); }
+.qa-page-img.qa-zoom { position: fixed; z-index: 1000; top: 50%; left: 50%; width: auto;
+  max-width: 96vw; max-height: 96vh; transform: translate(-50%, -50%); cursor: zoom-out;
+  box-shadow: 0 0 0 100vmax rgba(0, 0, 0, 0.6); }
 .qa-more summary { cursor: pointer; margin: 0.2rem 0 0.5rem;
   color: var(--body-text-color-subdued); }
 .qa-cite { text-decoration: none !important; font-weight: 700; cursor: pointer; }
@@ -261,10 +311,22 @@ HEAD = """<style>
 @media (max-width: 640px) { .gradio-container .app { padding: 8px 10px !important; } }
 </style>
 <script>
+// Clicking a page image enlarges it over the app; a click or Escape puts it back.
+document.addEventListener('click', (event) => {
+  const img = event.target.closest && event.target.closest('img.qa-page-img');
+  if (!img) return;
+  event.preventDefault();
+  event.stopImmediatePropagation();  // not a click on the card: it stays where it is
+  img.classList.toggle('qa-zoom');
+}, true);
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape') return;
+  document.querySelectorAll('img.qa-zoom').forEach((el) => el.classList.remove('qa-zoom'));
+});
 // Clicking a citation marker in the chat, or a source card, focuses that source.
 document.addEventListener('click', (event) => {
   const hit = event.target.closest && event.target.closest('a.qa-cite, .qa-src');
-  if (!hit) return;
+  if (!hit || event.target.closest('summary')) return;  // a summary opens or folds its page
   const id = hit.id || (hit.getAttribute('href') || '').replace('#', '');
   const card = id && document.getElementById(id);
   if (!card) return;

@@ -1,0 +1,273 @@
+"""An image of a PDF page with the cited lines highlighted, for the sources panel.
+
+The page is read again from the file on disk: its display lines (``readers.pdf.page_text_lines``)
+must still hold the cited quote, else there is no image, as there is no context for a changed
+text file. Display lines are mapped back to PDFium's characters by replaying
+``page_text_lines`` with positions, and the replay must give exactly the same lines, so a
+highlight never lands on a line other than the one quoted.
+
+pypdfium2 and PIL are imported only when a page is drawn. PDFium is not thread-safe, so
+drawing holds a lock; finished PNGs are cached by (file hash, page, lines, width).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..documents import inside_corpus
+from ..readers._lines import MAX_LINE_CHARS
+from ..readers.pdf import PDFIUM_LOCK
+from ..types import Citation
+
+log = logging.getLogger("qa.ui")
+
+WIDTH = 700  # pixels: the panel shows it at most this wide
+PAD = 1.5  # points added around the cited characters
+FILL = (250, 204, 21, 96)  # translucent yellow, as the cited lines in the panel
+EDGE = (202, 138, 4, 255)  # a thin darker outline, to find the lines on a small image
+CACHE_SIZE = 32
+COLOURS = 64
+
+Box = tuple[int, int, int, int]  # pixels: left, top, right, bottom (exclusive)
+# A citation -> the PNG of its page with the cited lines highlighted, or None.
+PagePicture = Callable[[Citation], "bytes | None"]
+
+
+@dataclass(frozen=True)
+class PageImage:
+    png: bytes
+    width: int
+    height: int
+    scale: float  # pixels per PDF point
+    boxes: tuple[Box, ...]  # where the highlight is drawn; nothing else differs from the page
+    lines: tuple[str, ...]  # the display lines first..last that were highlighted
+
+
+_cache: OrderedDict[tuple, PageImage | None] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def highlighted_page(
+    path: str | Path, page: int, first: int, last: int, quote: str, *, width: int = WIDTH
+) -> bytes | None:
+    """The PNG of ``page`` (1-based) of the PDF at ``path`` with display lines first..last
+    highlighted; None unless those lines of the file now on disk are exactly ``quote``."""
+    image = page_image(path, page, first, last, quote, width=width)
+    return image.png if image else None
+
+
+def page_image(
+    path: str | Path, page: int, first: int, last: int, quote: str, *, width: int = WIDTH
+) -> PageImage | None:
+    """``highlighted_page`` with where the highlight was drawn (for tests and callers that
+    want the boxes)."""
+    if page < 1 or first < 1 or last < first:
+        return None
+    try:
+        raw = Path(path).read_bytes()
+    except OSError:
+        return None
+    key = (hashlib.sha256(raw).hexdigest(), page, first, last, width)
+    with _cache_lock:
+        hit = key in _cache
+        if hit:
+            _cache.move_to_end(key)
+            image = _cache[key]
+    if not hit:
+        try:
+            with PDFIUM_LOCK:
+                image = _draw(raw, page, first, last, width)
+        except Exception:  # a broken PDF must not break the answer: no image
+            log.warning("cannot draw page %d of %s", page, path, exc_info=True)
+            image = None
+        with _cache_lock:
+            _cache[key] = image
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    if image is None or list(image.lines) != quote.split("\n"):
+        return None
+    return image
+
+
+def page_picture(path_of: Callable[[str], str | None], *, width: int = WIDTH) -> PagePicture:
+    """Pictures for the panel, read from where each source was ingested from (``path_of``);
+    like ``documents.page_reader``, a file since replaced by a symlink reads as gone."""
+
+    def picture(c: Citation) -> bytes | None:
+        if not c.page:
+            return None
+        path = inside_corpus(path_of(c.source))
+        if path is None or path.suffix.lower() != ".pdf":
+            return None
+        return highlighted_page(path, c.page, c.first, c.last, c.quote, width=width)
+
+    return picture
+
+
+# -- display lines -> PDFium characters ------------------------------------------------------
+def line_spans(text: str, limit: int = MAX_LINE_CHARS) -> list[tuple[str, list[int]]]:
+    """``page_text_lines(text)`` with, for each display line, the indices into ``text`` of
+    its characters: the same splitting on line breaks, dropping of control characters,
+    trimming and cutting of long lines, done on (index, character) pairs."""
+    from ..readers.pdf import _CONTROL
+
+    rows: list[list[int]] = []
+    start = 0
+    while True:  # text.replace("\r\n", "\n").split("\n"), keeping positions
+        end = text.find("\n", start)
+        stop = len(text) if end < 0 else end
+        if end > start and text[end - 1] == "\r":
+            stop = end - 1
+        # "\r\n" is one break; a lone "\r" stays in the line (then dropped as a control char)
+        kept = [i for i in range(start, stop) if not _CONTROL.match(text[i])]
+        rows.append(_strip(text, kept))
+        if end < 0:
+            break
+        start = end + 1
+    while rows and not rows[-1]:
+        rows.pop()
+    out: list[tuple[str, list[int]]] = []
+    for row in rows:
+        while len(row) > limit:  # display_lines, on positions
+            line = "".join(text[i] for i in row)
+            cut = line.rfind(" ", limit // 2, limit + 1)
+            if cut <= 0:
+                cut = limit
+            out.append(_line(text, _strip(text, row[:cut], left=False)))
+            row = _strip(text, row[cut:], right=False, chars=" ")
+        out.append(_line(text, row))
+    return out
+
+
+def _strip(text: str, row: list[int], *, left: bool = True, right: bool = True,
+           chars: str | None = None) -> list[int]:
+    a, b = 0, len(row)
+    if left:
+        while a < b and _blank(text[row[a]], chars):
+            a += 1
+    if right:
+        while b > a and _blank(text[row[b - 1]], chars):
+            b -= 1
+    return row[a:b]
+
+
+def _blank(ch: str, chars: str | None) -> bool:
+    return ch in chars if chars is not None else ch.isspace()
+
+
+def _line(text: str, row: list[int]) -> tuple[str, list[int]]:
+    return "".join(text[i] for i in row), row
+
+
+def _text_to_char(textpage, text: str, indices: list[int]) -> list[int]:
+    """PDFium character indices of positions in ``text`` (as ``get_text_range`` decoded it:
+    one Python character may be two UTF-16 units, and PDFium counts units)."""
+    import pypdfium2.raw as pdfium_c
+
+    units, n = [], 0
+    for ch in text:
+        units.append(n)
+        n += 2 if ord(ch) > 0xFFFF else 1
+    out = []
+    for i in indices:
+        c = pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, units[i])
+        if c >= 0:
+            out.append(c)
+    return out
+
+
+# -- drawing ---------------------------------------------------------------------------------
+def _draw(raw: bytes, number: int, first: int, last: int, width: int) -> PageImage | None:
+    import pypdfium2 as pdfium
+    from PIL import Image, ImageDraw
+
+    from ..readers.pdf import page_text_lines
+
+    pdf = pdfium.PdfDocument(raw)
+    try:
+        if not 1 <= number <= len(pdf):
+            return None
+        page = pdf[number - 1]
+        textpage = page.get_textpage()
+        text = textpage.get_text_range()
+        spans = line_spans(text)
+        if [line for line, _ in spans] != page_text_lines(text) or last > len(spans):
+            return None  # the replay must give the reader's lines, or nothing is drawn
+        cited = spans[first - 1 : last]
+        rects: list[tuple[float, float, float, float]] = []
+        for _, row in cited:
+            visible = [i for i in row if not text[i].isspace()]
+            rects += _rows(textpage, _text_to_char(textpage, text, visible))
+        if not rects:
+            return None
+        scale = width / page.get_width()
+        bitmap = page.render(scale=scale)
+        base = bitmap.to_pil().convert("RGBA")
+        boxes = tuple(
+            box for r in rects if (box := _to_pixels(page, r, base.size)) is not None
+        )
+    finally:
+        pdf.close()  # and with it the page and text page
+    if not boxes:
+        return None
+    overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    for box in boxes:  # overlapping boxes overwrite each other, so alpha never adds up
+        draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=FILL, outline=EDGE)
+    out = io.BytesIO()
+    drawn = Image.alpha_composite(base, overlay).convert("RGB")
+    # 64 colours hold anti-aliased text and the highlight (each pixel within 16 levels of the
+    # render) in a quarter of the bytes: the panel carries the image inline.
+    drawn.quantize(COLOURS, method=Image.Quantize.FASTOCTREE).save(out, "PNG", optimize=True)
+    return PageImage(out.getvalue(), base.size[0], base.size[1], scale, boxes,
+                     tuple(line for line, _ in cited))
+
+
+def _rows(textpage, chars: list[int]) -> list[tuple[float, float, float, float]]:
+    """One rectangle (PDF points: left, bottom, right, top) per run of characters that sit on
+    the same row: a table row is one band across its columns, a line that wraps is two."""
+    out: list[list[float]] = []
+    for c in chars:
+        left, bottom, right, top = textpage.get_charbox(c, loose=True)
+        if right <= left or top <= bottom:
+            continue
+        if out:
+            r = out[-1]
+            overlap = min(top, r[3]) - max(bottom, r[1])
+            if overlap >= 0.5 * min(top - bottom, r[3] - r[1]):
+                r[0], r[1], r[2], r[3] = min(r[0], left), min(r[1], bottom), max(
+                    r[2], right), max(r[3], top)
+                continue
+        out.append([left, bottom, right, top])
+    return [(r[0] - PAD, r[1] - PAD, r[2] + PAD, r[3] + PAD) for r in out]
+
+
+def _to_pixels(page, rect: tuple[float, float, float, float], size: tuple[int, int]) -> Box | None:
+    """PDF points (origin bottom left) -> pixels of the rendered page (origin top left), with
+    PDFium's own transform, so rotation and crop boxes are as drawn."""
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    w, h = size
+    xs, ys = [], []
+    for px, py in ((rect[0], rect[1]), (rect[2], rect[3])):
+        dx, dy = ctypes.c_int(), ctypes.c_int()
+        ok = pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, w, h, 0, px, py,
+                                         ctypes.byref(dx), ctypes.byref(dy))
+        if not ok:
+            return None
+        xs.append(dx.value)
+        ys.append(dy.value)
+    left, right = max(0, min(xs)), min(w, max(xs) + 1)
+    top, bottom = max(0, min(ys)), min(h, max(ys) + 1)
+    if right <= left or bottom <= top:
+        return None
+    return left, top, right, bottom
