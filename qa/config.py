@@ -29,6 +29,7 @@ class Settings:
     chroma_url: str = ""  # empty: embedded persistent Chroma inside index_dir
     collection: str = "qa_chunks"
     chunk_words: int = 120  # MiniLM reads 256 word-pieces; ~120 words stay inside that
+    page_chunk_words: int = 200  # the same for a PDF page (mostly short table rows)
     chunk_overlap: int = 1  # lines repeated between neighbouring chunks of one long paragraph
     max_file_mb: float = 50.0
     extract_seconds: float = 60.0  # time limit to extract one PDF/Word/HTML file's text

@@ -101,6 +101,7 @@ class Ingestor:
             source,
             doc.view,
             max_words=self._s.chunk_words,
+            page_words=self._s.page_chunk_words,
             overlap=self._s.chunk_overlap,
             file_sha256=doc.sha256,
         )
