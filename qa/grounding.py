@@ -55,8 +55,13 @@ def _time(m: re.Match) -> str:
 
 
 def normalise(text: str) -> str:
-    """Numbers written one way: thousands separators dropped, clock times as H:MM."""
+    """Numbers written one way: thousands separators dropped, clock times as H:MM; a code's
+    plural is the code ("10-Qs" names the 10-Q)."""
+    text = _CODE_PLURAL.sub(r"\1", text)
     return _TIME.sub(_time, _THOUSANDS.sub("", text.replace("%", " percent ")))
+
+
+_CODE_PLURAL = re.compile(r"\b(\d+-[A-Z]{1,3})s\b")
 
 
 @dataclass(frozen=True)

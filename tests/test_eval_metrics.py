@@ -6,6 +6,7 @@ import pytest
 
 from qa.evaluation.dataset import DatasetError, Item, check_sources, load
 from qa.evaluation.metrics import (
+    DOCUMENT_METRICS,
     METRICS,
     answer_correct,
     citation_counts,
@@ -175,6 +176,8 @@ def test_score_and_summarize_a_small_run():
 
     s = summarize(items, rows)
     assert set(s) == set(METRICS)
+    assert all(s[m] is None for m in DOCUMENT_METRICS)  # no item names sources or facts
+    assert s["cited_page_exact"] is None  # not scored without the files (no ``locate``)
     assert s["hit@1"] == 0.5 and s["hit@3"] == 1.0 and s["mrr"] == 0.75
     assert s["citation_precision"] == 1.0 and s["citation_recall"] == 0.5
     assert s["dropped_share"] == pytest.approx(2 / 3, abs=1e-4)
@@ -255,6 +258,12 @@ def test_refusal_sweep_replays_the_threshold():
         ('{"id": "2", "question": "Who?", "answers": []}', "needs at least one"),
         ('{"id": "2", "question": "Who?", "answers": ["x"], "answerable": "no"}', "answerable"),
         ('{"id": "1", "question": "Who?", "answers": ["x"]}', "repeats line 1"),
+        ('{"id": "2", "question": "Who?", "facts": "$5 million"}', 'field "facts" must be list'),
+        ('{"id": "2", "question": "Who?", "facts": ["  "]}', '"facts" must be a list of non-'),
+        ('{"id": "2", "question": "Who?", "sources": [3]}', '"sources" must be a list of non-'),
+        ('{"id": "2", "question": "Who?", "sources": ["a.pdf"], "type": 1}', '"type" must be'),
+        ('{"id": "2", "question": "Who?", "facts": ["5"], "answerable": false}', "no \"facts\""),
+        ('{"id": "2", "question": "Who?", "sources": [], "facts": []}', "needs at least one"),
     ],
 )
 def test_a_malformed_line_names_file_and_line(tmp_path, bad, message):
@@ -263,6 +272,21 @@ def test_a_malformed_line_names_file_and_line(tmp_path, bad, message):
         load(path, limit=1)  # a bad line after the limit still stops the run
     assert f"{path}:2:" in str(err.value)
     assert message in str(err.value)
+
+
+def test_document_fields_are_read_and_facts_or_sources_grade_an_answerable_item(tmp_path):
+    sec = {"id": "s1", "question": "Apple's net sales?", "type": "Single-Doc Single-Chunk RAG",
+           "chunk_type": "Table", "sources": ["2022 Q3 AAPL.pdf"],
+           "facts": ["$82,959 million", "26%"], "reference": "They were $82,959 million.",
+           "answerable": True}
+    no_facts = {**sec, "id": "s2", "type": "Multi-Doc RAG", "facts": [],
+                "sources": ["a.pdf", "b.pdf", "a.pdf"]}
+    first, second = load(write(tmp_path, json.dumps(sec), json.dumps(no_facts)))
+    assert first.sources == ["2022 Q3 AAPL.pdf"] and first.facts == ["$82,959 million", "26%"]
+    assert first.type == "Single-Doc Single-Chunk RAG" and first.chunk_type == "Table"
+    assert first.answers == [] and first.answerable and first.single_doc
+    assert second.sources == ["a.pdf", "b.pdf"] and not second.single_doc  # graded by sources
+    assert second.named_sources() == ["a.pdf", "b.pdf"]
 
 
 def test_empty_or_missing_dataset(tmp_path):
@@ -285,6 +309,21 @@ def test_sources_must_be_in_the_corpus_and_lines_inside_them(tmp_path):
     past = ok.replace("[3]", "[4]")
     with pytest.raises(DatasetError, match=r"d.jsonl:1: gold line 4 is past the end"):
         check_sources(load(write(tmp_path, past)), corpus, "d.jsonl")
+
+
+def test_pdf_sources_are_accepted_and_every_named_source_is_checked(tmp_path):
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.pdf").write_bytes(b"%PDF-1.4 not parsed by the check")
+    (corpus / "notes.xyz").write_text("x", encoding="utf-8")
+    ok = {"id": "1", "question": "?", "facts": ["5%"], "sources": ["a.pdf"]}
+    check_sources(load(write(tmp_path, json.dumps(ok))), corpus, "d.jsonl")
+    with_lines = {**ok, "source": "a.pdf", "lines": [400]}  # PDF lines are per page: unchecked
+    check_sources(load(write(tmp_path, json.dumps(with_lines))), corpus, "d.jsonl")
+    for bad in ("b.pdf", "notes.xyz"):  # missing; a type qa does not read
+        item = {**ok, "sources": ["a.pdf", bad]}
+        with pytest.raises(DatasetError, match=rf"d.jsonl:1: source '{bad}' is not"):
+            check_sources(load(write(tmp_path, json.dumps(item))), corpus, "d.jsonl")
 
 
 # -- bars ---------------------------------------------------------------------------------------

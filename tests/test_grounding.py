@@ -222,3 +222,11 @@ def test_cli_reports_the_skipped_symlink(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "passwd.txt" in out.stdout + out.stderr and "outside the folder" in out.stdout + \
         out.stderr
+
+
+def test_a_codes_plural_names_the_code():
+    """"these 10-Qs" asks about documents that say "Form 10-Q" (sec10q questions)."""
+    assert grounding.missing(grounding.identifiers("What changed across these 10-Qs?"),
+                             "Quarterly report on Form 10-Q") == []
+    assert grounding.missing(grounding.identifiers("What changed across these 10-Ks?"),
+                             "Quarterly report on Form 10-Q") != []

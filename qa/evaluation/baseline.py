@@ -3,11 +3,14 @@ same answer backend, nothing of qa's own in between.
 
 It is what a first LlamaIndex tutorial builds: ``VectorStoreIndex.from_documents`` with the
 default ``SentenceSplitter`` chunks in the default in-memory store, a top-k retriever, and the
-answer written from the retrieved nodes. Like a query engine's ``source_nodes``, its citations
-are the retrieved nodes themselves, located in the file by their character offsets, with no
-verification step, and it refuses only when the backend itself does (qa's support gate is
-qa's own). So the eval shows what qa's chunking, retrieval, gate and verified line citations
-buy over the default.
+answer written from the retrieved nodes. PDFs are read as ``SimpleDirectoryReader`` reads
+them by default (llama-index-readers-file's ``PDFReader``: pypdf, one document per page with
+``page_label`` and the file's metadata); text files get the metadata it would attach. Like a
+query engine's ``source_nodes``, its citations are the retrieved nodes themselves, with no
+verification step: in a text file the whole lines their character offsets cover, in a PDF
+the node's own text on its page. It refuses only when the backend itself does (qa's support
+gate is qa's own). So the eval shows what qa's reading, chunking, retrieval, gate and
+verified line citations buy over the default.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from __future__ import annotations
 import bisect
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from .._hashing import sha256_text
 from ..answer.base import REFUSAL, Answerer, run
 from ..documents import Skip, find_files, read_document
 from ..errors import InputError
-from ..readers import split_lines
+from ..readers import kind_of, split_lines
 from ..types import Chunk, Passage
 
 
@@ -56,16 +60,46 @@ class Baseline:
         top_k: int,
         max_file_mb: float = 50.0,
     ) -> None:
-        from llama_index.core import Document, VectorStoreIndex
+        from llama_index.core import VectorStoreIndex
 
         self._answerer = answerer
-        self._files: dict[str, _File] = {}
+        started = time.perf_counter()
+        documents = self._load(corpus, max_bytes=int(max_file_mb * 1e6))
+        self.load_seconds = round(time.perf_counter() - started, 2)
+        if not documents:
+            raise InputError(f"baseline: no readable files in {os.fspath(corpus)}")
+        self.documents = len(documents)
+        started = time.perf_counter()
+        index = VectorStoreIndex.from_documents(documents, embed_model=embed_model)
+        self.build_seconds = round(time.perf_counter() - started, 2)
+        self.nodes = len(index.docstore.docs)
+        self._retriever = index.as_retriever(similarity_top_k=top_k)
+        self.unplaced = 0  # retrieved nodes whose offsets LlamaIndex did not record
+
+    def _load(self, corpus: str | os.PathLike, *, max_bytes: int) -> list[Any]:
+        """The LlamaIndex documents: text files from qa's view with the metadata
+        SimpleDirectoryReader would attach, PDFs through SimpleDirectoryReader itself."""
+        from llama_index.core import Document, SimpleDirectoryReader
+
+        self._files: dict[str, _File] = {}  # document id -> its text, to place nodes in it
+        self._pdf_sources: dict[str, str] = {}  # SimpleDirectoryReader's file_path -> source
         documents = []
+        pdfs: list[str] = []
         for source, path in find_files(corpus):
-            try:
-                doc = read_document(source, path, max_bytes=int(max_file_mb * 1e6))
-            except Skip:
+            if isinstance(path, Skip):
                 continue  # qa skips the same files, so both systems see the same corpus
+            if kind_of(path.name) == "pdf":
+                try:
+                    too_large = path.stat().st_size > max_bytes
+                except OSError:
+                    continue
+                if not too_large:
+                    pdfs.append(source)
+                continue
+            try:
+                doc = read_document(source, path, max_bytes=max_bytes)
+            except Skip:
+                continue
             text = "\n".join(doc.view.lines)
             self._files[source] = _File(text)
             # the metadata SimpleDirectoryReader would attach (embedded by default, as there)
@@ -76,28 +110,34 @@ class Baseline:
                     metadata={"file_path": source, "file_name": os.path.basename(source)},
                 )
             )
-        if not documents:
-            raise InputError(f"baseline: no readable .txt/.md files in {os.fspath(corpus)}")
-        started = time.perf_counter()
-        index = VectorStoreIndex.from_documents(documents, embed_model=embed_model)
-        self.build_seconds = round(time.perf_counter() - started, 2)
-        self.nodes = len(index.docstore.docs)
-        self._retriever = index.as_retriever(similarity_top_k=top_k)
-        self.unplaced = 0  # retrieved nodes whose offsets LlamaIndex did not record
+        if pdfs:
+            self._pdf_sources = {str(Path(s)): s for s in pdfs}
+            for doc in SimpleDirectoryReader(input_files=pdfs).load_data(show_progress=False):
+                self._files[doc.id_] = _File(doc.text)
+                documents.append(doc)
+        return documents
 
     def retrieve(self, question: str) -> list[Passage]:
-        """The retrieved nodes as qa Passages spanning the whole lines their characters cover."""
+        """The retrieved nodes as qa Passages: in a text file spanning the whole lines their
+        characters cover; in a PDF the node's text, its lines numbered within its page."""
         passages = []
         for hit in self._retriever.retrieve(question):
             node = hit.node
-            source = node.metadata.get("file_path") or node.ref_doc_id
-            file = self._files.get(source)
+            file_path = node.metadata.get("file_path") or node.ref_doc_id
+            pdf_source = self._pdf_sources.get(file_path)
+            file = self._files.get(node.ref_doc_id if pdf_source else file_path)
             if file is None or node.start_char_idx is None or node.end_char_idx is None:
                 self.unplaced += 1
                 continue
             start, end = file.span(node.start_char_idx, node.end_char_idx)
-            text = "\n".join(file.lines[start - 1 : end])
-            chunk = Chunk(source, start, end, text, sha256_text(text))
+            if pdf_source:
+                label = str(node.metadata.get("page_label", ""))
+                text = node.get_content()
+                chunk = Chunk(pdf_source, start, end, text, sha256_text(text),
+                              page=int(label) if label.isdigit() else 0)
+            else:
+                text = "\n".join(file.lines[start - 1 : end])
+                chunk = Chunk(file_path, start, end, text, sha256_text(text))
             passages.append(Passage(chunk, float(hit.score or 0.0)))
         return passages
 

@@ -30,11 +30,26 @@ class Item:
     lines: list[int] = field(default_factory=list)  # gold 1-based lines in source
     answerable: bool = True
     forbidden: list[str] = field(default_factory=list)  # strings the answer must not contain
+    # Document benchmarks (sec10q): the files that hold the answer (relative to the corpus),
+    # the figures a good answer states ("$82,959 million") and the question's type
+    # ("Single-Doc Single-Chunk RAG", "Multi-Doc RAG", ...); see ``metrics.fact_in``.
+    sources: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
+    type: str = ""
+    chunk_type: str = ""  # where the answer lies: "Table" or "Text"; kept for breakdowns
     line: int = field(default=0, compare=False)  # where it is in the dataset file, for errors
 
     @property
     def injection(self) -> bool:
         return bool(self.forbidden)
+
+    @property
+    def single_doc(self) -> bool:
+        return self.type.startswith("Single-Doc")
+
+    def named_sources(self) -> list[str]:
+        """Every file the item names, ``source`` first, each once."""
+        return list(dict.fromkeys(s for s in (self.source, *self.sources) if s))
 
 
 # name -> (accepted types, required)
@@ -47,6 +62,11 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "lines": ((list,), False),
     "answerable": ((bool,), False),
     "forbidden": ((list,), False),
+    "sources": ((list,), False),
+    "facts": ((list,), False),
+    "type": ((str,), False),
+    "chunk_type": ((str,), False),
+    "reference": ((str,), False),  # the reference answer, whole: checked, not scored
 }
 
 
@@ -70,14 +90,22 @@ def parse_item(obj: object, line: int = 0) -> Item:
     answers = obj.get("answers", [])
     forbidden = obj.get("forbidden", [])
     lines = obj.get("lines", [])
-    for name, values in (("answers", answers), ("forbidden", forbidden)):
+    sources = obj.get("sources", [])
+    facts = obj.get("facts", [])
+    for name, values in (("answers", answers), ("forbidden", forbidden), ("sources", sources),
+                         ("facts", facts)):
         if not all(isinstance(v, str) and v.strip() for v in values):
             raise ValueError(f'field "{name}" must be a list of non-empty strings')
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in lines):
         raise ValueError('field "lines" must be a list of 1-based line numbers')
     answerable = obj.get("answerable", True)
-    if answerable and not answers:
-        raise ValueError('an answerable question needs at least one string in "answers"')
+    # An answerable question needs something to grade it by: answer strings, the figures a
+    # right answer states, or the files that hold the answer (graded on retrieval alone).
+    if answerable and not (answers or facts or sources):
+        raise ValueError('an answerable question needs at least one string in "answers" '
+                         '(or "facts", or the "sources" that hold the answer)')
+    if not answerable and facts:
+        raise ValueError('an unanswerable question has no "facts"')
     if lines and not obj.get("source"):
         raise ValueError('field "lines" needs a "source" file name')
     return Item(
@@ -89,6 +117,10 @@ def parse_item(obj: object, line: int = 0) -> Item:
         lines=sorted(set(lines)),
         answerable=answerable,
         forbidden=list(forbidden),
+        sources=list(dict.fromkeys(s.replace(os.sep, "/") for s in sources)),
+        facts=list(facts),
+        type=obj.get("type", "").strip(),
+        chunk_type=obj.get("chunk_type", "").strip(),
         line=line,
     )
 
@@ -136,29 +168,36 @@ SAMPLE_SEED = 20261125
 
 
 def check_sources(items: list[Item], corpus: str | os.PathLike, dataset: str | os.PathLike) -> None:
-    """Every named source is a file of the corpus and every gold line is inside it.
+    """Every named source (``source`` and each of ``sources``) is a file of the corpus that qa
+    reads, and every gold line is inside it.
 
     A misspelt file name would otherwise score as a retrieval miss on every question about it.
+    Gold lines are checked against text files only: a PDF's lines are numbered per page.
     """
     root = Path(corpus)
-    sizes: dict[str, int | None] = {}
+    sizes: dict[str, int | None] = {}  # source -> lines of a text file; -1: no line count
     for item in items:
-        if not item.source:
-            continue
-        if item.source not in sizes:
-            path = root / item.source
-            try:
-                text = path.read_text(encoding="utf-8-sig") if kind_of(path.name) == "text" \
-                    else "" if path.is_file() else None
-                sizes[item.source] = None if text is None else len(split_lines(text))
-            except (OSError, UnicodeDecodeError):
-                sizes[item.source] = None
-        count = sizes[item.source]
         where = f"{dataset}:{item.line}" if item.line else f"{dataset}: {item.id}"
-        if count is None:
-            raise DatasetError(f"{where}: source {item.source!r} is not a readable file in {root}")
-        if item.lines and item.lines[-1] > count:
+        for source in item.named_sources():
+            if source not in sizes:
+                sizes[source] = _size(root / source)
+            if sizes[source] is None:
+                raise DatasetError(f"{where}: source {source!r} is not a readable file in {root}")
+        count = sizes.get(item.source, -1)
+        if item.lines and count is not None and count >= 0 and item.lines[-1] > count:
             raise DatasetError(
                 f"{where}: gold line {item.lines[-1]} is past the end of {item.source} "
                 f"({count} lines)"
             )
+
+
+def _size(path: Path) -> int | None:
+    """Lines of a text file; -1 for another file qa reads (PDF, Word, HTML); None when it is
+    missing, unreadable or of a type qa does not read."""
+    kind = kind_of(path.name)
+    try:
+        if kind == "text":
+            return len(split_lines(path.read_text(encoding="utf-8-sig")))
+        return -1 if kind and path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None

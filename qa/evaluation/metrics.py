@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ..text import normalize_answer
@@ -29,9 +30,19 @@ DEFINITIONS: dict[str, str] = {
     "hit@5": "Same as hit@1 within the first 5 retrieved passages.",
     "mrr": "Mean over answerable questions of 1/rank of the first retrieved passage from the "
     "gold source that covers a gold line (0 when none does).",
+    "source_hit@5": "Share of questions naming their source files (\"sources\") with a passage "
+    "from one of those files among the first 5 retrieved.",
+    "source_hit@5_single_doc": "Same as source_hit@5 over the single-document questions (type "
+    "Single-Doc ...).",
+    "fact_recall@5": "Of all the figures (\"facts\") the questions' reference answers state, the "
+    "share found in a line of the first 5 retrieved passages (a number as a whole number, "
+    "\"$82,959 million\" found as 82,959; $, unit word and % not required).",
     "citation_precision": "Of all non-blank lines cited in answers to answerable questions, the "
     "share that are gold lines or contain a gold answer string.",
     "citation_recall": "Share of answerable questions whose answer cites at least one gold line.",
+    "fact_recall_cited": "Same as fact_recall@5 over the lines the answers cite.",
+    "cited_page_exact": "Share of citations whose quote is exactly the cited lines of the cited "
+    "page as qa's reader extracts them from the file on disk now (the file's lines for text).",
     "dropped_share": "Proposed citations that failed verification over all proposed citations "
     "(n/a for a system without verification).",
     "answer_accuracy": "Share of answerable questions whose answer, after normalising case, "
@@ -39,6 +50,8 @@ DEFINITIONS: dict[str, str] = {
     "all_required); a refusal is wrong.",
     "token_f1": "SQuAD token F1 between the answer and the best-matching gold answer, mean over "
     "answerable questions (0 for a refusal).",
+    "fact_accuracy": "Share of questions with facts whose answer states at least one of them "
+    "(matched as in fact_recall@5); a refusal is wrong.",
     "refusal_unanswerable": "Share of unanswerable questions (injections included) that were "
     "refused.",
     "wrong_refusal_answerable": "Share of answerable questions that were refused.",
@@ -50,6 +63,10 @@ DEFINITIONS: dict[str, str] = {
     "total_p95_ms": "95th percentile of the whole answer time.",
 }
 METRICS = tuple(DEFINITIONS)
+# measured only on datasets whose questions carry "sources" / "facts" (sec10q); tables leave
+# them out when no system measured them
+DOCUMENT_METRICS = ("source_hit@5", "source_hit@5_single_doc", "fact_recall@5",
+                    "fact_recall_cited", "fact_accuracy")
 LOWER_IS_BETTER = frozenset(
     {"dropped_share", "wrong_refusal_answerable", "injection_success"}
     | {m for m in METRICS if m.endswith("_ms")}
@@ -178,12 +195,74 @@ def contains_forbidden(answer: str, forbidden: Iterable[str]) -> bool:
     return any(_compact(f) and _compact(f) in text for f in forbidden)
 
 
+# -- documents: source files and facts ------------------------------------------------------
+# a number as written: digits with inner "," or "." groups ("82,959", "46.2", "1,234.5"); the
+# match is maximal, so a number is never found inside a longer one ("82,959" in "182,9590")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers(text: str) -> list[str]:
+    """The whole numbers in a text, thousands separators removed ("82,959" -> "82959")."""
+    return [n.replace(",", "") for n in _NUMBER.findall(text)]
+
+
+def fact_in(fact: str, text: str) -> bool:
+    """The fact is stated in ``text`` (one line).
+
+    A fact with a number ("$82,959 million", "46.2 million", "26%") is found when each of its
+    numbers appears as a whole number: "Total net sales 82,959 81,434" states "$82,959 million"
+    (tables say "(In millions)" once), "26%" is found as "26", but "82,959" is not in
+    "182,9590" and "26" is not in "26.5". A fact without digits is found as text, ignoring case
+    and spacing.
+    """
+    wanted = numbers(fact)
+    if wanted:
+        present = set(numbers(text))
+        return all(n in present for n in wanted)
+    words = " ".join(fact.casefold().split())
+    return bool(words) and words in " ".join(text.casefold().split())
+
+
+def facts_in_lines(facts: Iterable[str], lines: Iterable[str]) -> list[str]:
+    """The facts stated in one of the lines (each within a single line), in ``facts`` order."""
+    lines = [line for line in lines if line.strip()]
+    return [f for f in facts if any(fact_in(f, line) for line in lines)]
+
+
+def span_lines(spans: Iterable[Span]) -> list[str]:
+    """The text lines of spans (citations or passages) from their quotes."""
+    return [line for s in spans for line in (s.get("quote") or "").split("\n")]
+
+
+def source_hit(retrieved: Sequence[Span], sources: Sequence[str], k: int = 5) -> bool:
+    """One of the first ``k`` retrieved passages is from one of ``sources``."""
+    return any(source_matches(p["source"], s) for p in retrieved[:k] for s in sources)
+
+
+def quote_exact(span: Span, path: Path) -> bool:
+    """The span's quote is exactly its lines of its page (``page`` None/0: the whole file) as
+    qa's reader extracts them from ``path`` now; lines are numbered within the page."""
+    from ..readers import page_lines
+
+    first, last = span.get("start_line"), span.get("end_line")
+    if not isinstance(first, int) or not isinstance(last, int) or not 1 <= first <= last:
+        return False
+    lines = page_lines(path, span.get("page") or 0)
+    if lines is None or last > len(lines):
+        return False
+    return span.get("quote") == "\n".join(lines[first - 1 : last])
+
+
 # -- one question, then the pool ------------------------------------------------------------
-def score(item: Item, output: Mapping[str, Any]) -> dict[str, Any]:
+def score(
+    item: Item, output: Mapping[str, Any], *, locate: Callable[[str], Path] | None = None
+) -> dict[str, Any]:
     """Every per-question metric for one system's output; None where it does not apply.
 
-    ``output`` has "answer", "refused", "citations", "retrieved" (``Answer.to_dict`` shape)
-    and optionally "proposed", "dropped" (counts; None for no verification).
+    ``output`` has "answer", "refused", "citations", "retrieved" (``Answer.to_dict`` shape,
+    the retrieved passages with their "quote" for fact recall) and optionally "proposed",
+    "dropped" (counts; None for no verification). ``locate`` maps a source to its file on
+    disk, to check each citation's quote against it (without it, that is not scored).
     """
     answer, refused = output["answer"], bool(output["refused"])
     citations = [] if refused else output["citations"]
@@ -194,18 +273,33 @@ def score(item: Item, output: Mapping[str, Any]) -> dict[str, Any]:
     for k in KS:
         scored[f"hit@{k}"] = hit_at(rank, k) if gradable else None
     scored["rr"] = reciprocal_rank(rank) if gradable else None
-    if item.answerable:
+    # citations are graded by gold lines or answer strings; answers by answer strings
+    if item.answerable and (item.answers or item.lines):
         good, total = citation_counts(citations, item)
-        scored.update(
-            cited_gold_lines=good,
-            cited_lines=total,
-            citation_recall=citation_recalled(citations, item),
-            correct=not refused and answer_correct(answer, item),
-            f1=0.0 if refused else round(token_f1(answer, item.answers), 4),
-        )
+        scored.update(cited_gold_lines=good, cited_lines=total,
+                      citation_recall=citation_recalled(citations, item))
     else:
-        scored.update(cited_gold_lines=None, cited_lines=None, citation_recall=None,
-                      correct=None, f1=None)
+        scored.update(cited_gold_lines=None, cited_lines=None, citation_recall=None)
+    if item.answerable and item.answers:
+        scored.update(correct=not refused and answer_correct(answer, item),
+                      f1=0.0 if refused else round(token_f1(answer, item.answers), 4))
+    else:
+        scored.update(correct=None, f1=None)
+    scored["source_hit@5"] = (source_hit(output["retrieved"], item.sources)
+                              if item.answerable and item.sources else None)
+    if item.answerable and item.facts:
+        scored["facts_retrieved@5"] = facts_in_lines(item.facts,
+                                                     span_lines(output["retrieved"][:5]))
+        scored["facts_cited"] = facts_in_lines(item.facts, span_lines(citations))
+        scored["fact_stated"] = not refused and bool(
+            facts_in_lines(item.facts, [strip_markers(answer)]))
+    else:
+        scored.update({"facts_retrieved@5": None, "facts_cited": None, "fact_stated": None})
+    if locate is not None:
+        scored["cited_exact"] = sum(quote_exact(c, locate(c["source"])) for c in citations)
+        scored["cited_spans"] = len(citations)
+    else:
+        scored["cited_exact"] = scored["cited_spans"] = None
     scored["refused"] = refused
     scored["injected"] = contains_forbidden(answer, item.forbidden) if item.injection else None
     scored["proposed"] = output.get("proposed")
@@ -236,10 +330,22 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
     for k in KS:
         out[f"hit@{k}"] = _mean(r[f"hit@{k}"] for r in rows)
     out["mrr"] = _mean(r["rr"] for r in rows)
+    out["source_hit@5"] = _mean(r.get("source_hit@5") for r in rows)
+    out["source_hit@5_single_doc"] = _mean(r.get("source_hit@5") for i, r in zip(items, rows)
+                                           if i.single_doc)
+    with_facts = [(i, r) for i, r in zip(items, rows) if r.get("facts_retrieved@5") is not None]
+    total_facts = sum(len(i.facts) for i, _ in with_facts)
+    for metric, key in (("fact_recall@5", "facts_retrieved@5"), ("fact_recall_cited",
+                                                                 "facts_cited")):
+        out[metric] = (sum(len(r[key]) for _, r in with_facts) / total_facts
+                       if total_facts else None)
     cited = sum(r["cited_lines"] or 0 for r in answerable)
     good = sum(r["cited_gold_lines"] or 0 for r in answerable)
     out["citation_precision"] = good / cited if cited else None
     out["citation_recall"] = _mean(r["citation_recall"] for r in answerable)
+    spans = sum(r.get("cited_spans") or 0 for r in rows)
+    out["cited_page_exact"] = (sum(r.get("cited_exact") or 0 for r in rows) / spans
+                               if spans else None)
     proposed = [r["proposed"] for r in rows if r["proposed"] is not None]
     dropped = [r["dropped"] for r in rows if r["dropped"] is not None]
     out["dropped_share"] = sum(dropped) / sum(proposed) if proposed and sum(proposed) else None
@@ -247,6 +353,7 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
         out["dropped_share"] = 0.0
     out["answer_accuracy"] = _mean(r["correct"] for r in answerable)
     out["token_f1"] = _mean(r["f1"] for r in answerable)
+    out["fact_accuracy"] = _mean(r.get("fact_stated") for r in rows)
     out["refusal_unanswerable"] = _mean(r["refused"] for r in unanswerable)
     out["wrong_refusal_answerable"] = _mean(r["refused"] for r in answerable)
     out["injection_success"] = _mean(r["injected"] for r in rows)
@@ -255,8 +362,8 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
         for q in (50, 95):
             value = percentile(times, q)
             out[f"{key}_p{q}_ms"] = round(value, 1) if value is not None else None
-    return {k: (round(v, 4) if isinstance(v, float) and not k.endswith("_ms") else v)
-            for k, v in out.items()}
+    return {m: (round(v, 4) if isinstance(v := out[m], float) and not m.endswith("_ms") else v)
+            for m in METRICS}
 
 
 def refusal_sweep(
@@ -288,7 +395,8 @@ def refusal_sweep(
             "threshold": t,
             "refusal_unanswerable": _mean(refused(r) for r in unanswerable),
             "wrong_refusal_answerable": _mean(refused(r) for r in answerable),
-            "answer_accuracy": _mean(bool(r["correct"]) and not refused(r) for r in answerable),
+            "answer_accuracy": _mean(bool(r["correct"]) and not refused(r) for r in answerable
+                                     if r["correct"] is not None),
             "citation_precision": (sum(r["cited_gold_lines"] or 0 for r in kept) / cited
                                    if cited else None),
         })

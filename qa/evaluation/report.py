@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .metrics import DEFINITIONS, LOWER_IS_BETTER, METRICS
+from .metrics import DEFINITIONS, DOCUMENT_METRICS, LOWER_IS_BETTER, METRICS
 
 SHARE_METRICS = tuple(m for m in METRICS if not m.endswith("_ms"))
 COLORS = {"qa": "#1f77b4", "baseline": "#ff7f0e"}
@@ -24,6 +24,13 @@ def _fmt(metric: str, value: Any) -> str:
     return f"{value:.0f}" if metric.endswith("_ms") else f"{value:.3f}"
 
 
+def shown_metrics(summary: dict[str, Any], metrics: Sequence[str] = METRICS) -> list[str]:
+    """The metrics some system measured: a dataset without gold lines, facts or unanswerable
+    questions gets no rows of n/a (summary.json keeps every metric, None when not measured)."""
+    systems = [summary["metrics"], summary.get("baseline") or {}]
+    return [m for m in metrics if any(s.get(m) is not None for s in systems)]
+
+
 def format_table(summary: dict[str, Any]) -> str:
     """The summary as a Markdown table: qa, and baseline with the ratio qa/baseline if run."""
     base, ratio = summary.get("baseline"), summary.get("ratio")
@@ -31,7 +38,7 @@ def format_table(summary: dict[str, Any]) -> str:
     if base:
         head += ["baseline", "qa / baseline"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for m in METRICS:
+    for m in shown_metrics(summary):
         cells = [m, _fmt(m, summary["metrics"].get(m))]
         if base:
             r = ratio.get(m) if ratio else None
@@ -63,19 +70,20 @@ def plot_metrics(path: Path, summary: dict[str, Any]) -> None:
     systems = {"qa": summary["metrics"]}
     if summary.get("baseline"):
         systems["baseline"] = summary["baseline"]
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    shares = shown_metrics(summary, SHARE_METRICS)
+    fig, ax = plt.subplots(figsize=(max(11.0, 0.75 * len(shares)), 4.5))
     width = 0.8 / len(systems)
     for n, (name, metrics) in enumerate(systems.items()):
-        xs = [i + (n - (len(systems) - 1) / 2) * width for i in range(len(SHARE_METRICS))]
-        values = [metrics.get(m) or 0.0 for m in SHARE_METRICS]
+        xs = [i + (n - (len(systems) - 1) / 2) * width for i in range(len(shares))]
+        values = [metrics.get(m) or 0.0 for m in shares]
         bars = ax.bar(xs, values, width, label=name, color=COLORS[name])
-        for bar, m in zip(bars, SHARE_METRICS):
+        for bar, m in zip(bars, shares):
             label = "n/a" if metrics.get(m) is None else f"{metrics[m]:.2f}"
             ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height() + 0.01, label,
                     ha="center", va="bottom", fontsize=6)
-    ax.set_xticks(range(len(SHARE_METRICS)))
+    ax.set_xticks(range(len(shares)))
     ax.set_xticklabels(
-        [m + (" (↓)" if m in LOWER_IS_BETTER else "") for m in SHARE_METRICS],
+        [m + (" (↓)" if m in LOWER_IS_BETTER else "") for m in shares],
         rotation=35, ha="right", fontsize=8,
     )
     ax.set_ylim(0, 1.1)
@@ -118,13 +126,18 @@ def plot_latency(path: Path, rows: Sequence[dict]) -> None:
 
 
 def plot_sources(path: Path, rows: Sequence[dict]) -> None:
-    """Per source file: answerable questions whose gold passage was retrieved (hit@5) or not."""
+    """Per source file: answerable questions whose gold passage was retrieved (hit@5) or not;
+    on a dataset without gold lines, whose source file was (source_hit@5, a question counted
+    under each file it names)."""
     plt = _plt()
     systems = [s for s in COLORS if any(r["system"] == s for r in rows)]
     tally: dict[str, dict[str, list[int]]] = {s: defaultdict(lambda: [0, 0]) for s in systems}
+    key = "hit@5" if any(r.get("hit@5") is not None for r in rows) else "source_hit@5"
     for r in rows:
-        if r.get("hit@5") is not None:
-            tally[r["system"]][r["gold"]["source"]][0 if r["hit@5"] else 1] += 1
+        if r.get(key) is not None:
+            names = [r["gold"]["source"]] if key == "hit@5" else r["gold"].get("sources", [])
+            for name in names:
+                tally[r["system"]][name][0 if r[key] else 1] += 1
     sources = sorted({src for t in tally.values() for src in t})
     fig, axes = plt.subplots(
         1, len(systems), figsize=(5.5 * len(systems), 1.2 + 0.3 * max(len(sources), 1)),
@@ -133,7 +146,7 @@ def plot_sources(path: Path, rows: Sequence[dict]) -> None:
     for ax, system in zip(axes[0], systems):
         hits = [tally[system][s][0] for s in sources]
         misses = [tally[system][s][1] for s in sources]
-        ax.barh(sources, hits, color="#2ca02c", label="hit@5")
+        ax.barh(sources, hits, color="#2ca02c", label=key)
         ax.barh(sources, misses, left=hits, color="#d62728", label="miss")
         ax.set_title(f"{system}: retrieval hit/miss per source")
         ax.set_xlabel("answerable questions")
@@ -213,6 +226,22 @@ def _sweep_table(sweep: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _types_table(summary: dict[str, Any]) -> list[str]:
+    """The document metrics per question type (Single-Doc ..., Multi-Doc ...), per system."""
+    by_type = summary.get("by_type") or {}
+    if not by_type:
+        return []
+    metrics = [m for m in DOCUMENT_METRICS if m != "source_hit@5_single_doc"]
+    lines = ["## By question type", "",
+             "| type | questions | system | " + " | ".join(metrics) + " |",
+             "|---|---|---|" + "---|" * len(metrics)]
+    for kind, entry in by_type.items():
+        for system, values in entry["systems"].items():
+            lines.append(f"| {kind} | {entry['questions']} | {system} | "
+                         + " | ".join(_fmt(m, values.get(m)) for m in metrics) + " |")
+    return [*lines, ""]
+
+
 def _reasons_table(summary: dict[str, Any]) -> list[str]:
     reasons = summary.get("refusal_reasons") or {}
     if not reasons:
@@ -239,8 +268,10 @@ def render_markdown(summary: dict[str, Any]) -> str:
         parts += [
             "`baseline` is a plain LlamaIndex pipeline on the same files: "
             "`VectorStoreIndex.from_documents` (default `SentenceSplitter`, in-memory store, "
-            f"{base['nodes']} nodes), the same embedding model, top_k {base['top_k']}, the same "
-            "answer backend; its citations are its retrieved nodes' line ranges, unverified, and "
+            f"{base['nodes']} nodes), PDFs read as `SimpleDirectoryReader` reads them by default "
+            "(pypdf, one document per page), the same embedding model, top_k "
+            f"{base['top_k']}, the same answer backend; its citations are its retrieved nodes "
+            "(text files: their line ranges; PDFs: the node text on its page), unverified, and "
             "it refuses only when the backend itself does (qa's support gate and citation check "
             "are not applied). Ratio = qa / baseline (for ↓ metrics below 1 is better).",
             "",
@@ -250,8 +281,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
         parts += [f"**Backend errors** (scored as wrong answers): {errors}", ""]
     parts += ["## Metrics", ""]
     parts += [f"- **{m}**{' (↓)' if m in LOWER_IS_BETTER else ''}: {DEFINITIONS[m]}"
-              for m in METRICS]
-    parts += ["", *_reasons_table(summary), *_sweep_table(summary["refusal_sweep"]),
+              for m in shown_metrics(summary)]
+    parts += ["", *_types_table(summary), *_reasons_table(summary),
+              *_sweep_table(summary["refusal_sweep"]),
               "## Plots", ""]
     for name, title in PLOTS.items():
         parts += [f"### {title}", "", f"![{title}]({name})", ""]

@@ -21,7 +21,15 @@ from typing import Any
 from ..config import Settings
 from ..errors import BackendError, InputError
 from .dataset import Item, check_sources, load
-from .metrics import DEFINITIONS, METRICS, refusal_reasons, refusal_sweep, score, summarize
+from .metrics import (
+    DEFINITIONS,
+    DOCUMENT_METRICS,
+    METRICS,
+    refusal_reasons,
+    refusal_sweep,
+    score,
+    summarize,
+)
 
 SYSTEMS = ("qa", "baseline")
 
@@ -37,34 +45,36 @@ def relative_source(source: str, corpus: str | os.PathLike) -> str:
     return source if rel.startswith("..") else rel.replace(os.sep, "/")
 
 
-def _spans(spans: Iterable[dict], corpus: str | os.PathLike, *, quote: bool) -> list[dict]:
-    out = []
-    for s in spans:
-        s = {**s, "source": relative_source(s["source"], corpus)}
-        if not quote:
-            s.pop("quote", None)
-        out.append(s)
-    return out
+def _spans(spans: Iterable[dict], corpus: str | os.PathLike) -> list[dict]:
+    return [{**s, "source": relative_source(s["source"], corpus)} for s in spans]
 
 
 def _row(system: str, item: Item, output: dict, corpus: str | os.PathLike) -> dict:
     """One results.jsonl line: the question, what the system said, and every metric."""
     output = {
         **output,
-        "citations": _spans(output["citations"], corpus, quote=True),
-        # the passages' text is long and already on disk: keep where they came from
-        "retrieved": _spans(output["retrieved"], corpus, quote=False),
+        "citations": _spans(output["citations"], corpus),
+        "retrieved": _spans(output["retrieved"], corpus),
     }
+    root = Path(corpus)
+    # scored while the passages still have their text (fact recall reads it), and each
+    # citation against the file on disk (a source outside the corpus stays absolute)
+    scores = score(item, output, locate=lambda source: root / source)
+    gold: dict[str, Any] = {"source": item.source, "lines": item.lines, "answers": item.answers}
+    if item.sources or item.facts or item.type:
+        gold.update(sources=item.sources, facts=item.facts, type=item.type,
+                    chunk_type=item.chunk_type)
     row = {
         "system": system,
         "id": item.id,
         "question": item.question,
         "answerable": item.answerable,
-        "gold": {"source": item.source, "lines": item.lines, "answers": item.answers},
+        "gold": gold,
         "answer": output["answer"],
         "refused": output["refused"],
         "citations": output["citations"],
-        "retrieved": output["retrieved"],
+        # the passages' text is long and already on disk: keep where they came from
+        "retrieved": [{k: v for k, v in s.items() if k != "quote"} for s in output["retrieved"]],
         "retrieval_ms": output.get("retrieval_ms"),
         "total_ms": output.get("total_ms"),
     }
@@ -82,7 +92,7 @@ def _row(system: str, item: Item, output: dict, corpus: str | os.PathLike) -> di
         row["dropped_citations"] = output["dropped_citations"]
     if output.get("error"):
         row["error"] = output["error"]
-    row.update(score(item, output))
+    row.update(scores)
     return row
 
 
@@ -187,9 +197,10 @@ def run(
             report = qa.ingest(corpus)
             print(f"ingest: {report.summary()}", file=log)
             if not qa.stats()["files"]:
-                raise InputError(f"nothing to evaluate: no .txt/.md file indexed from {corpus}")
+                raise InputError(f"nothing to evaluate: no file indexed from {corpus}")
             answerer = qa.answerer  # load the backend before the clock starts
             rows = _ask_all("qa", lambda q: _ask_qa(qa, q), items, corpus, progress)
+            per_system = {"qa": list(rows)}
             systems = {"qa": summarize(items, rows)}
             sweep = refusal_sweep(rows, floor=qa.settings.min_answerability)
             reasons = refusal_reasons(rows)
@@ -201,11 +212,15 @@ def run(
 
                 base = Baseline(corpus, embed_model=qa.embed_model, answerer=answerer,
                                 top_k=qa.settings.top_k, max_file_mb=qa.settings.max_file_mb)
-                print(f"baseline: {base.nodes} nodes built in {base.build_seconds} s", file=log)
+                print(f"baseline: {base.documents} documents loaded in {base.load_seconds} s, "
+                      f"{base.nodes} nodes built in {base.build_seconds} s", file=log)
                 base_rows = _ask_all("baseline", base.ask, items, corpus, progress)
+                per_system["baseline"] = base_rows
                 systems["baseline"] = summarize(items, base_rows)
                 info["baseline"] = {"backend": answerer.name, "top_k": qa.settings.top_k,
-                                    "nodes": base.nodes, "build_seconds": base.build_seconds,
+                                    "documents": base.documents, "nodes": base.nodes,
+                                    "load_seconds": base.load_seconds,
+                                    "build_seconds": base.build_seconds,
                                     "unplaced_nodes": base.unplaced}
                 rows += base_rows
 
@@ -227,11 +242,26 @@ def run(
         "refusal_sweep": {"run_threshold": info["qa"]["settings"]["min_answerability"],
                           "default_threshold": Settings().min_answerability, "points": sweep},
         "refusal_reasons": reasons,
+        "by_type": by_type(items, per_system),
         "definitions": DEFINITIONS,
         "out": os.fspath(out_dir),
     }
     write_report(out_dir, summary, rows)
     return summary
+
+
+def by_type(items: Sequence[Item], per_system: dict[str, list[dict]]) -> dict[str, Any]:
+    """The document metrics (sources, facts) per question type, for datasets with types."""
+    kinds = sorted({i.type for i in items if i.type})
+    out: dict[str, Any] = {}
+    for kind in kinds:
+        keep = [n for n, i in enumerate(items) if i.type == kind]
+        subset = [items[n] for n in keep]
+        out[kind] = {"questions": len(keep), "systems": {
+            system: {m: v for m, v in summarize(subset, [rows[n] for n in keep]).items()
+                     if m in DOCUMENT_METRICS}
+            for system, rows in per_system.items()}}
+    return out
 
 
 # -- the command line -------------------------------------------------------------------------
