@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import threading
@@ -211,6 +212,7 @@ class QA:
         """
         rerank_on = self.settings.rerank == "on"
         passages = self.retriever.retrieve(query, k * RERANK_POOL if rerank_on else k)
+        passages = self._file_names(query, passages)
         retrieved_at = time.perf_counter()
         scored = score_lines(query, passages, self.embed_lines, min_words=1)
         ranked = [s for s in scored if len(s.text.split()) >= 3]
@@ -220,7 +222,7 @@ class QA:
         evidence = assess(query, passages, ranked)
         gate = ""
         if evidence.missing:  # "report 999": no passage names what the question is about
-            gate = f"the documents never mention {', '.join(evidence.missing)}"
+            gate = f"no passage found mentions {', '.join(evidence.missing)}"
         elif evidence.support < self.settings.min_support:  # too weak to ask any backend
             gate = f"support {evidence.support:.2f} below QA_MIN_SUPPORT"
         judge = getattr(self.answerer, "judge", None)
@@ -232,6 +234,25 @@ class QA:
                     f"{self.settings.min_answerability:g}")
         support = {(s.source, s.line): s.support for s in scored}
         return _Case(passages, ranked, support, evidence, answerability, gate, retrieved_at)
+
+    def _file_names(self, query: str, passages: list[Passage]) -> list[Passage]:
+        """A PDF page's context also holds the names and codes the question asks about that
+        its file mentions anywhere: a filing names its company and form ("Amazon.com, Inc.",
+        "10-Q") on the cover and a few statement pages, yet every page of it is about them."""
+        names = grounding.identifiers(grounding.without_instructions(query))
+        if not names:
+            return passages
+        said: dict[str, list[str]] = {}
+        out = []
+        for p in passages:
+            c = p.chunk
+            if c.page and c.source not in said:
+                said[c.source] = self._manifest.mentions(c.source, names)
+            if c.page and said[c.source]:
+                context = f"{c.context} | {' '.join(said[c.source])}"
+                p = Passage(dataclasses.replace(c, context=context), p.score)
+            out.append(p)
+        return out
 
     def condense(self, question: str, history: History) -> str:
         """The question rewritten to stand alone, by the backend when it can, else by rule."""

@@ -169,6 +169,14 @@ class Manifest:
         return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5], r[6], r[7], r[8]), score)
                 for r, score in rows]
 
+    def mentions(self, source: str, words: list[str]) -> list[str]:
+        """The ``words`` that some chunk of ``source`` holds (BM25's tokens, stemmed)."""
+        query = ("SELECT 1 FROM keywords WHERE keywords MATCH ? "
+                 "AND id IN (SELECT id FROM chunks WHERE source = ?) LIMIT 1")
+        with self._lock:
+            return [w for w in words
+                    if self._db.execute(query, (f'"{w}"', source)).fetchone() is not None]
+
     def _affordable(self, terms: list[str], budget: int) -> list[str]:
         """The rarest terms whose matches fit the budget (always at least the rarest one)."""
         if len(terms) == 1:

@@ -410,3 +410,23 @@ def test_a_file_that_can_no_longer_be_read_leaves_the_index(tmp_path):
         source = str(docs / "harbour.pdf")
         assert report.skipped == [(source, "password protected: qa cannot open encrypted PDFs")]
         assert report.removed == [source] and qa.stats()["files"] == 0
+
+
+def test_a_pdf_page_is_about_the_names_its_file_bears(tmp_path):
+    """A filing names its company on the cover only; a table row on page 3 still answers a
+    question about that company, and the answer may name it (the page context grounds it)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "report.pdf").write_bytes(dm.text_pdf([
+        ["Quarterly report of Kestrel Shipping Ltd.", "Prepared for the shareholders."],
+        ["Fleet", "Nine vessels sailed in the quarter."],
+        ["Costs", "Harbour dues paid 4,310", "Fuel bought 12,775"],
+    ]))
+    (docs / "other.txt").write_text("Osprey Ferries paid no harbour dues this year.\n")
+    with QA(tmp_path / "ix", backend="extractive") as qa:
+        qa.ingest(docs)
+        answer = qa.ask("What harbour dues did Kestrel Shipping pay?")
+        assert not answer.refused, answer.debug.get("refused_because")
+        assert answer.citations[0].label.endswith("report.pdf p.3 L2")
+        refused = qa.ask("What harbour dues did Albatross Shipping pay?")
+        assert refused.refused and "albatross" in refused.debug["refused_because"]

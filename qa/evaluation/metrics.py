@@ -404,7 +404,7 @@ def refusal_sweep(
 
 
 REFUSAL_KINDS = {  # prefix of ``debug["refused_because"]`` -> what decided the refusal
-    "the documents never mention": "identifier missing from the evidence",
+    "no passage found mentions": "identifier missing from the evidence",
     "support ": "support gate (QA_MIN_SUPPORT)",
     "answerability ": "answerability score (QA_MIN_ANSWERABILITY)",
     "no sentence survived": "no sentence verified",
