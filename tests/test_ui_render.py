@@ -366,7 +366,7 @@ def test_pdfium_counts_its_generated_line_breaks_as_characters(report):
     whole page has one character per PDFium character, "\\r\\n" between lines included."""
     import pypdfium2 as pdfium
 
-    from qa.ui.pages import line_spans
+    from qa.readers.pdf import line_spans
 
     pdf = pdfium.PdfDocument(str(report))
     try:
@@ -384,14 +384,15 @@ def test_pdfium_counts_its_generated_line_breaks_as_characters(report):
         pdf.close()
 
 
-def test_line_spans_replays_page_text_lines_with_positions():
-    from qa.readers.pdf import page_text_lines
-    from qa.ui.pages import line_spans
+def test_a_pages_display_lines_carry_the_position_of_each_character():
+    from qa.readers.pdf import line_spans, page_text_lines
 
     long = " ".join(f"word{i:04d}" for i in range(300))  # 2699 chars: cut into three lines
     text = (f"  Intro\x02duced  \r\nA\tB \rC\r\n\r\n{long}\r\n\x03\r\nlast\nbare\r\n\r\n  \r\n")
     spans = line_spans(text)
-    assert [line for line, _ in spans] == page_text_lines(text)
+    lines = page_text_lines(text)
+    assert lines[:3] == ["Introduced", "A\tB C", ""] and lines[-3:] == ["", "last", "bare"]
+    assert [len(line) for line in lines[3:6]] == [998, 998, 701]  # cut at a space
     assert len(spans) == 9
     for line, chars in spans:
         assert "".join(text[i] for i in chars) == line

@@ -12,7 +12,7 @@ import threading
 import time
 
 from . import View
-from ._lines import display_lines
+from ._lines import MAX_LINE_CHARS
 from ._skip import Skip
 
 NO_TEXT = "no text layer: scanned pages need OCR, which qa does not do"
@@ -48,11 +48,60 @@ def _page_text(pdf, index: int) -> list[str]:
 
 def page_text_lines(text: str) -> list[str]:
     """A page's text as display lines: PDFium ends lines with \\r\\n; control characters
-    (PDFium's markers for hyphens and unknown glyphs) are dropped, outer spaces trimmed."""
-    lines = [_CONTROL.sub("", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return display_lines(lines)
+    (PDFium's markers for hyphens and unknown glyphs) are dropped, outer spaces trimmed,
+    trailing blank lines dropped and long lines cut as ``display_lines`` does."""
+    return [line for line, _ in line_spans(text)]
+
+
+def line_spans(text: str, limit: int = MAX_LINE_CHARS) -> list[tuple[str, list[int]]]:
+    """Each display line with the indices into ``text`` of its characters, which PDFium maps
+    to character boxes (the UI's highlighted page): the one rule for a page's lines."""
+    rows: list[list[int]] = []
+    start = 0
+    while True:  # split on "\r\n" or "\n", keeping positions
+        end = text.find("\n", start)
+        stop = len(text) if end < 0 else end
+        if end > start and text[end - 1] == "\r":
+            stop = end - 1
+        # a lone "\r" stays in the line, and is dropped as a control character
+        kept = [i for i in range(start, stop) if not _CONTROL.match(text[i])]
+        rows.append(_strip(text, kept))
+        if end < 0:
+            break
+        start = end + 1
+    while rows and not rows[-1]:
+        rows.pop()
+    out: list[tuple[str, list[int]]] = []
+    for row in rows:
+        while len(row) > limit:  # display_lines, on positions
+            line = "".join(text[i] for i in row)
+            cut = line.rfind(" ", limit // 2, limit + 1)
+            if cut <= 0:
+                cut = limit
+            out.append(_line(text, _strip(text, row[:cut], left=False)))
+            row = _strip(text, row[cut:], right=False, chars=" ")
+        out.append(_line(text, row))
+    return out
+
+
+def _strip(text: str, row: list[int], *, left: bool = True, right: bool = True,
+           chars: str | None = None) -> list[int]:
+    a, b = 0, len(row)
+    if left:
+        while a < b and _blank(text[row[a]], chars):
+            a += 1
+    if right:
+        while b > a and _blank(text[row[b - 1]], chars):
+            b -= 1
+    return row[a:b]
+
+
+def _blank(ch: str, chars: str | None) -> bool:
+    return ch in chars if chars is not None else ch.isspace()
+
+
+def _line(text: str, row: list[int]) -> tuple[str, list[int]]:
+    return "".join(text[i] for i in row), row
 
 
 def read_pdf(raw: bytes, *, deadline: float | None = None) -> View:

@@ -1,10 +1,9 @@
 """An image of a PDF page with the cited lines highlighted, for the sources panel.
 
-The page is read again from the file on disk: its display lines (``readers.pdf.page_text_lines``)
-must still hold the cited quote, else there is no image, as there is no context for a changed
-text file. Display lines are mapped back to PDFium's characters by replaying
-``page_text_lines`` with positions, and the replay must give exactly the same lines, so a
-highlight never lands on a line other than the one quoted.
+The page is read again from the file on disk: its display lines must still hold the cited
+quote, else there is no image, as there is no context for a changed text file. The reader
+makes display lines with the position of each character (``readers.pdf.line_spans``), so a
+highlight lands exactly on the characters of the lines quoted.
 
 pypdfium2 and PIL are imported only when a page is drawn. PDFium is not thread-safe, so
 drawing holds a lock; finished PNGs are cached by (file hash, page, lines, width).
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..documents import inside_corpus
-from ..readers._lines import MAX_LINE_CHARS
 from ..readers.pdf import PDFIUM_LOCK
 from ..types import Citation
 
@@ -112,60 +110,6 @@ def page_picture(path_of: Callable[[str], str | None], *, width: int = WIDTH) ->
 
 
 # -- display lines -> PDFium characters ------------------------------------------------------
-def line_spans(text: str, limit: int = MAX_LINE_CHARS) -> list[tuple[str, list[int]]]:
-    """``page_text_lines(text)`` with, for each display line, the indices into ``text`` of
-    its characters: the same splitting on line breaks, dropping of control characters,
-    trimming and cutting of long lines, done on (index, character) pairs."""
-    from ..readers.pdf import _CONTROL
-
-    rows: list[list[int]] = []
-    start = 0
-    while True:  # text.replace("\r\n", "\n").split("\n"), keeping positions
-        end = text.find("\n", start)
-        stop = len(text) if end < 0 else end
-        if end > start and text[end - 1] == "\r":
-            stop = end - 1
-        # "\r\n" is one break; a lone "\r" stays in the line (then dropped as a control char)
-        kept = [i for i in range(start, stop) if not _CONTROL.match(text[i])]
-        rows.append(_strip(text, kept))
-        if end < 0:
-            break
-        start = end + 1
-    while rows and not rows[-1]:
-        rows.pop()
-    out: list[tuple[str, list[int]]] = []
-    for row in rows:
-        while len(row) > limit:  # display_lines, on positions
-            line = "".join(text[i] for i in row)
-            cut = line.rfind(" ", limit // 2, limit + 1)
-            if cut <= 0:
-                cut = limit
-            out.append(_line(text, _strip(text, row[:cut], left=False)))
-            row = _strip(text, row[cut:], right=False, chars=" ")
-        out.append(_line(text, row))
-    return out
-
-
-def _strip(text: str, row: list[int], *, left: bool = True, right: bool = True,
-           chars: str | None = None) -> list[int]:
-    a, b = 0, len(row)
-    if left:
-        while a < b and _blank(text[row[a]], chars):
-            a += 1
-    if right:
-        while b > a and _blank(text[row[b - 1]], chars):
-            b -= 1
-    return row[a:b]
-
-
-def _blank(ch: str, chars: str | None) -> bool:
-    return ch in chars if chars is not None else ch.isspace()
-
-
-def _line(text: str, row: list[int]) -> tuple[str, list[int]]:
-    return "".join(text[i] for i in row), row
-
-
 def _text_to_char(textpage, text: str, indices: list[int]) -> list[int]:
     """PDFium character indices of positions in ``text`` (as ``get_text_range`` decoded it:
     one Python character may be two UTF-16 units, and PDFium counts units)."""
@@ -188,7 +132,7 @@ def _draw(raw: bytes, number: int, first: int, last: int, width: int) -> PageIma
     import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
 
-    from ..readers.pdf import page_text_lines
+    from ..readers.pdf import line_spans
 
     pdf = pdfium.PdfDocument(raw)
     try:
@@ -198,7 +142,7 @@ def _draw(raw: bytes, number: int, first: int, last: int, width: int) -> PageIma
         textpage = page.get_textpage()
         text = textpage.get_text_range()
         spans = line_spans(text)
-        if [line for line, _ in spans] != page_text_lines(text) or last > len(spans):
+        if last > len(spans):
             return None  # the replay must give the reader's lines, or nothing is drawn
         cited = spans[first - 1 : last]
         rects: list[tuple[float, float, float, float]] = []
