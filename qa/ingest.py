@@ -62,9 +62,14 @@ class Ingestor:
         batch = _Batch()
         seen: set[str] = set()
         with Extractor(seconds=self._s.extract_seconds) as extractor:
+            # A file is one source however it is named: "docs/a.txt", "./docs/a.txt" and its
+            # absolute path would otherwise be indexed three times over.
+            named = {entry.path: s for s, entry in known.items()}
             for done, (source, path) in enumerate(found):
                 if progress:
                     progress(done, len(found), source)
+                if not isinstance(path, Skip):
+                    source = named.setdefault(str(path), source)
                 if source in seen:
                     continue
                 seen.add(source)

@@ -430,3 +430,19 @@ def test_a_pdf_page_is_about_the_names_its_file_bears(tmp_path):
         assert answer.citations[0].label.endswith("report.pdf p.3 L2")
         refused = qa.ask("What harbour dues did Albatross Shipping pay?")
         assert refused.refused and "albatross" in refused.debug["refused_because"]
+
+
+def test_a_file_named_another_way_is_not_indexed_twice(tmp_path, monkeypatch):
+    """Duplicate chunks after re-ingest are a top complaint about RAG tools: "docs",
+    "./docs" and the absolute path name the same files."""
+    monkeypatch.chdir(tmp_path)
+    Path("docs").mkdir()
+    Path("docs/a.txt").write_text("Apples grow in the orchard.\n")
+    with QA(tmp_path / "ix", backend="extractive") as qa:
+        assert qa.ingest("docs").added == ["docs/a.txt"]
+        for other in ("./docs", str(tmp_path / "docs"), "docs/../docs"):
+            report = qa.ingest(other)
+            assert report.unchanged == ["docs/a.txt"] and not report.added, other
+        assert qa.stats()["files"] == 1 and qa.stats()["chunks"] == 1
+        Path("docs/a.txt").unlink()
+        assert qa.ingest("./docs").removed == ["docs/a.txt"]
