@@ -167,7 +167,8 @@ _INSTRUCTION = re.compile(
     | \b(?:reveal|print|show|repeat|leak)\b[^.\n]{0,20}?\b(?:system\s+prompt|instructions)\b
     | \bnew\s+(?:instructions?|rules|task)\s*:
     | <\|im_start\|>|<\|im_end\|>|\[/?INST\]|<<SYS>>
-    | \b(?:to|attention|note\s+to)\s+(?:the\s+)?(?:ai|assistant|chatbot|language\s+model|llm)\b
+    | \b(?:to|attention|note\s+to)\s+(?:the\s+)?(?:ai|assistant|chatbot|language\s+model|llm)
+        \s*[:,]  # addressed ("Note to the AI:"), not a topic ("related to AI could ...")
     """,
     re.I | re.X,
 )
