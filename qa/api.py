@@ -135,6 +135,19 @@ class QA:
                 targets, progress
             )
 
+    def as_retriever(self, *, k: int | None = None) -> Any:
+        """This index as a LlamaIndex ``BaseRetriever``; nodes carry source, page and lines."""
+        from .llamaindex import retriever
+
+        return retriever(self, k=k)
+
+    def as_query_engine(self, *, k: int | None = None) -> Any:
+        """A LlamaIndex query engine whose ``Response`` is the verified answer, its
+        ``source_nodes`` the verified citations (none for a refusal)."""
+        from .llamaindex import query_engine
+
+        return query_engine(self, k=k)
+
     def remove(self, source: str) -> None:
         """Take one ingested source out of the index."""
         with self._write_lock:
