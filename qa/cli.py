@@ -91,13 +91,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_api(args: argparse.Namespace) -> int:
+    from .openai_server import serve
+
+    with _open(args, backend=args.backend) as qa:
+        s = qa.settings
+        host, port = args.host or s.host, args.port or s.api_port
+        print(f"qa: OpenAI-compatible endpoint on http://{host}:{port}/v1 (model \"qa\")"
+              + ("; bearer token required" if s.api_key else ""), file=sys.stderr)
+        serve(qa, host=host, port=port, api_key=s.api_key)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Answers from your documents, every citation checked."
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("ingest", help="index .txt/.md files or folders (incremental)")
+    p = sub.add_parser("ingest", help="index files or folders: text, PDF, Word, HTML (incremental)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     _common(p)
@@ -145,6 +157,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (QA_PORT, default 7860)")
     _common(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("api", help="serve the index as an OpenAI-compatible model (/v1)")
+    p.add_argument("--host", help="address to bind (QA_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (QA_API_PORT, default 8000)")
+    p.add_argument("--backend", choices=["auto", "openai", "local", "extractive"])
+    _common(p)
+    p.set_defaults(func=cmd_api)
     return parser
 
 

@@ -56,6 +56,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 7860
     ui_auth: str = ""
+    api_port: int = 8000  # `qa api`
+    api_key: str = ""  # `qa api`: when set, requests need "Authorization: Bearer <key>"
     upload_mb: float = 10.0
     concurrency: int = 2
 

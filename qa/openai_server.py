@@ -1,0 +1,172 @@
+"""qa as an OpenAI-compatible model: ``/v1/models`` and ``/v1/chat/completions``.
+
+Any OpenAI client or chat front end can then ask the index. The reply is qa's verified
+answer, with the citations both in the text (a "Sources" list) and as a structured
+``citations`` field; a refusal is a normal reply saying the documents don't say. Streaming
+sends only verified text: the answer is checked whole before its first piece goes out, so a
+client never shows a sentence that is later withdrawn.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the handlers' annotations, and
+# ``Request`` is imported inside ``create_app`` (lazily), out of reach of string annotations.
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import BackendError, InputError, QAError
+from .types import Answer
+
+MODEL = "qa"
+MAX_BODY = 4_000_000  # bytes: a request larger than this is refused before it is parsed
+
+
+class RequestError(Exception):
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def parse(body: Any, *, max_chars: int) -> tuple[str, list[tuple[str, str]]]:
+    """(question, history) from a chat request, or a ``RequestError`` naming what is wrong.
+
+    The last message must be the user's; earlier user/assistant pairs become the history a
+    follow-up is rewritten with. System messages are ignored: qa's own rules decide.
+    """
+    if not isinstance(body, dict):
+        raise RequestError(400, "the body must be a JSON object", "invalid_request")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise RequestError(400, "messages must be a non-empty list", "invalid_messages")
+    turns = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
+            raise RequestError(400, f"messages[{i}] needs a role of system, user or assistant",
+                               "invalid_messages")
+        turns.append((m["role"], _text(m.get("content"), i)))
+    if turns[-1][0] != "user" or not turns[-1][1].strip():
+        raise RequestError(400, "the last message must be a user message with text",
+                           "no_user_message")
+    question = turns[-1][1].strip()
+    if len(question) > max_chars:
+        raise RequestError(400, f"the question is too long: {len(question):,} characters over "
+                           f"the {max_chars:,} limit (QA_MAX_QUESTION_CHARS)",
+                           "question_too_long")
+    history, asked = [], None
+    for role, text in turns[:-1]:
+        if role == "user":
+            asked = text
+        elif role == "assistant" and asked is not None:
+            history.append((asked[:max_chars], text))
+            asked = None
+    return question, history
+
+
+def _text(content: Any, i: int) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # [{"type": "text", "text": ...}, ...]
+        return "\n".join(p.get("text", "") for p in content
+                         if isinstance(p, dict) and p.get("type") == "text")
+    raise RequestError(400, f"messages[{i}].content must be text", "invalid_messages")
+
+
+def reply_text(answer: Answer) -> str:
+    if not answer.citations:
+        return answer.text
+    sources = "\n".join(f'[{i}] {c.label} "{c.quote}"' for i, c in enumerate(answer.citations, 1))
+    return f"{answer.text}\n\nSources:\n{sources}"
+
+
+def completion(answer: Answer, model: str) -> dict:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion",
+        "created": int(time.time()), "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": reply_text(answer)}}],
+        "citations": [c.to_dict() for c in answer.citations],
+        "refused": answer.refused,
+    }
+
+
+def chunks(answer: Answer, model: str) -> Iterator[str]:
+    """Server-sent events of a verified answer: a role chunk, the text sentence by sentence,
+    then a last chunk with ``finish_reason`` and the citations."""
+    base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": model}
+
+    def event(delta: dict, finish: str | None = None, **extra: Any) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return f"data: {json.dumps({**base, 'choices': [choice], **extra})}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    for piece in reply_text(answer).split(" "):
+        yield event({"content": piece + " "})
+    yield event({}, "stop", citations=[c.to_dict() for c in answer.citations],
+                refused=answer.refused)
+    yield "data: [DONE]\n\n"
+
+
+def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
+    from fastapi import FastAPI, Request
+    from fastapi.responses import JSONResponse, StreamingResponse
+    from starlette.concurrency import run_in_threadpool
+
+    app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
+
+    def error(status: int, message: str, code: str) -> JSONResponse:
+        kind = "authentication_error" if status == 401 else "invalid_request_error"
+        return JSONResponse({"error": {"message": message, "type": kind, "code": code}},
+                            status_code=status)
+
+    def denied(request: Request) -> JSONResponse | None:
+        if not api_key:
+            return None
+        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if secrets.compare_digest(given.encode(), api_key.encode()):
+            return None
+        return error(401, "invalid or missing API key (Authorization: Bearer QA_API_KEY)",
+                     "invalid_api_key")
+
+    @app.get("/v1/models")
+    async def models(request: Request) -> Any:
+        if (refused := denied(request)) is not None:
+            return refused
+        return {"object": "list",
+                "data": [{"id": model, "object": "model", "created": 0, "owned_by": "qa"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Any:
+        if (refused := denied(request)) is not None:
+            return refused
+        if int(request.headers.get("content-length") or 0) > MAX_BODY:
+            return error(413, f"request over {MAX_BODY:,} bytes", "request_too_large")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return error(400, "the body is not valid JSON", "invalid_json")
+        try:
+            question, history = parse(body, max_chars=qa.settings.max_question_chars)
+            answer = await run_in_threadpool(qa.ask, question, history=history)
+        except RequestError as exc:
+            return error(exc.status, str(exc), exc.code)
+        except InputError as exc:
+            return error(400, str(exc), "invalid_request")
+        except BackendError as exc:
+            return error(502, str(exc), "backend_error")
+        except QAError as exc:
+            return error(503, str(exc), "unavailable")
+        name = body.get("model") or model
+        if body.get("stream"):
+            return StreamingResponse(chunks(answer, name), media_type="text/event-stream")
+        return completion(answer, name)
+
+    return app
+
+
+def serve(qa: Any, *, host: str, port: int, api_key: str = "") -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(qa, api_key=api_key), host=host, port=port, log_level="warning")
