@@ -75,7 +75,8 @@ class QA:
             if self._embed_model is None:
                 from .embedding import MiniLMEmbedding
 
-                self._embed_model = MiniLMEmbedding(embed_batch_size=self.settings.embed_batch)
+                self._embed_model = MiniLMEmbedding(embed_batch_size=self.settings.embed_batch,
+                                                    threads=self.settings.threads)
         return self._embed_model
 
     def embed(self, texts: list[str]) -> list[list[float]]:

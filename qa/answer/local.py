@@ -68,7 +68,7 @@ def check(path: Path, *, expected_size: int | None = GGUF_SIZE) -> Path:
     return path
 
 
-def _load(path: Path) -> Any:
+def _load(path: Path, threads: int) -> Any:
     with _load_lock:
         key = str(path)
         if key not in _loaded:
@@ -79,7 +79,8 @@ def _load(path: Path) -> Any:
                     "llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'"
                 ) from None
             try:
-                _loaded[key] = Llama(model_path=key, n_ctx=4096, n_threads=2, verbose=False)
+                _loaded[key] = Llama(model_path=key, n_ctx=4096,
+                                     n_threads=threads or os.cpu_count() or 1, verbose=False)
             except Exception as exc:  # llama.cpp says ValueError for any unreadable model
                 raise ModelError(f"cannot load the local model {path}: {exc}") from None
         return _loaded[key]
@@ -90,9 +91,11 @@ class LocalChatModel:
 
     name = "local"
 
-    def __init__(self, *, model_path: str = "", cache_dir: Path, max_context: int = 4096) -> None:
+    def __init__(self, *, model_path: str = "", cache_dir: Path, max_context: int = 4096,
+                 threads: int = 0) -> None:
         self._path = Path(model_path) if model_path else None
         self._cache_dir = cache_dir
+        self._threads = threads
         self._lock = threading.Lock()
 
     def _llama(self) -> Any:
@@ -100,7 +103,7 @@ class LocalChatModel:
             path = check(self._path, expected_size=None)
         else:
             path = check(assemble(self._cache_dir))
-        return _load(path)
+        return _load(path, self._threads)
 
     def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
         llama = self._llama()
