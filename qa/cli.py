@@ -91,6 +91,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from .config import Settings
+
+    rows = Settings.describe(index_dir=args.index, chroma_url=args.chroma_url)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(r["variable"]) for r in rows)
+    for r in rows:
+        print(f"{r['variable']:<{width}}  {r['value']}  ({r['from']})")
+    return 0
+
+
 def cmd_api(args: argparse.Namespace) -> int:
     from .openai_server import serve
 
@@ -157,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, help="port (QA_PORT, default 7860)")
     _common(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("config", help="the effective settings and where each comes from")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    _common(p)
+    p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("api", help="serve the index as an OpenAI-compatible model (/v1)")
     p.add_argument("--host", help="address to bind (QA_HOST, default 127.0.0.1)")

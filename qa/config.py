@@ -78,6 +78,22 @@ class Settings:
                 values[key] = Path(values[key])  # type: ignore[arg-type]
         return cls(**values)  # type: ignore[arg-type]
 
+    @classmethod
+    def describe(cls, **overrides: object) -> list[dict]:
+        """Every setting's effective value and where it came from (flag, environment or
+        default), secrets shown as set or not, never their value: what `qa config` prints."""
+        effective = cls.from_env(**overrides)
+        rows = []
+        for f in dataclasses.fields(cls):
+            var = ENV_NAMES.get(f.name, "QA_" + f.name.upper())
+            origin = ("flag" if overrides.get(f.name) is not None
+                      else "environment" if os.environ.get(var) else "default")
+            value = getattr(effective, f.name)
+            if f.name in SECRETS:
+                value = "(set)" if value else "(not set)"
+            rows.append({"name": f.name, "variable": var, "value": str(value), "from": origin})
+        return rows
+
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
@@ -88,6 +104,8 @@ ENV_NAMES = {
     "index_dir": "QA_INDEX_DIR",
 }
 
+
+SECRETS = ("openai_api_key", "api_key", "ui_auth")  # never printed
 
 # Settings that take one of a few words; on/off ones also take the usual boolean spellings.
 CHOICES = {

@@ -1,5 +1,6 @@
 """Bad input gets a clear reason and loses nothing; an interrupted ingest is repaired."""
 
+import json
 import os
 import random
 import signal
@@ -123,3 +124,15 @@ def test_switches_take_the_usual_boolean_spellings(monkeypatch):
         monkeypatch.setenv("QA_FALLBACK", spelled)
         settings = Settings.from_env()
         assert (settings.rerank, settings.fallback) == (meant, meant), spelled
+
+
+def test_qa_config_shows_each_setting_its_origin_and_never_a_secret(tmp_path):
+    env = {"QA_TOP_K": "7", "OPENAI_API_KEY": "sk-very-secret", "QA_RERANK": "false"}
+    done = run_qa("config", "--json", "--index", str(tmp_path / "ix"), env=env)
+    assert done.returncode == 0, done.stderr
+    rows = {r["variable"]: r for r in json.loads(done.stdout)}
+    assert rows["QA_TOP_K"] == {"name": "top_k", "variable": "QA_TOP_K", "value": "7",
+                                "from": "environment"}
+    assert rows["QA_RERANK"]["value"] == "off"
+    assert rows["QA_INDEX_DIR"]["from"] == "flag" and rows["QA_BACKEND"]["from"] == "default"
+    assert rows["OPENAI_API_KEY"]["value"] == "(set)" and "sk-very-secret" not in done.stdout
