@@ -19,10 +19,10 @@ from .answer.markers import MARKER, renumber
 from .answerability import Evidence, assess, holder, passage_text
 from .answerability import score as score_answerability
 from .condense import History, rule_condense
-from .config import Settings
+from .config import Settings, embedder_id
 from .documents import page_reader
 from .errors import InputError, NotIndexedError
-from .ingest import Ingestor, Progress
+from .ingest import EMBEDDER, Ingestor, Progress
 from .manifest import Manifest
 from .store import Store
 from .support import ScoredLine, rerank, score_lines
@@ -73,10 +73,14 @@ class QA:
     def embed_model(self) -> Any:
         with self._init_lock:
             if self._embed_model is None:
-                from .embedding import MiniLMEmbedding
+                from .embedding import MiniLMEmbedding, RemoteEmbedding
 
-                self._embed_model = MiniLMEmbedding(embed_batch_size=self.settings.embed_batch,
-                                                    threads=self.settings.threads)
+                s = self.settings
+                self._embed_model = (
+                    RemoteEmbedding(model_name=s.embed_model, url=s.embed_url,
+                                    api_key=s.openai_api_key, embed_batch_size=s.embed_batch)
+                    if s.embed_url else
+                    MiniLMEmbedding(embed_batch_size=s.embed_batch, threads=s.threads))
         return self._embed_model
 
     def embed(self, texts: list[str]) -> list[list[float]]:
@@ -305,6 +309,11 @@ class QA:
             raise NotIndexedError(
                 f"nothing is indexed in {self.settings.index_dir}: run `qa ingest PATH` first"
             )
+        made_by, asking = self._manifest.get_meta(EMBEDDER), embedder_id(self.settings)
+        if made_by and made_by != asking:  # its question vectors would match nothing
+            raise InputError(f"this index was embedded by {made_by}, and questions would be "
+                             f"embedded by {asking}: set QA_EMBED_URL/QA_EMBED_MODEL as they "
+                             "were, or run `qa ingest` again to re-embed")
         return question
 
     def _finish(self, draft: Draft, case: _Case, question: str) -> Answer:

@@ -23,6 +23,11 @@ def _env(name: str, default: str) -> str:
 EMBEDDER_ID = "all-MiniLM-L6-v2-int8/3"  # /3: PDF chunks embed their page context
 
 
+def embedder_id(settings: Settings) -> str:
+    """What an index records as its embedder: vectors of two embedders are never mixed."""
+    return f"{settings.embed_model}@openai-compatible/3" if settings.embed_url else EMBEDDER_ID
+
+
 @dataclass(frozen=True)
 class Settings:
     index_dir: Path = Path(".qa")
@@ -39,6 +44,8 @@ class Settings:
     candidates: int = 20  # per list, before fusion
     rerank: str = "on"  # on | off: reorder candidates by their best-supported line
     embed_batch: int = 32
+    embed_url: str = ""  # an OpenAI-compatible /v1/embeddings server instead of the packaged model
+    embed_model: str = "all-MiniLM-L6-v2"  # the model name to ask that server for
     threads: int = 0  # CPU threads for the embedder and the local model; 0: every core
     backend: str = "auto"  # auto | openai | local | extractive
     min_support: float = 0.35  # best line support below this: refuse before asking a backend

@@ -89,6 +89,40 @@ class MiniLMEmbedding(BaseEmbedding):
         return self._get_query_embedding(query)
 
 
+class RemoteEmbedding(BaseEmbedding):
+    """Vectors from any OpenAI-compatible ``/v1/embeddings`` server (QA_EMBED_URL): the usual
+    way to spread embedding over many machines."""
+
+    model_name: str = "all-MiniLM-L6-v2"
+    url: str = ""
+    api_key: str = ""
+    embed_batch_size: int = 32
+    _client: Any = PrivateAttr(default=None)
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        import openai
+
+        from .errors import BackendError
+
+        if self._client is None:
+            self._client = openai.OpenAI(base_url=self.url, api_key=self.api_key or "none",
+                                         max_retries=2, timeout=60)
+        try:
+            got = self._client.embeddings.create(model=self.model_name, input=texts)
+        except openai.OpenAIError as exc:
+            raise BackendError(f"embeddings server {self.url} failed: {exc}") from None
+        return [d.embedding for d in sorted(got.data, key=lambda d: d.index)]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._get_text_embedding(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
 class CachedEmbed:
     """Embeds through ``embed`` but remembers recent texts.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .chunking import chunk_view
-from .config import EMBEDDER_ID, Settings
+from .config import Settings, embedder_id
 from .documents import Document, Skip, find_files, read_document
 from .manifest import FileEntry, Manifest
 from .readers._worker import Extractor
@@ -52,7 +52,7 @@ class Ingestor:
     def run(self, targets: list[str], progress: Progress | None = None) -> IngestReport:
         began = time.perf_counter()
         report = IngestReport()
-        if self._manifest.get_meta(EMBEDDER) != EMBEDDER_ID:
+        if self._manifest.get_meta(EMBEDDER) != embedder_id(self._s):
             self.reset()  # vectors of another embedder cannot be mixed with new ones
         if self._manifest.get_meta(DIRTY):
             self.repair()
@@ -157,7 +157,7 @@ class Ingestor:
             self.remove(source)
         self._manifest.set_meta(DIRTY, "reset")  # the repair sweep removes anything left
         self.repair()
-        self._manifest.set_meta(EMBEDDER, EMBEDDER_ID)
+        self._manifest.set_meta(EMBEDDER, embedder_id(self._s))
 
     def repair(self) -> None:
         """After an interrupted ingest: delete every stored chunk the manifest does not list."""

@@ -1,0 +1,73 @@
+"""Embeddings from an OpenAI-compatible /v1/embeddings server on loopback (QA_EMBED_URL).
+
+The server is real HTTP speaking the OpenAI protocol, and its vectors are real: it serves the
+packaged MiniLM, as a team would on an embeddings machine.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from qa import QA, InputError
+
+from .conftest import SEED, free_port
+
+QUESTION = "Which leader voiced support for Macron's stance?"
+
+
+@pytest.fixture(scope="module")
+def embed_url():
+    import uvicorn
+    from fastapi import FastAPI
+
+    from qa.embedding import embed_texts
+
+    app = FastAPI()
+    calls = []
+
+    @app.post("/v1/embeddings")
+    def embeddings(body: dict) -> dict:
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        calls.append(len(texts))
+        return {"object": "list", "model": body["model"],
+                "data": [{"object": "embedding", "index": i, "embedding": v}
+                         for i, v in enumerate(embed_texts(texts))],
+                "usage": {"prompt_tokens": 0, "total_tokens": 0}}
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}/v1", calls
+    server.should_exit = True
+    thread.join(10)
+
+
+def test_an_index_embedded_by_a_server_answers_and_refuses_to_mix(tmp_path, embed_url):
+    url, calls = embed_url
+    index = tmp_path / "ix"
+    with QA(index, backend="extractive", embed_url=url) as qa:
+        assert qa.ingest(SEED).chunks == 5 and sum(calls) >= 5
+        answer = qa.ask(QUESTION)
+        assert [c.label for c in answer.citations] == [f"{SEED}:L30"]
+    with QA(index, backend="extractive") as qa:  # the packaged model would not match its vectors
+        with pytest.raises(InputError, match="embedded by all-MiniLM-L6-v2@openai-compatible"):
+            qa.ask(QUESTION)
+        report = qa.ingest(SEED)  # re-embeds everything with the packaged model
+        assert report.added == [str(SEED)] and report.chunks == 5
+        assert [c.label for c in qa.ask(QUESTION).citations] == [f"{SEED}:L30"]
+
+
+def test_an_unreachable_embeddings_server_is_a_one_line_error(tmp_path):
+    from qa.errors import QAError
+
+    with QA(tmp_path / "ix", backend="extractive",
+            embed_url=f"http://127.0.0.1:{free_port()}/v1") as qa:
+        with pytest.raises(QAError, match="embeddings server .* failed"):
+            qa.ingest(SEED)
