@@ -160,3 +160,23 @@ def test_options_set_the_run_and_an_open_gate_sweeps_from_zero(tmp_path, seed_co
                   options={"retrieval": "dense", "min_answerability": 0.0})
     assert summary["systems"]["qa"]["settings"]["retrieval"] == "dense"
     assert summary["refusal_sweep"]["points"][0]["threshold"] == 0.0
+
+
+def test_a_baseline_answer_that_fails_still_counts_what_it_retrieved():
+    """Five whole PDF pages overflow the local model's window: the answer fails, but the
+    retrieval metrics must still see the retrieved passages."""
+    from qa.embedding import MiniLMEmbedding
+    from qa.errors import BackendError
+    from qa.evaluation.baseline import Baseline
+
+    class Overflowing:
+        name = "overflowing"
+
+        def stream(self, question, passages, **kw):
+            raise BackendError("Requested tokens (5120) exceed context window of 4096")
+            yield  # pragma: no cover
+
+    base = Baseline(SEED.parent, embed_model=MiniLMEmbedding(), answerer=Overflowing(), top_k=3)
+    out = base.ask("Which leader voiced support for Macron's stance?")
+    assert out["error"].startswith("Requested tokens") and out["answer"] == ""
+    assert len(out["retrieved"]) >= 1 and out["citations"] == []

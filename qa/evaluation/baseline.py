@@ -24,7 +24,7 @@ from typing import Any
 from .._hashing import sha256_text
 from ..answer.base import REFUSAL, Answerer, run
 from ..documents import Skip, find_files, read_document
-from ..errors import InputError
+from ..errors import BackendError, InputError
 from ..readers import kind_of, split_lines
 from ..types import Chunk, Passage
 
@@ -146,9 +146,16 @@ class Baseline:
         started = time.perf_counter()
         passages = self.retrieve(question)
         retrieved_at = time.perf_counter()
-        draft = run(self._answerer, question, passages)
-        finished = time.perf_counter()
         spans = [p.to_dict() for p in passages]
+        try:
+            draft = run(self._answerer, question, passages)
+        except BackendError as exc:  # e.g. five whole pages over the local model's window:
+            # a wrong answer, but what was retrieved still counts for the retrieval metrics
+            return {"answer": "", "refused": False, "citations": [], "retrieved": spans,
+                    "proposed": None, "dropped": None, "error": str(exc),
+                    "retrieval_ms": round((retrieved_at - started) * 1000, 1),
+                    "total_ms": round((time.perf_counter() - started) * 1000, 1)}
+        finished = time.perf_counter()
         refused = draft.refused or not passages
         return {
             "answer": REFUSAL if refused else draft.text,
