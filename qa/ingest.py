@@ -65,11 +65,17 @@ class Ingestor:
             # A file is one source however it is named: "docs/a.txt", "./docs/a.txt" and its
             # absolute path would otherwise be indexed three times over.
             named = {entry.path: s for s, entry in known.items()}
+            claimed: dict[str, str] = {}  # real path -> the source that took it in this run
             for done, (source, path) in enumerate(found):
                 if progress:
                     progress(done, len(found), source)
                 if not isinstance(path, Skip):
-                    source = named.setdefault(str(path), source)
+                    real = str(path)
+                    if real in claimed and claimed[real] != source:  # a link to a file in it
+                        report.skipped.append(
+                            (source, f"the same file as {claimed[real]}: indexed once"))
+                        continue
+                    source = claimed[real] = named.get(real, source)
                 if source in seen:
                     continue
                 seen.add(source)
