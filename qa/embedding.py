@@ -67,17 +67,8 @@ def embed_texts(texts: list[str], *, batch_size: int = 32, threads: int = 0) -> 
     return out
 
 
-class MiniLMEmbedding(BaseEmbedding):
-    """LlamaIndex wrapper so retrievers and the baseline pipeline share one embedder."""
-
-    model_name: str = "all-MiniLM-L6-v2-int8"
-    embed_batch_size: int = 32
-    threads: int = 0  # QA_THREADS; 0: every core
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:  # one ONNX session using every core: serialise rather than thrash
-            return embed_texts(texts, batch_size=self.embed_batch_size, threads=self.threads)
+class _BatchEmbedding(BaseEmbedding):
+    """A LlamaIndex embedding defined by ``_get_text_embeddings``: a question is a text."""
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embeddings([text])[0]
@@ -89,7 +80,20 @@ class MiniLMEmbedding(BaseEmbedding):
         return self._get_query_embedding(query)
 
 
-class RemoteEmbedding(BaseEmbedding):
+class MiniLMEmbedding(_BatchEmbedding):
+    """LlamaIndex wrapper so retrievers and the baseline pipeline share one embedder."""
+
+    model_name: str = "all-MiniLM-L6-v2-int8"
+    embed_batch_size: int = 32
+    threads: int = 0  # QA_THREADS; 0: every core
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        with self._lock:  # one ONNX session using every core: serialise rather than thrash
+            return embed_texts(texts, batch_size=self.embed_batch_size, threads=self.threads)
+
+
+class RemoteEmbedding(_BatchEmbedding):
     """Vectors from any OpenAI-compatible ``/v1/embeddings`` server (QA_EMBED_URL): the usual
     way to spread embedding over many machines."""
 
@@ -112,15 +116,6 @@ class RemoteEmbedding(BaseEmbedding):
         except openai.OpenAIError as exc:
             raise BackendError(f"embeddings server {self.url} failed: {exc}") from None
         return [d.embedding for d in sorted(got.data, key=lambda d: d.index)]
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._get_text_embeddings([text])[0]
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._get_text_embedding(query)
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
 
 
 class CachedEmbed:
