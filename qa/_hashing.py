@@ -4,6 +4,16 @@ so an interrupted ingest can be repeated without creating duplicates)."""
 from __future__ import annotations
 
 import hashlib
+import os
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """The file's sha256, read in 1 MB blocks (a large PDF is never held whole for this)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def sha256_text(text: str) -> str:

@@ -6,13 +6,13 @@ memory holds one batch, not the corpus, and small files still fill the embedder'
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._hashing import sha256_file
 from .chunking import chunk_view
 from .config import Settings, embedder_id
 from .documents import Document, Skip, find_files, read_document
@@ -175,11 +175,7 @@ class Ingestor:
 
 def _unchanged(path: Path, entry: FileEntry) -> bool:
     """The file still has the bytes it was indexed with: no need to extract its text again."""
-    digest = hashlib.sha256()
     try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
+        return sha256_file(path) == entry.sha256
     except OSError:
         return False
-    return digest.hexdigest() == entry.sha256

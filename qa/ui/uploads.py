@@ -7,7 +7,6 @@ A browser sends whatever name the user's file had. It must not choose where the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._hashing import sha256_file
 from ..ingest import Progress
 from ..readers import KINDS, kind_of
 
@@ -75,27 +75,19 @@ def store(src: str | os.PathLike, name: str, folder: Path, *, limit_mb: float) -
     folder.mkdir(parents=True, exist_ok=True)
     clean = safe_name(name)
     stem, suffix = os.path.splitext(clean)
-    digest = _sha256(src)
+    digest = sha256_file(src)
     for n in range(1, 10_000):
         target = folder / (clean if n == 1 else f"{stem}-{n}{suffix}")
         try:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            if _sha256(target) == digest:
+            if sha256_file(target) == digest:
                 return Stored(name, target)
             continue
         with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
             shutil.copyfileobj(inp, out)
         return Stored(name, target)
     return Stored(name, None, "too many uploads with this name")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 Row = tuple[str, str, str]  # (file name, added|updated|unchanged|skipped, why)
