@@ -4,7 +4,7 @@ from .answer.base import Answerer
 from .api import QA
 from .config import Settings
 from .errors import BackendError, InputError, ModelError, NotIndexedError, QAError, StoreError
-from .types import Answer, Citation, Draft, IngestReport, Passage, Proposal
+from .types import Answer, Citation, Draft, IngestReport, Passage, Proposal, Status
 
 __all__ = [
     "QA",
@@ -21,5 +21,6 @@ __all__ = [
     "Proposal",
     "QAError",
     "Settings",
+    "Status",
     "StoreError",
 ]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -15,28 +17,31 @@ from typing import Any
 
 from . import grounding
 from .answer.base import REFUSAL, Answerer
-from .answer.markers import MARKER, renumber
+from .answer.markers import NOT_FOUND, complete, renumber
 from .answerability import Evidence, assess, holder, passage_text
 from .answerability import score as score_answerability
 from .condense import History, rule_condense
 from .config import Settings, embedder_id
-from .documents import page_reader
+from .documents import PageReader, page_reader
 from .errors import InputError, NotIndexedError
 from .ingest import EMBEDDER, Ingestor, Progress
 from .manifest import Manifest
 from .store import Store
 from .support import ScoredLine, rerank, score_lines
-from .text import content_terms
-from .types import Answer, Draft, IngestReport, Passage, Proposal
-from .verify import NOT_VERIFIED, REPEATS_QUESTION, verify
+from .types import Answer, Draft, IngestReport, Passage, Proposal, Status
+from .verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
+
+log = logging.getLogger("qa")
 
 
 class QA:
     """Question answering over a folder of documents, every citation checked against the file.
 
-    ``QA(".qa")`` opens (or creates) the index in that directory. Options are keyword-only and
-    override the environment (``Settings.from_env``); ``answerer=`` plugs in any object that
-    implements ``qa.answer.Answerer`` in place of the configured backend.
+    ``QA(".qa")`` opens (or creates) the index in that directory; ``read_only=True`` opens an
+    existing one without writing anything (what `qa ask` and `qa stats` do, so that they work
+    on an index they may not change). Options are keyword-only and override the environment
+    (``Settings.from_env``); ``answerer=`` plugs in any object that implements
+    ``qa.answer.Answerer`` in place of the configured backend.
     """
 
     def __init__(
@@ -45,21 +50,19 @@ class QA:
         *,
         settings: Settings | None = None,
         answerer: Answerer | None = None,
+        read_only: bool = False,
         **options: Any,
     ) -> None:
         if index_dir is not None:
             options["index_dir"] = Path(index_dir)
         self.settings = (settings or Settings.from_env()).replace(**options)
-        try:
-            self.settings.index_dir.mkdir(parents=True, exist_ok=True)
-            self._manifest = Manifest(self.settings.index_dir / "manifest.sqlite3")
-        except (OSError, sqlite3.Error) as exc:
-            raise InputError(f"cannot open the index {self.settings.index_dir}: "
-                             f"{getattr(exc, 'strerror', None) or exc}") from None
+        self.read_only = read_only
+        self._manifest = self._open_manifest()
         self._store = Store(
             self.settings.index_dir,
             chroma_url=self.settings.chroma_url,
             collection=self.settings.collection,
+            read_only=read_only,
         )
         self._answerer = answerer
         self._embed_model: Any = None
@@ -67,6 +70,17 @@ class QA:
         self._embed_lines: Any = None
         self._write_lock = threading.Lock()
         self._init_lock = threading.RLock()
+
+    def _open_manifest(self) -> Manifest:
+        index = self.settings.index_dir
+        path = index / "manifest.sqlite3"
+        try:
+            if not self.read_only:
+                index.mkdir(parents=True, exist_ok=True)
+            return Manifest(path, read_only=self.read_only)
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"cannot open the index {index}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
 
     # -- parts, built on first use so that opening a QA is cheap --------------------------
     @property
@@ -128,6 +142,7 @@ class QA:
     # -- the public verbs -----------------------------------------------------------------
     def ingest(self, *paths: str | os.PathLike, progress: Progress | None = None) -> IngestReport:
         """Index files or folders; unchanged files are skipped, deleted ones leave the index."""
+        self._check_writable()
         if not paths:
             raise InputError("nothing to ingest: give a file or a folder")
         targets = [os.fspath(p) for p in paths]
@@ -155,6 +170,7 @@ class QA:
 
     def remove(self, source: str) -> None:
         """Take one ingested source out of the index."""
+        self._check_writable()
         with self._write_lock:
             Ingestor(self.settings, self._store, self._manifest, self.embed).remove(source)
 
@@ -179,31 +195,66 @@ class QA:
         return answer
 
     def stream(
-        self, question: str, *, k: int | None = None, history: History | None = None
-    ) -> Iterator[str | Answer]:
-        """Yield answer text as it is written, then the verified ``Answer``.
+        self,
+        question: str,
+        *,
+        k: int | None = None,
+        history: History | None = None,
+        status: bool = False,
+    ) -> Iterator[str | Status | Answer]:
+        """Yield the answer's text as its sentences pass verification, then the ``Answer``.
 
-        The streamed text is a draft: the final ``Answer`` may differ (citations renumbered,
-        or a refusal when no citation survives verification).
+        A sentence is shown once the model has finished it and its citations hold (with a
+        backend that offers ``parse``; any other is verified whole, at the end), so the text
+        streamed is always the start of ``Answer.text``: nothing shown is taken back. With
+        ``status=True`` a ``Status`` says what is being done before each stage, for a user who
+        waits. Closing the generator stops the backend's generation.
         """
         started = time.perf_counter()
         question = self._check_question(question)
+        say = _Say(status)
+        if history:
+            yield from say("condensing", "Reading the conversation…")
         query = self.condense(question, history or [])
-        case = self._weigh(query, k or self.settings.top_k)
+        k = k or self.settings.top_k
+        yield from say("searching", "Searching the documents…")
+        found = self._gather(query, k)
+        yield from say("reading", f"Reading {_count(len(found.passages), 'passage')}…")
+        case = self._decide(query, found)
         passages = case.passages
         if case.gate:
             answer = Answer(REFUSAL, True, [], passages,
                             {"dropped": [], "proposed": 0, "refused_because": case.gate})
         else:
+            yield from say("writing", "Writing the answer…")
+            check = self._checker(case, query)
+            parse = getattr(self.answerer, "parse", None)
+            reply: list[str] = []
+            done = shown = ""
             draft = None
-            released = _Gate(passages)
-            for item in self.answerer.stream(query, passages, evidence=case.ranked):
-                if isinstance(item, Draft):
-                    draft = item
-                elif out := released.feed(item):
-                    yield out
+            with closing(self.answerer.stream(query, passages, evidence=case.ranked)) as pieces:
+                for item in pieces:
+                    if isinstance(item, Draft):
+                        draft = item
+                        continue
+                    reply.append(item)
+                    if parse is None or (finished := complete("".join(reply))) == done:
+                        continue
+                    done = finished
+                    text = _shown(parse(done, passages, query), check)[1]
+                    if len(text) > len(shown) and text.startswith(shown):
+                        yield text[len(shown):]
+                        shown = text
             assert draft is not None, "an answerer must end its stream with a Draft"
-            answer = self._finish(draft, case, query)
+            yield from say("checking", "Checking the citations…")
+            answer = self._finish(draft, case, query, check)
+            if answer.text.startswith(shown) and not answer.refused:
+                if rest := answer.text[len(shown):]:
+                    yield rest
+            elif shown:  # never expected: parse and verify agree sentence by sentence
+                log.warning("streamed text %r is not the start of the answer %r",
+                            shown, answer.text)
+        answer.retrieved = self._mark_changed(answer.retrieved)
         answer.debug.update(
             support=round(case.evidence.support, 4),
             answerability=round(case.answerability, 4),
@@ -211,23 +262,18 @@ class QA:
             gated=bool(case.gate),
             query=query,
             backend=self.answerer.name,
-            retrieval_ms=round((case.retrieved_at - started) * 1000, 1),
+            retrieval_ms=round((found.retrieved_at - started) * 1000, 1),
             total_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         yield answer
 
     def assess(self, question: str, *, k: int | None = None) -> Evidence:
         """The evidence for answering ``question``, scored before any answer is written."""
-        return self._weigh(self._check_question(question), k or self.settings.top_k).evidence
+        query = self._check_question(question)
+        return self._decide(query, self._gather(query, k or self.settings.top_k)).evidence
 
-    def _weigh(self, query: str, k: int) -> _Case:
-        """Retrieve, score every line, and decide from the evidence whether to answer at all.
-
-        In order: the question's identifiers must be in a passage; the best line must reach
-        ``QA_MIN_SUPPORT``; then the fitted answerability score (with the backend's own
-        yes/no judgement of the best lines, when it can give one) must reach
-        ``QA_MIN_ANSWERABILITY``. A refusal here costs no answer generation.
-        """
+    def _gather(self, query: str, k: int) -> _Found:
+        """Retrieve, and score every line of what was retrieved against the question."""
         rerank_on = self.settings.rerank == "on"
         passages = self.retriever.retrieve(query, k * RERANK_POOL if rerank_on else k)
         passages = self._file_names(query, passages)
@@ -237,6 +283,17 @@ class QA:
         if rerank_on:
             passages = rerank(passages, ranked)[:k]
             ranked = [s for s in ranked if holder(passages, s.source, s.line)]
+        return _Found(passages, scored, ranked, retrieved_at)
+
+    def _decide(self, query: str, found: _Found) -> _Case:
+        """Decide from the evidence whether to answer at all.
+
+        In order: the question's identifiers must be in a passage; the best line must reach
+        ``QA_MIN_SUPPORT``; then the fitted answerability score (with the backend's own
+        yes/no judgement of the best lines, when it can give one) must reach
+        ``QA_MIN_ANSWERABILITY``. A refusal here costs no answer generation.
+        """
+        passages, ranked = found.passages, found.ranked
         evidence = assess(query, passages, ranked)
         gate = ""
         if evidence.missing:  # "report 999": no passage names what the question is about
@@ -250,8 +307,8 @@ class QA:
         if not gate and answerability < self.settings.min_answerability:
             gate = (f"answerability {answerability:.2f} below QA_MIN_ANSWERABILITY "
                     f"{self.settings.min_answerability:g}")
-        support = {(s.source, s.line): s.support for s in scored}
-        return _Case(passages, ranked, support, evidence, answerability, gate, retrieved_at)
+        support = {(s.source, s.line): s.support for s in found.scored}
+        return _Case(passages, ranked, support, evidence, answerability, gate)
 
     def _file_names(self, query: str, passages: list[Passage]) -> list[Passage]:
         """A PDF page's context also holds the names and codes the question asks about that
@@ -297,6 +354,10 @@ class QA:
         self.close()
 
     # -- internals --------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise InputError(f"the index {self.settings.index_dir} was opened read-only")
+
     def _check_question(self, question: str) -> str:
         question = (question or "").strip()
         if not question:
@@ -316,30 +377,67 @@ class QA:
                              "were, or run `qa ingest` again to re-embed")
         return question
 
-    def _finish(self, draft: Draft, case: _Case, question: str) -> Answer:
-        """Verify the draft; when nothing of it survives, fall back to the best line, quoted."""
+    def _reader(self) -> PageReader:
         paths = {s: e.path for s, e in self._manifest.files().items()}
+        return page_reader(paths.get)
+
+    def _checker(self, case: _Case, question: str) -> Callable[[Draft], Verified]:
+        return partial(verify, passages=case.passages, read=self._reader(), question=question,
+                       support=case.support, min_line_support=self.settings.min_line_support)
+
+    def _finish(self, draft: Draft, case: _Case, question: str,
+                check: Callable[[Draft], Verified]) -> Answer:
+        """Verify the draft; when nothing of it survives, fall back to the best line, quoted."""
         passages = case.passages
-        check = partial(verify, passages=passages, read=page_reader(paths.get), question=question,
-                        support=case.support, min_line_support=self.settings.min_line_support)
-        result = check(draft) if not draft.refused else None
+        result, text = _shown(draft, check)
         debug: dict = {"dropped": result.dropped if result else [],
-                       "proposed": len(draft.proposals), "model_refused": draft.refused}
+                       "proposed": len(draft.proposals),
+                       "model_refused": draft.refused or (not text and bool(
+                           any(NOT_FOUND.search(s) for s in draft.sentences)))}
         repeated = result is not None and any(
             d["reason"] == REPEATS_QUESTION for d in result.dropped)
-        if (result is None or not result.citations) and self.settings.fallback == "on" \
+        if not text and self.settings.fallback == "on" \
                 and not repeated:  # a reply that only echoes the question found nothing new
             quoted = _quote_best(case.ranked, passages, question)
-            if quoted is not None and (fallback := check(quoted)).citations:
-                debug["fallback"] = True
-                return Answer(renumber(quoted, fallback.citations, fallback.sentences), False,
-                              fallback.citations, passages, debug)
-        if result is None or not result.citations:
+            if quoted is not None:
+                fallback, said = _shown(quoted, check)
+                if said:
+                    debug["fallback"] = True
+                    return Answer(said, False, fallback.citations, passages, debug)
+        if not text:
             if result is not None:
                 debug["refused_because"] = NOT_VERIFIED
             return Answer(REFUSAL, True, [], passages, debug)
-        return Answer(renumber(draft, result.citations, result.sentences), False,
-                      result.citations, passages, debug)
+        return Answer(text, False, result.citations, passages, debug)
+
+    def _mark_changed(self, passages: list[Passage]) -> list[Passage]:
+        """Retrieved passages whose file no longer holds their lines say so (``changed``)."""
+        read = self._reader()
+        return [dataclasses.replace(p, changed=drift(p.chunk, read)) for p in passages]
+
+
+def _shown(draft: Draft, check: Callable[[Draft], Verified]) -> tuple[Verified | None, str]:
+    """The verified draft and the text a user may see of it ("" when nothing survives)."""
+    if draft.refused:
+        return None, ""
+    result = check(draft)
+    if not result.citations:
+        return result, ""
+    return result, renumber(draft, result.citations, result.sentences)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+class _Say:
+    """``Status`` items for ``QA.stream``, or nothing when they were not asked for."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __call__(self, stage: str, message: str) -> list[Status]:
+        return [Status(stage, message)] if self.on else []
 
 
 def _quote_best(ranked: list[ScoredLine], passages: list[Passage], question: str) -> Draft | None:
@@ -362,6 +460,16 @@ JUDGE_LINES = 2  # best lines the backend judges (measured: 2 lines beat the 8 o
 
 
 @dataclass
+class _Found:
+    """What retrieval found for one question, every line scored."""
+
+    passages: list[Passage]
+    scored: list[ScoredLine]  # every line, short ones included
+    ranked: list[ScoredLine]  # lines of 3+ words, best supported first
+    retrieved_at: float
+
+
+@dataclass
 class _Case:
     """One question's evidence and the decision taken from it, before any answer is written."""
 
@@ -371,29 +479,3 @@ class _Case:
     evidence: Evidence
     answerability: float
     gate: str  # why no answer will be written; "" to answer
-    retrieved_at: float
-
-
-class _Gate:
-    """Holds streamed text back until it is visibly about the retrieved passages.
-
-    A reply that the documents do not ground ("PWNED") is never shown, not even for the moment
-    before verification refuses it; a grounded reply streams on after its first few words.
-    """
-
-    MIN_TERMS = 3
-
-    def __init__(self, passages: list[Passage]) -> None:
-        self._corpus = content_terms(" ".join(p.chunk.text for p in passages))
-        self._held: list[str] = []
-        self._open = False
-
-    def feed(self, piece: str) -> str:
-        if self._open:
-            return piece
-        self._held.append(piece)
-        terms = content_terms(MARKER.sub("", "".join(self._held)))
-        if len(terms) >= self.MIN_TERMS and len(terms & self._corpus) / len(terms) >= 0.5:
-            self._open = True
-            return "".join(self._held)
-        return ""

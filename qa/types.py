@@ -58,6 +58,9 @@ class Passage:
 
     chunk: Chunk
     score: float
+    # Why the file no longer holds these lines as ingested ("file changed since it was
+    # ingested"); "" while it does. Set on an answer's retrieved passages, never cited.
+    changed: str = field(default="", compare=False)
 
     def to_dict(self) -> dict:
         c = self.chunk
@@ -69,6 +72,7 @@ class Passage:
             "quote": c.text,
             "score": round(self.score, 4),
             "flagged": list(c.flagged),
+            "changed": self.changed or None,
         }
 
 
@@ -129,6 +133,14 @@ class Draft:
     # The reply cut into sentences (markers kept); a sentence is shown only if it survives
     # verification. Empty: the whole text is one sentence.
     sentences: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where an answer stands while it is being made, for a user who is waiting."""
+
+    stage: str  # condensing | searching | reading | writing | checking
+    message: str  # "Reading 5 passages…"
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from . import grounding
 from ._hashing import sha256_text
 from .documents import PageReader
-from .types import Citation, Draft, Passage, Proposal
+from .types import Chunk, Citation, Draft, Passage, Proposal
 
 REPEATS_QUESTION = "the sentence only repeats the question"
 NOT_VERIFIED = "no sentence survived verification"
@@ -119,11 +119,23 @@ def _check(prop: Proposal, passages: list[Passage], read: PageReader):
         return "quote differs from the file's lines", None
     if any(prop.start_line <= n <= prop.end_line for n in chunk.flagged):
         return "the cited line reads as an instruction to an assistant", None
-    page = read(prop.source, chunk.page)  # a PDF's page is extracted again from the file
-    first, last = prop.start_line - chunk.page_offset, prop.end_line - chunk.page_offset
-    if page is None or last > len(page):
-        return "file or lines no longer exist", None
-    if page[first - 1 : last] != lines:
-        return "file changed since it was ingested", None
+    if reason := _drift(chunk, prop.start_line, lines, read):
+        return reason, None
     return "", Citation(prop.source, prop.start_line, prop.end_line, quote, holder.score,
                         chunk.page, chunk.page_offset)
+
+
+def drift(chunk: Chunk, read: PageReader) -> str:
+    """Why the file no longer holds the chunk's lines as ingested; "" while it does."""
+    return _drift(chunk, chunk.start_line, chunk.lines(), read)
+
+
+def _drift(chunk: Chunk, start: int, lines: list[str], read: PageReader) -> str:
+    page = read(chunk.source, chunk.page)  # a PDF's page is extracted again from the file
+    first = start - chunk.page_offset
+    last = first + len(lines) - 1
+    if page is None or last > len(page):
+        return "file or lines no longer exist"
+    if page[first - 1 : last] != lines:
+        return "file changed since it was ingested"
+    return ""

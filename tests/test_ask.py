@@ -54,7 +54,7 @@ def test_to_dict_has_the_documented_shape(seeded_qa):
         assert item["source"] == SOURCE and item["page"] is None
     for item in d["retrieved"]:
         assert set(item) == {"source", "page", "start_line", "end_line", "quote", "score",
-                             "flagged"}
-        assert item["source"] == SOURCE and item["flagged"] == []
+                             "flagged", "changed"}
+        assert item["source"] == SOURCE and item["flagged"] == [] and item["changed"] is None
     scores = [r["score"] for r in d["retrieved"]]
     assert scores == sorted(scores, reverse=True)

@@ -39,22 +39,27 @@ def _answer(citations, retrieved=(), *, refused=False, query="q") -> Answer:
     return Answer(text, refused, list(citations), list(retrieved), {"query": query})
 
 
+def shown(html: str) -> str:
+    """The panel's text as a reader sees it (tags off, entities kept)."""
+    return re.sub(r"<[^>]+>", "", html)
+
+
 # -- sources panel -------------------------------------------------------------------------
 def test_a_citation_shows_its_label_score_and_the_quoted_line_in_context():
     html = render.sources_html(_answer([_citation(30, 30, 0.734)]), _reader, question="q")
-    assert "000_9c02e21fc74a5060.txt:L30" in html
+    assert "000_9c02e21fc74a5060.txt:L30" in shown(html)
     assert "score 0.73" in html
     assert '<div class="qa-line qa-hit"><span class="qa-ln">30</span>' in html
     for n in (27, 28, 29, 31, 32, 33):  # three lines either side, not highlighted
         assert f'<div class="qa-line"><span class="qa-ln">{n}</span>' in html
     assert '<span class="qa-ln">26</span>' not in html
     assert '<span class="qa-ln">34</span>' not in html
-    assert 'id="qa-src-1"' in html
+    assert 'id="qa-src-1-1"' in html  # answer 1, source 1: unique in the conversation
 
 
 def test_a_range_is_labelled_and_highlighted_whole():
     html = render.sources_html(_answer([_citation(12, 14)]), _reader)
-    assert "000_9c02e21fc74a5060.txt:L12-14" in html
+    assert "000_9c02e21fc74a5060.txt:L12-14" in shown(html)
     assert html.count("qa-line qa-hit") == 3
 
 
@@ -82,7 +87,7 @@ def test_uncited_passages_are_folded_and_the_query_is_shown():
     html = render.sources_html(answer, _reader, question="What did he emphasize?")
     folded = html[html.index("<details") :]
     assert "Retrieved but not cited (1)" in folded
-    assert "000_9c02e21fc74a5060.txt:L1-3" in folded and "score 0.40" in folded
+    assert "000_9c02e21fc74a5060.txt:L1-3" in shown(folded) and "score 0.40" in folded
     assert "L27-31" not in html  # it holds the cited line: cited, not folded
     assert "Follow-up rewritten as" in html
     assert "Which leader voiced support? What did he emphasize?" in html
@@ -98,9 +103,40 @@ def test_a_line_that_reads_as_an_instruction_is_flagged_in_the_panel():
     assert render.FLAG_TITLE in flagged[0] and "Rain fell" not in flagged[0]
 
 
-def test_a_refusal_has_no_sources():
+def test_a_refusal_shows_the_closest_passages_folded():
     html = render.sources_html(_answer([], [_passage(1, 3, 0.4)], refused=True), _reader)
-    assert "No sources" in html and "qa-src" not in html and "<details" not in html
+    assert "No answer: the documents don" in html and "qa-src" not in html
+    folded = html[html.index("<details") :]
+    assert "Closest passages, not enough to answer (1)" in folded
+    assert "000_9c02e21fc74a5060.txt:L1-3" in shown(folded) and "<details open" not in html
+
+
+def test_a_passage_whose_file_changed_says_so():
+    stale = Passage(Chunk(SOURCE, 1, 3, "\n".join(LINES[:3]), "x"), 0.4,
+                    changed="file changed since it was ingested")
+    html = render.sources_html(_answer([_citation(30, 30)], [stale]), _reader)
+    folded = html[html.index("<details") :]
+    assert "qa-stale" in folded and "⚠ file changed since it was ingested" in folded
+    fresh = render.sources_html(_answer([_citation(30, 30)], [_passage(1, 3, 0.4)]), _reader)
+    assert "qa-stale" not in fresh and "changed since" not in fresh
+
+
+def test_markers_of_each_answer_open_that_answers_sources():
+    first = render.sources_html(_answer([_citation(30, 30)]), _reader, turn=1)
+    second = render.sources_html(_answer([_citation(10, 10)]), _reader, turn=2)
+    both = render.conversation_html([first, second])
+    assert both.count('class="qa-turn') == 2 and both.count("qa-current") == 1
+    assert re.search(r'qa-turn qa-current" data-turn="2">.*id="qa-src-2-1"', both)
+    assert 'href="#qa-src-1-1"' in render.chat_text("Estonia [1]", turn=1)
+    assert 'href="#qa-src-2-1"' in render.chat_text("Scholz [1]", turn=2)
+    assert render.conversation_html([]) == render.placeholder_html()
+
+
+def test_a_long_file_name_wraps_but_its_lines_do_not():
+    c = Citation("reports/" + "quarterly_" * 8 + ".txt", 10, 12, "x\ny\nz", 0.5)
+    html = render.sources_html(_answer([c]), lambda *a: None)
+    assert '<span class="qa-loc">:L10-12</span>' in html
+    assert f'<span class="qa-path">{c.source}</span>' in html
 
 
 def test_everything_from_documents_is_escaped():
@@ -109,7 +145,7 @@ def test_everything_from_documents_is_escaped():
     p = Passage(Chunk("<i>other</i>.md", 5, 5, evil, "x"), 0.3)
     html = render.sources_html(_answer([c], [p], query=evil), lambda *a: [evil])
     assert "<script>" not in html and "<img" not in html and "<b>doc" not in html
-    assert "&lt;script&gt;" in html and "&lt;i&gt;other&lt;/i&gt;.md:L5" in html
+    assert "&lt;script&gt;" in html and "&lt;i&gt;other&lt;/i&gt;.md:L5" in shown(html)
     head = render.header_html({"files": 1, "chunks": 2, "index_dir": "<x>"}, "<y>")
     assert "<x>" not in head and "<y>" not in head
     assert "<script" not in render.ingest_html([(evil, "skipped", evil)])
@@ -117,12 +153,12 @@ def test_everything_from_documents_is_escaped():
     assert "<script" not in render.files_html([evil])
 
 
-def test_chat_text_is_literal_and_links_markers_only_when_final():
+def test_chat_text_is_literal_and_links_markers_to_their_answer():
     text = "A *bold* <b>claim</b> [1] and [2]."
-    draft = render.chat_text(text)
-    assert "<b>" not in draft and "qa-cite" not in draft and r"\*bold\*" in draft
-    final = render.chat_text(text, links=True)
-    assert final.count('class="qa-cite"') == 2 and 'href="#qa-src-2"' in final
+    plain = render.chat_text(text)
+    assert "<b>" not in plain and "qa-cite" not in plain and r"\*bold\*" in plain
+    linked = render.chat_text(text, turn=3)
+    assert linked.count('class="qa-cite"') == 2 and 'href="#qa-src-3-2"' in linked
 
 
 def test_header_says_what_is_loaded_and_which_backend():
@@ -197,8 +233,8 @@ def _plain(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
-def _run(qa, question, chat=(), turns=()):
-    steps = list(respond(qa, _reader, question, list(chat), list(turns)))
+def _run(qa, question, chat=(), turns=(), panels=()):
+    steps = list(respond(qa, _reader, question, list(chat), list(turns), list(panels)))
     return steps[-1]
 
 
@@ -206,42 +242,48 @@ def test_respond_streams_then_shows_sources(seeded_qa):
     steps = list(
         respond(seeded_qa, _reader, "Which leader voiced support for Macron's stance?", [], [])
     )
-    assert steps[0][1][-1]["content"] == "…"  # a bubble at once, before retrieval
-    box, chat, turns, sources, notice = steps[-1]
+    assert render.STATUS in steps[0][1][-1]["content"]  # a bubble at once, before retrieval
+    said = [render.without_status(s[1][-1]["content"]) for s in steps[:-1]]
+    assert any("Searching the documents" in s[1][-1]["content"] for s in steps)
+    box, chat, turns, panels, sources, notice = steps[-1]
+    assert all(chat[-1]["content"].startswith(s) for s in said)  # nothing taken back
     assert box == "" and notice == ""
     assert [m["role"] for m in chat] == ["user", "assistant"]
     assert "Estonian Prime Minister" in chat[-1]["content"] and "qa-cite" in chat[-1]["content"]
-    assert "000_9c02e21fc74a5060.txt:L30" in sources
+    assert "000_9c02e21fc74a5060.txt:L30" in shown(sources)
     assert turns == [("Which leader voiced support for Macron's stance?", turns[0][1])]
 
 
 def test_respond_rewrites_a_follow_up(seeded_qa):
     first = "Which leader voiced support for Macron's stance?"
-    _, chat, turns, _, _ = _run(seeded_qa, first)
-    _, chat, turns, sources, _ = _run(seeded_qa, "What did he emphasize?", chat, turns)
+    _, chat, turns, panels, _, _ = _run(seeded_qa, first)
+    _, chat, turns, panels, sources, _ = _run(seeded_qa, "What did he emphasize?", chat,
+                                              turns, panels)
+    assert len(panels) == 2 and 'href="#qa-src-2-1"' in chat[-1]["content"]
     assert "actions rather than limitations" in chat[-1]["content"]
-    assert "Follow-up rewritten as" in sources and f"{first} What did he emphasize?" in (
-        sources.replace("&#x27;", "'")
-    )
+    rewritten = re.search(r"Follow-up rewritten as</span> <q>([^<]*)</q>", sources)
+    assert rewritten and "What did he emphasize?" in rewritten.group(1)
+    assert "Estonian" in rewritten.group(1)  # "he" is the previous answer's subject
     alone = _run(seeded_qa, "What did he emphasize?")
     assert "The documents don" in alone[1][-1]["content"]
 
 
-def test_respond_refusal_has_no_sources(seeded_qa):
-    _, chat, _, sources, _ = _run(seeded_qa, "How do I bake sourdough bread?")
+def test_respond_refusal_shows_the_closest_passages(seeded_qa):
+    _, chat, _, _, sources, _ = _run(seeded_qa, "How do I bake sourdough bread?")
     assert "The documents don" in chat[-1]["content"] and "qa-cite" not in chat[-1]["content"]
-    assert "No sources" in sources and "qa-src" not in sources
+    assert "No answer" in sources and "qa-src" not in sources
+    assert "Closest passages, not enough to answer" in sources
 
 
 def test_an_empty_question_is_a_plain_message(seeded_qa):
-    box, chat, turns, _, notice = _run(seeded_qa, "   ")
+    box, chat, turns, _, _, notice = _run(seeded_qa, "   ")
     assert chat == [] and turns == []
     assert "the question is empty" in notice and "Traceback" not in notice
 
 
 def test_nothing_indexed_is_a_plain_message(tmp_path):
     with QA(tmp_path / "ix", backend="extractive") as qa:
-        _, chat, turns, _, notice = _run(qa, "Who?")
+        _, chat, turns, _, _, notice = _run(qa, "Who?")
     assert (
         "nothing is indexed" in chat[-1]["content"] and "add documents" in chat[-1]["content"]
     )
@@ -268,7 +310,7 @@ class _Failing:
 )
 def test_a_backend_failure_is_a_plain_message(seeded_index, exc, shown):
     with QA(seeded_index, answerer=_Failing(exc), min_answerability=0.0) as qa:
-        _, chat, turns, _, notice = _run(qa, "Which leader voiced support?")
+        _, chat, turns, _, _, notice = _run(qa, "Which leader voiced support?")
     reply = _plain(chat[-1]["content"])
     assert shown in reply and "Partial" not in reply
     assert "Traceback" not in reply and "internal detail" not in reply
@@ -492,7 +534,7 @@ def test_the_panel_shows_a_pdf_citation_on_its_page(report):
     c = _pdf_citation(report, 18, 18)
     assert c.quote == NET_SALES  # page 4, line 18, as `qa ask` labels it
     html = render.sources_html(_answer([c]), lambda s, p: _page4(report), picture=picture)
-    assert "report.pdf p.4 L18" in html
+    assert "report.pdf p.4 L18" in shown(html)
     assert html.index('<div class="qa-line qa-hit">') < html.index('<details class="qa-page" open>')
     assert "<summary>Page 4, line 18 highlighted</summary>" in html
     img = re.search(r'<img class="qa-page-img" src="data:image/png;base64,([A-Za-z0-9+/=]+)" '

@@ -20,6 +20,10 @@ class Answerer(Protocol):
     outside the backend, so no backend can put an unchecked citation in front of a user.
     ``evidence`` is the passages' lines ranked by support when the caller has scored them
     already (``QA`` always has, for its refusal gate); a backend may use it or ignore it.
+
+    A backend may also offer ``parse(text, passages, question) -> Draft``, the draft of its
+    reply so far: ``QA.stream`` then verifies and shows each sentence as soon as it is
+    written, instead of the whole reply at the end.
     """
 
     name: str

@@ -71,7 +71,12 @@ class LLMAnswerer:
         text = "".join(pieces)
         if not text.strip():
             raise BackendError(f"{self.name} returned an empty reply; try again or another model")
-        yield parse_reply(text, passages, question)
+        yield self.parse(text, passages, question)
+
+    def parse(self, text: str, passages: list[Passage], question: str) -> Draft:
+        """The draft of a reply or of its first sentences: ``QA.stream`` verifies and shows
+        each sentence as soon as the model has finished it."""
+        return parse_reply(text, passages, question)
 
     def judge(self, question: str, lines: list[str]) -> float | None:
         """The model's probability that ``lines`` state the answer to ``question``.

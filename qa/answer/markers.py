@@ -92,23 +92,42 @@ def _cited(inner: str, lines: dict, source_hint: str | None) -> list[tuple[str, 
     return spans
 
 
+def _says_not_found(sentence: str) -> bool:
+    return bool(NOT_FOUND.search(sentence)) and not MARKER.search(sentence)
+
+
+def complete(text: str) -> str:
+    """The part of a reply being written whose sentences are finished: a sentence ends where
+    the next one begins, so the last one is finished only when the reply is."""
+    ends = [m.start() for m in SENTENCE_END.finditer(text)]
+    return text[: ends[-1]] if ends else ""
+
+
 def parse_reply(text: str, passages: list[Passage], question: str = "") -> Draft:
     """Turn a model reply into a draft whose proposals cite the lines that hold each sentence.
 
     A sentence keeps its own marker when the lines it names say everything it says; otherwise
     the fewest retrieved lines that do are proposed. A sentence no lines support keeps what it
     named (or nothing), for ``verify`` to drop with the words that had no source.
+
+    Each sentence is read on its own, and the reply is a refusal when its first sentence says
+    NOT FOUND, so the draft of a reply's first sentences agrees with the draft of the whole:
+    what was verified and shown while the reply was written is never taken back.
     """
     text = text.strip()
-    if not text or (NOT_FOUND.search(text) and not MARKER.search(text)):
+    parts = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+    if not parts or _says_not_found(parts[0]):
         return Draft(text, refused=True)
     lines = _lines(passages)
     q_keys = grounding.keys(question)
     context = "\n".join(dict.fromkeys(p.chunk.context for p in passages))  # PDF pages
     proposals: list[Proposal] = []
     sentences: list[str] = []
-    for sentence in (s.strip() for s in SENTENCE_END.split(text) if s.strip()):
+    for sentence in parts:
         n = len(sentences)
+        if _says_not_found(sentence):  # "I don't know the rest.": nothing to cite
+            sentences.append(sentence)
+            continue
         cited = []
         for m in MARKER.finditer(sentence):
             inner = m.group(1)

@@ -49,14 +49,15 @@ class OpenAIChatModel:
                 max_tokens=max_tokens,
                 stream=True,
             )
-            for chunk in stream:
-                choices = getattr(chunk, "choices", None)
-                if not choices:
-                    continue
-                delta = getattr(choices[0], "delta", None)
-                piece = getattr(delta, "content", None) if delta is not None else None
-                if piece:
-                    yield piece
+            with stream:  # a reader who stops (the chat's Stop) closes the connection
+                for chunk in stream:
+                    choices = getattr(chunk, "choices", None)
+                    if not choices:
+                        continue
+                    delta = getattr(choices[0], "delta", None)
+                    piece = getattr(delta, "content", None) if delta is not None else None
+                    if piece:
+                        yield piece
         except openai.APITimeoutError:
             raise BackendError(
                 f"{self.base_url} did not answer within {self._timeout:g} s "

@@ -19,7 +19,7 @@ from ..config import Settings
 from ..documents import PageReader, page_reader
 from ..errors import InputError, NotIndexedError, QAError
 from ..manifest import Manifest
-from ..types import Answer
+from ..types import Answer, Status
 from . import render
 from .pages import PagePicture, page_picture
 from .uploads import ingest_uploads
@@ -34,7 +34,8 @@ SEED_EXAMPLES = [
 ]
 Turns = list[tuple[str, str]]  # (question, answer) for QA's follow-up rewriting
 Chat = list[dict]  # Chatbot messages: {"role": ..., "content": ...}
-Step = tuple[str, Chat, Turns, str, str]  # textbox, chat, turns, sources html, notice html
+Panels = list[str]  # each answer's sources, in order: a marker [n] of answer t opens panel t
+Step = tuple[str, Chat, Turns, Panels, str, str]  # textbox, chat, turns, panels, sources, notice
 
 
 def respond(
@@ -43,31 +44,38 @@ def respond(
     question: str,
     chat: Chat,
     turns: Turns,
+    panels: Panels | None = None,
     picture: PagePicture | None = None,
 ) -> Iterator[Step]:
     """Stream one answer into the chat; then show its sources. Errors become a plain message.
 
-    Each step is a new list, so what was yielded before is never changed afterwards.
+    The bubble shows what is being done (searching, reading, writing, checking citations) and
+    the sentences that passed verification so far: nothing shown is taken back. Each step is
+    a new list, so what was yielded before is never changed afterwards.
     """
     question = (question or "").strip()
-    before, turns = list(chat or []), list(turns or [])
+    before, turns, panels = list(chat or []), list(turns or []), list(panels or [])
     asked = [_msg("user", render.chat_text(question))] if question else []
-    waiting = render.placeholder_html()
+    turn = len(panels) + 1  # this answer's number: its markers open its own sources
 
-    def step(bubble: str, sources: str = waiting, notice: str = "", box: str = "") -> Step:
+    def step(bubble: str, notice: str = "", box: str = "") -> Step:
         reply = [_msg("assistant", bubble)] if question else []
-        return box, before + asked + reply, list(turns), sources, notice
+        return (box, before + asked + reply, list(turns), list(panels),
+                render.conversation_html(panels), notice)
 
+    text, status, answer = "", "Starting…", None
     if question:
-        yield step("…")
-    text, answer = "", None
+        yield step(render.status_html(status))
     try:
-        for item in qa.stream(question, history=turns):
+        for item in qa.stream(question, history=turns, status=True):
             if isinstance(item, Answer):
                 answer = item
+                continue
+            if isinstance(item, Status):
+                status = item.message
             else:
                 text += item
-                yield step(render.chat_text(text) + " ▍")
+            yield step(_working(text, status, turn))
     except NotIndexedError as exc:
         message = f"{exc}, or add documents (text, PDF, Word, HTML) under Documents below"
     except QAError as exc:
@@ -78,15 +86,28 @@ def respond(
     else:
         assert answer is not None
         turns.append((question, answer.text))
-        bubble = render.chat_text(answer.text, links=not answer.refused)
-        yield step(
-            bubble, render.sources_html(answer, read, question=question, picture=picture)
-        )
+        panels.append(render.sources_html(answer, read, question=question, picture=picture,
+                                          turn=turn))
+        yield step(render.chat_text(answer.text, turn=0 if answer.refused else turn))
         return
     if question:  # the reply bubble says why there is no answer
         yield step("⚠️ " + render.chat_text(message))
     else:  # no bubble to put it in
         yield step("", notice=render.notice_html(message))
+
+
+def _working(text: str, status: str, turn: int) -> str:
+    verified = render.chat_text(text, turn=turn)
+    return f"{verified} {render.status_html(status)}" if text else render.status_html(status)
+
+
+def stop(chat: Chat) -> Chat:
+    """The Stop button: the answer being made ends where it is, and says so."""
+    chat = list(chat or [])
+    if chat and chat[-1]["role"] == "assistant" and render.STATUS in str(chat[-1]["content"]):
+        kept = render.without_status(str(chat[-1]["content"]))
+        chat[-1] = _msg("assistant", render.stopped_html(kept))
+    return chat
 
 
 def _msg(role: str, content: str) -> dict:
@@ -175,8 +196,8 @@ def build(qa: QA) -> Any:
                     latex_delimiters=[],
                     feedback_options=None,
                     autoscroll=True,
-                    placeholder="Answers appear here, with markers like [1] that point to "
-                    "the quoted lines on the right.",
+                    placeholder="Answers appear here. Each marker, like 1, opens the lines "
+                    "it quotes under Sources.",
                 )
                 with gr.Row(elem_id="qa-ask-row"):
                     question = gr.Textbox(
@@ -190,6 +211,10 @@ def build(qa: QA) -> Any:
                     )
                     ask = gr.Button(
                         "Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask"
+                    )
+                    halt = gr.Button(
+                        "Stop", variant="stop", scale=1, min_width=80, elem_id="qa-stop",
+                        visible=False,
                     )
                 notice = gr.HTML("", elem_id="qa-notice", js_on_load=None, elem_classes="qa-flush")
                 if any(Path(s).name == SEED_NAME for s in stats["sources"]):
@@ -229,21 +254,33 @@ def build(qa: QA) -> Any:
                     elem_classes="qa-flush",
                 )
         turns = gr.State([])
+        panels = gr.State([])
 
-        def on_ask(q: str, c: Chat, t: Turns) -> Iterator[Step]:
-            yield from respond(qa, read, q, c, t, picture)
+        def on_ask(q: str, c: Chat, t: Turns, p: Panels) -> Iterator[Step]:
+            yield from respond(qa, read, q, c, t, p, picture)
 
         def on_upload(paths: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
             table, message = upload(qa, paths, progress)
             return (table, message, None, *corpus())
 
-        chat_io = dict(
-            inputs=[question, chat, turns], outputs=[question, chat, turns, sources, notice]
+        def working(busy: bool) -> tuple:
+            return gr.Button(visible=not busy), gr.Button(visible=busy)
+
+        buttons = dict(outputs=[ask, halt], queue=False, show_progress="hidden")
+        chat_io = dict(inputs=[question, chat, turns, panels],
+                       outputs=[question, chat, turns, panels, sources, notice])
+        asking = []
+        for trigger in (question.submit, ask.click):
+            event = trigger(lambda: working(True), **buttons).then(on_ask, **chat_io)
+            event.then(lambda: working(False), **buttons)
+            asking.append(event)
+        halt.click(  # cancelling the event closes QA.stream, which stops the model
+            lambda c: (stop(c), *working(False)), inputs=[chat], outputs=[chat, ask, halt],
+            cancels=asking, queue=False,
         )
-        question.submit(on_ask, **chat_io)
-        ask.click(on_ask, **chat_io)
         chat.clear(  # the chat's own clear button starts a new conversation
-            lambda: ([], render.placeholder_html(), ""), outputs=[turns, sources, notice]
+            lambda: ([], [], render.placeholder_html(), ""),
+            outputs=[turns, panels, sources, notice],
         )
         files.upload(on_upload, inputs=[files], outputs=[result, notice, files, header, indexed])
         demo.load(corpus, outputs=[header, indexed], show_progress="hidden")

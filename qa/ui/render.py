@@ -12,6 +12,7 @@ import html
 import re
 import struct
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 
 from ..documents import PageReader
@@ -38,21 +39,46 @@ def _no_picture(c: Citation) -> bytes | None:
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~$])")
 
 
-def chat_text(text: str, *, links: bool = False) -> str:
+def chat_text(text: str, *, turn: int = 0) -> str:
     """Answer text for the Chatbot (which renders Markdown): shown literally, markers linked.
 
-    ``links`` turns [1] [2] into anchors that focus their source; the draft streamed before
-    verification keeps them plain, since its numbering may still change.
+    With ``turn`` (the answer's number in the conversation) [1] [2] become chips that open
+    that answer's own sources, so a marker in an earlier answer never opens a later one's.
     """
     out = []
     pos = 0
-    for m in _MARKER.finditer(text) if links else ():
+    for m in _MARKER.finditer(text) if turn else ():
         out.append(_literal(text[pos : m.start()]))
         n = m.group(1)
-        out.append(f'<a class="qa-cite" href="#qa-src-{n}" title="show source {n}">[{n}]</a>')
+        out.append(f'<a class="qa-cite" href="#{_card_id(turn, int(n))}" '
+                   f'title="show source {n} of answer {turn}">{n}</a>')
         pos = m.end()
     out.append(_literal(text[pos:]))
     return "".join(out)
+
+
+STATUS = '<span class="qa-status" role="status">'
+
+
+def status_html(message: str) -> str:
+    """What the answer being made is waiting for, shown in its bubble until it is done."""
+    return f"{STATUS}{esc(message)}</span>"
+
+
+def without_status(bubble: str) -> str:
+    """A bubble's verified text, its status line taken off."""
+    return bubble.split(STATUS, 1)[0].rstrip()
+
+
+def stopped_html(kept: str) -> str:
+    """The bubble of an answer the user stopped: what was verified before, and that."""
+    if kept:
+        return f'{kept} <span class="qa-stopped">⏹ stopped</span>'
+    return '<span class="qa-stopped">⏹ Stopped before an answer was written.</span>'
+
+
+def _card_id(turn: int, n: int) -> str:
+    return f"qa-src-{turn}-{n}"
 
 
 def _literal(text: str) -> str:
@@ -67,6 +93,17 @@ def placeholder_html() -> str:
     )
 
 
+def conversation_html(panels: list[str]) -> str:
+    """Every answer's sources, the latest shown; a marker in an earlier answer shows its own."""
+    if not panels:
+        return placeholder_html()
+    last = len(panels)
+    return "".join(
+        f'<div class="qa-turn{" qa-current" if n == last else ""}" data-turn="{n}">{html}</div>'
+        for n, html in enumerate(panels, 1)
+    )
+
+
 def sources_html(
     answer: Answer,
     read: PageReader | None = None,
@@ -74,22 +111,33 @@ def sources_html(
     question: str = "",
     context: int = CONTEXT,
     picture: PagePicture | None = None,
+    turn: int = 1,
 ) -> str:
-    """The panel beside the chat for one answer.
+    """The panel beside the chat for one answer (``turn``: its number in the conversation).
 
     Cited lines are highlighted inside ``context`` lines of the file around them; a PDF
     citation also shows its page with the lines highlighted (``picture``: see ``pages``);
-    passages that were retrieved but not cited are folded away; the query actually searched
-    is shown, which is the point of a rewritten follow-up.
+    passages that were retrieved but not cited are folded away, and so are the closest
+    passages of a refusal, so the reader can judge for themselves; a passage whose file has
+    changed since it was ingested says so. The query actually searched is shown, which is the
+    point of a rewritten follow-up.
     """
     read = read or _no_lines
     picture = picture or _no_picture
-    parts = ['<div class="qa-sources">', _query_html(answer, question)]
+    parts = ['<div class="qa-sources">', _turn_html(turn, question), _query_html(answer, question)]
     if answer.refused or not answer.citations:
-        parts.append('<p class="qa-none">No sources: the documents don\'t say.</p></div>')
+        parts.append('<p class="qa-none">No answer: the documents don\'t say.</p>')
+        if answer.retrieved:
+            parts.append(
+                '<details class="qa-more qa-closest"><summary>Closest passages, not enough to '
+                f"answer ({len(answer.retrieved)})</summary>"
+            )
+            parts.extend(_passage_html(p) for p in answer.retrieved)
+            parts.append("</details>")
+        parts.append("</div>")
         return "".join(parts)
     for i, c in enumerate(answer.citations, 1):
-        parts.append(_citation_html(i, c, read, context, picture))
+        parts.append(_citation_html(turn, i, c, read, context, picture))
     uncited = [p for p in answer.retrieved if not _is_cited(p, answer.citations)]
     if uncited:
         parts.append(
@@ -101,18 +149,21 @@ def sources_html(
     return "".join(parts)
 
 
+def _turn_html(turn: int, question: str) -> str:
+    asked = f" <q>{esc(question)}</q>" if question else ""
+    return f'<p class="qa-for"><span class="qa-k">Sources of answer {turn}</span>{asked}</p>'
+
+
 def _query_html(answer: Answer, question: str) -> str:
     query = str(answer.debug.get("query") or question)
-    if not query:
-        return ""
-    rewritten = bool(question) and query.strip() != question.strip()
-    title = "Follow-up rewritten as" if rewritten else "Searched for"
-    cls = "qa-query qa-rewritten" if rewritten else "qa-query"
-    return f'<p class="{cls}"><span class="qa-k">{title}</span> <q>{esc(query)}</q></p>'
+    if not question or query.strip() == question.strip():
+        return ""  # the question heading the panel is what was searched
+    return (f'<p class="qa-query qa-rewritten"><span class="qa-k">Follow-up rewritten as</span>'
+            f" <q>{esc(query)}</q></p>")
 
 
 def _citation_html(
-    i: int, c: Citation, read: PageReader, context: int, picture: PagePicture
+    turn: int, i: int, c: Citation, read: PageReader, context: int, picture: PagePicture
 ) -> str:
     quoted = c.quote.split("\n")
     page = read(c.source, c.page) or []
@@ -125,11 +176,19 @@ def _citation_html(
     lines = {**around, **{c.first + k: t for k, t in enumerate(quoted)}}
     body = _lines_html(lines, range(c.first, c.last + 1))
     return (
-        f'<section class="qa-src" id="qa-src-{i}" tabindex="-1">'
-        f'<header><span class="qa-n">[{i}]</span> <code class="qa-label">{esc(c.label)}</code>'
+        f'<section class="qa-src" id="{_card_id(turn, i)}" tabindex="-1">'
+        f'<header><span class="qa-n">{i}</span> {_label_html(c.source, c.label)}'
         f'<span class="qa-score" title="retrieval score">score {c.score:.2f}</span></header>'
         f"{body}{_page_html(c, picture(c) if c.page else None)}</section>"
     )
+
+
+def _label_html(source: str, label: str) -> str:
+    """The file name may wrap anywhere; its page and lines ("p.3 L12-14") never break."""
+    where = label[len(source):] if label.startswith(source) else ""
+    path = label[: len(label) - len(where)]
+    return (f'<code class="qa-label"><span class="qa-path">{esc(path)}</span>'
+            f'<span class="qa-loc">{esc(where)}</span></code>')
 
 
 def _page_html(c: Citation, png: bytes | None) -> str:
@@ -161,8 +220,11 @@ def _passage_html(p: Passage) -> str:
     first = c.start_line - c.page_offset
     label = location(c.source, first, c.end_line - c.page_offset, c.page)
     lines = {first + k: t for k, t in enumerate(c.lines())}
+    changed = (f'<span class="qa-changed" title="the lines below are as ingested">⚠ '
+               f"{esc(p.changed)}</span>" if p.changed else "")
     return (
-        f'<section class="qa-passage"><header><code class="qa-label">{esc(label)}</code>'
+        f'<section class="qa-passage{" qa-stale" if p.changed else ""}"><header>'
+        f"{_label_html(c.source, label)}{changed}"
         f'<span class="qa-score" title="retrieval score">score {p.score:.2f}</span></header>'
         f"{_lines_html(lines, range(0), tuple(n - c.page_offset for n in c.flagged))}</section>"
     )
@@ -241,100 +303,10 @@ def notice_html(message: str) -> str:
 
 
 # -- look ----------------------------------------------------------------------------------
-CSS = """
-.qa-flush .html-container { padding: 0 !important; }
-@media (max-width: 640px) { #qa-chat { height: 360px !important; } }
-.qa-header { padding: 0.2rem 0 0.1rem; }
-.qa-header h1 { font-size: 1.35rem; font-weight: 600; margin: 0; }
-#qa-notice:not(:has(.qa-notice)), #qa-ingest:not(:has(table)) { display: none; }
-.qa-meta { display: flex; flex-wrap: wrap; align-items: baseline; gap: 0.2rem 1.1rem;
-  margin: 0.3rem 0 0;
-  font-size: 0.9rem; color: var(--body-text-color-subdued); }
-.qa-h2 { font-size: 1.05rem; margin: 0.1rem 0 0.4rem; }
-.qa-sources { font-size: 0.92rem; }
-.qa-empty, .qa-none { color: var(--body-text-color-subdued); }
-.qa-query { margin: 0 0 0.6rem; padding: 0.45rem 0.65rem; border-radius: 6px;
-  background: var(--background-fill-secondary); }
-.qa-query.qa-rewritten { border-left: 3px solid var(--color-accent); }
-.qa-k { display: block; font-size: 0.75rem; text-transform: uppercase; letter-spacing: 0.04em;
-  color: var(--body-text-color-subdued); }
-.qa-src, .qa-passage { border: 1px solid var(--border-color-primary); border-radius: 8px;
-  margin: 0 0 0.6rem; overflow: hidden; scroll-margin: 1rem; }
-.qa-src { cursor: pointer; }
-.qa-src.qa-focus, .qa-src:focus { outline: 2px solid var(--color-accent); outline-offset: 1px; }
-.qa-src header, .qa-passage header { display: flex; flex-wrap: wrap; align-items: baseline;
-  gap: 0.2rem 0.5rem; padding: 0.35rem 0.6rem; background: var(--background-fill-secondary); }
-.qa-n { font-weight: 700; color: var(--color-accent); }
-.qa-label { font-size: 0.82rem; word-break: break-all; background: none; padding: 0; }
-.qa-score { margin-left: auto; font-size: 0.78rem; white-space: nowrap;
-  color: var(--body-text-color-subdued); }
-.qa-lines { font-family: var(--font-mono); font-size: 0.78rem; line-height: 1.5;
-  padding: 0.3rem 0; }
-.qa-line { display: grid; grid-template-columns: 3.2em 1fr; }
-.qa-ln { text-align: right; padding-right: 0.8em; user-select: none;
-  color: var(--body-text-color-subdued); }
-.qa-lt { white-space: pre-wrap; overflow-wrap: anywhere; padding-right: 0.6rem; }
-.qa-hit { background: rgba(250, 204, 21, 0.28); }
-.qa-flagged .qa-lt { text-decoration: line-through dotted rgba(220, 38, 38, 0.7); }
-.qa-flag { display: inline-block; margin-left: 0.5em; font-size: 0.75em; color: #b91c1c;
-  white-space: nowrap; }
-.qa-hit .qa-ln { font-weight: 700; color: inherit; box-shadow: inset 3px 0 0 #eab308; }
-.qa-page { border-top: 1px solid var(--border-color-primary);
-  background: var(--background-fill-secondary); }
-.qa-page summary { cursor: pointer; padding: 0.3rem 0.6rem; font-size: 0.8rem;
-  color: var(--body-text-color-subdued); }
-.qa-page[open] { padding-bottom: 0.6rem; }
-.qa-page-img { display: block; width: calc(100% - 1.2rem); max-width: 700px; height: auto;
-  margin: 0 auto; background: #fff; cursor: zoom-in; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3); }
-.qa-page-img.qa-zoom { position: fixed; z-index: 1000; top: 50%; left: 50%; width: auto;
-  max-width: 96vw; max-height: 96vh; transform: translate(-50%, -50%); cursor: zoom-out;
-  box-shadow: 0 0 0 100vmax rgba(0, 0, 0, 0.6); }
-.qa-more summary { cursor: pointer; margin: 0.2rem 0 0.5rem;
-  color: var(--body-text-color-subdued); }
-.qa-cite { text-decoration: none !important; font-weight: 700; cursor: pointer; }
-.qa-notice { margin: 0.2rem 0; padding: 0.45rem 0.7rem; border-radius: 6px;
-  color: var(--error-text-color); background: var(--error-background-fill);
-  border: 1px solid var(--error-border-color); }
-.qa-ingest { width: 100%; font-size: 0.85rem; margin: 0.3rem 0 !important;
-  border-collapse: collapse; border: none !important; }
-.qa-ingest caption { text-align: left; font-weight: 600; padding: 0 0 0.2rem; }
-.qa-ingest td { padding: 0.25rem 0.4rem !important; border: none !important;
-  border-top: 1px solid var(--border-color-primary) !important; }
-.qa-files-title { font-weight: 600; font-size: 0.85rem; margin: 0.4rem 0 0; }
-.qa-ingest .qa-added td:nth-child(2), .qa-ingest .qa-updated td:nth-child(2) { color: #15803d; }
-.qa-ingest .qa-skipped td:nth-child(2) { color: var(--error-text-color); }
-.qa-files { margin: 0.3rem 0 0; padding-left: 1.2rem; font-size: 0.85rem; }
-"""
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
-# Gradio scopes launch(css=) to its content; the page margins sit outside it, so they go here.
-HEAD = """<style>
-@media (max-width: 640px) { .gradio-container .app { padding: 8px 10px !important; } }
-</style>
-<script>
-// Clicking a page image enlarges it over the app; a click or Escape puts it back.
-document.addEventListener('click', (event) => {
-  const img = event.target.closest && event.target.closest('img.qa-page-img');
-  if (!img) return;
-  event.preventDefault();
-  event.stopImmediatePropagation();  // not a click on the card: it stays where it is
-  img.classList.toggle('qa-zoom');
-}, true);
-document.addEventListener('keydown', (event) => {
-  if (event.key !== 'Escape') return;
-  document.querySelectorAll('img.qa-zoom').forEach((el) => el.classList.remove('qa-zoom'));
-});
-// Clicking a citation marker in the chat, or a source card, focuses that source.
-document.addEventListener('click', (event) => {
-  const hit = event.target.closest && event.target.closest('a.qa-cite, .qa-src');
-  if (!hit || event.target.closest('summary')) return;  // a summary opens or folds its page
-  const id = hit.id || (hit.getAttribute('href') || '').replace('#', '');
-  const card = id && document.getElementById(id);
-  if (!card) return;
-  event.preventDefault();
-  event.stopPropagation();
-  document.querySelectorAll('.qa-src.qa-focus').forEach((el) => el.classList.remove('qa-focus'));
-  card.classList.add('qa-focus');
-  card.scrollIntoView({behavior: 'smooth', block: 'nearest'});
-  card.focus({preventScroll: true});
-}, true);
-</script>"""
+
+CSS = _asset("style.css")
+# Gradio scopes launch(css=) to its content; page margins and the click handlers go in <head>.
+HEAD = _asset("head.html")

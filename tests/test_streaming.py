@@ -1,0 +1,152 @@
+"""Verified streaming: a sentence reaches the reader only after its citations hold, and what
+was shown is never taken back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from qa import QA, Answer, Status
+from qa.answer.llm import LLMAnswerer
+
+from .conftest import run_qa
+
+QUESTION = "Which leader voiced support for Macron's stance?"
+TRUE = "The Estonian Prime Minister voiced support for Macron's stance [L30]."
+UNSAID = "He also praised the French cuisine of the Elysée [L30]."
+
+
+class TokenModel:
+    """A chat model that writes a fixed reply word by word and counts what it wrote."""
+
+    name = "scripted"
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.written = 0
+        self.closed = False
+
+    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
+        try:
+            for i, word in enumerate(self.reply.split(" ")):
+                self.written += 1
+                yield word if i == 0 else " " + word
+        finally:
+            self.closed = True
+
+
+def streamed(qa: QA, question: str = QUESTION, **kw) -> tuple[list, Answer]:
+    items = list(qa.stream(question, **kw))
+    assert isinstance(items[-1], Answer)
+    return items[:-1], items[-1]
+
+
+def open_qa(index, reply: str, **options) -> tuple[QA, TokenModel]:
+    model = TokenModel(reply)
+    qa = QA(index, answerer=LLMAnswerer(model), fallback="off", min_answerability=0.0,
+            **options)
+    return qa, model
+
+
+def test_streamed_text_is_the_start_of_the_answer_and_skips_what_fails(seeded_index):
+    qa, _ = open_qa(seeded_index, f"{TRUE} {UNSAID} Macron held the summit [L26].")
+    with qa:
+        pieces, answer = streamed(qa)
+    text = "".join(p for p in pieces if isinstance(p, str))
+    assert text == answer.text
+    assert "Estonian Prime Minister" in text and "cuisine" not in text
+    assert "[L" not in text and "[1]" in text
+    assert not any(isinstance(p, Status) for p in pieces)  # only when asked for
+
+
+def test_a_sentence_is_shown_once_the_next_begins(seeded_index):
+    reply = f"{TRUE} " + " ".join(["Macron held the summit [L26]."] * 3)
+    qa, model = open_qa(seeded_index, reply)
+    with qa:
+        stream = qa.stream(QUESTION)
+        first = next(p for p in stream if isinstance(p, str))
+        written_then = model.written
+        rest = list(stream)
+    assert first.startswith("The Estonian Prime Minister voiced support")
+    assert written_then < len(reply.split(" "))  # before the model finished
+    assert isinstance(rest[-1], Answer)
+
+
+def test_a_reply_that_opens_with_not_found_shows_nothing(seeded_index):
+    qa, _ = open_qa(seeded_index, f"NOT FOUND. {TRUE}")
+    with qa:
+        pieces, answer = streamed(qa)
+    assert pieces == [] and answer.refused
+    assert answer.debug["model_refused"]
+
+
+def test_a_later_i_dont_know_is_dropped_and_the_rest_stays(seeded_index):
+    qa, _ = open_qa(seeded_index, f"{TRUE} I don't know what Scholz said.")
+    with qa:
+        pieces, answer = streamed(qa)
+    assert "".join(pieces) == answer.text
+    assert answer.text.startswith("The Estonian Prime Minister") and "know" not in answer.text
+
+
+def test_status_says_each_stage_in_order(seeded_index):
+    qa, _ = open_qa(seeded_index, TRUE)
+    with qa:
+        pieces, answer = streamed(qa, status=True, history=[("Who met?", "Leaders [1].")])
+    stages = [p.stage for p in pieces if isinstance(p, Status)]
+    assert stages == ["condensing", "searching", "reading", "writing", "checking"]
+    reading = next(p for p in pieces if isinstance(p, Status) and p.stage == "reading")
+    assert reading.message == f"Reading {len(answer.retrieved)} passages…"
+    assert not answer.refused
+
+
+def test_a_refusal_from_the_evidence_never_says_writing(seeded_index):
+    with QA(seeded_index, backend="extractive") as qa:
+        pieces, answer = streamed(qa, "What is the capital of Australia?", status=True)
+    assert answer.refused
+    assert "writing" not in [p.stage for p in pieces if isinstance(p, Status)]
+
+
+def test_closing_the_stream_stops_the_model(seeded_index):
+    reply = f"{TRUE} " + " ".join(["Macron held the summit [L26]."] * 40)
+    qa, model = open_qa(seeded_index, reply)
+    with qa:
+        stream = qa.stream(QUESTION)
+        next(p for p in stream if isinstance(p, str))
+        stream.close()  # what the chat's Stop does to the answer being made
+        assert model.closed
+        assert model.written < 20
+        assert qa.ask(QUESTION).text  # the model is free for the next question
+
+
+def test_a_passage_whose_file_changed_is_marked(tmp_path, seed_copy):
+    with QA(tmp_path / "index", backend="extractive") as qa:
+        qa.ingest(seed_copy)
+        before = qa.ask(QUESTION)
+        assert before.citations and all(not p.changed for p in before.retrieved)
+        doc = next(seed_copy.iterdir())
+        doc.write_text(doc.read_text().replace("Estonian", "Latvian"), encoding="utf-8")
+        after = qa.ask(QUESTION)
+    marked = {p.changed for p in after.retrieved if p.chunk.start_line <= 30 <= p.chunk.end_line}
+    assert marked == {"file changed since it was ingested"}
+    assert "Estonian" not in after.text  # the stale line is never cited
+
+
+def test_json_says_which_retrieved_passages_changed(tmp_path, seed_copy):
+    env = {"QA_INDEX_DIR": str(tmp_path / "index"), "QA_BACKEND": "extractive"}
+    assert run_qa("ingest", str(seed_copy), env=env).returncode == 0
+    next(seed_copy.iterdir()).unlink()
+    out = run_qa("ask", "--json", QUESTION, env=env)
+    import json
+
+    rows = json.loads(out.stdout)["retrieved"]
+    assert rows and {r["changed"] for r in rows} == {"file or lines no longer exist"}
+
+
+@pytest.mark.llm
+def test_the_local_model_streams_only_verified_text(seeded_index):
+    with QA(seeded_index, backend="local") as qa:
+        pieces, answer = streamed(qa, status=True)
+    text = "".join(p for p in pieces if isinstance(p, str))
+    assert not answer.refused and text == answer.text
+    assert "[L" not in text and "▍" not in text
