@@ -56,13 +56,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    with _open(args, backend=args.backend, top_k=args.k) as qa:
-        if args.json:
-            print(json.dumps(qa.ask(args.question).to_dict(), indent=2, ensure_ascii=False))
-            return 0
+    with _open(args, read_only=True, backend=args.backend, top_k=args.k) as qa:
+        answer = qa.ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
         from .render import format_answer
 
-        answer = qa.ask(args.question)
         print(format_answer(answer))
     if answer.debug.get("refused_because") == NOT_VERIFIED:
         reasons = "; ".join(sorted({d["reason"] for d in answer.debug["dropped"]}))
@@ -79,7 +79,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    with _open(args) as qa:
+    with _open(args, read_only=True) as qa:
         print(json.dumps(qa.stats(), indent=2))
     return 0
 

@@ -12,6 +12,7 @@ leaves at worst invisible orphans that the next ingest removes.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -39,6 +40,37 @@ CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
 """
 
 
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """Open the manifest without writing to it or its folder; with no index there, an empty
+    one in memory. A WAL database wants a ``-shm`` file beside it, which a read-only folder
+    cannot get; as nothing can write there either, the file is then read as immutable."""
+    if not _exists(path):
+        db = sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
+        db.executescript(SCHEMA)
+        return db
+    uri = path.resolve().as_uri()
+    try:
+        return _readable(f"{uri}?mode=ro")
+    except sqlite3.OperationalError:
+        return _readable(f"{uri}?mode=ro&immutable=1")
+
+
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; any other error (a file where a folder should be, no
+    permission) is raised, where ``Path.exists`` would hide it."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _readable(uri: str) -> sqlite3.Connection:
+    db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+    db.execute("SELECT count(*) FROM files").fetchone()  # sqlite opens lazily: fail here
+    return db
+
+
 @dataclass(frozen=True)
 class FileEntry:
     source: str
@@ -49,14 +81,19 @@ class FileEntry:
 
 
 class Manifest:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        self._lock = threading.RLock()
+        if read_only:
+            self._db = _open_read_only(path)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("BEGIN IMMEDIATE")  # fails now, not mid-ingest, when it cannot write
+        self._db.execute("ROLLBACK")
         self._db.executescript(SCHEMA)
         self._upgrade()
-        self._lock = threading.RLock()
 
     def _upgrade(self) -> None:
         """Bring an index made before PDFs were read up to this schema, keeping its rows."""

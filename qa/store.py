@@ -64,10 +64,12 @@ def chunk_from_metadata(meta: dict, text: str) -> Chunk:
 class Store:
     """The vector side of the index; the manifest (``manifest.py``) says which ids are live."""
 
-    def __init__(self, index_dir: Path, *, chroma_url: str = "", collection: str) -> None:
+    def __init__(self, index_dir: Path, *, chroma_url: str = "", collection: str,
+                 read_only: bool = False) -> None:
         self.url = chroma_url
         self._index_dir = index_dir
         self._name = collection
+        self._read_only = read_only
         self._collection: Any = None
         self._vector_store: Any = None
 
@@ -75,9 +77,9 @@ class Store:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         client = _client(self._index_dir, self.url)
-        self._collection = client.get_or_create_collection(
-            self._name, metadata={"hnsw:space": "cosine"}
-        )
+        self._collection = (
+            client.get_collection(self._name) if self._read_only else
+            client.get_or_create_collection(self._name, metadata={"hnsw:space": "cosine"}))
         self._vector_store = ChromaVectorStore(chroma_collection=self._collection)
 
     def call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -93,7 +95,11 @@ class Store:
                 self._collection = self._vector_store = None
                 if attempt or not self.url:
                     where = self.url or str(self._index_dir / "chroma")
-                    raise StoreError(f"Chroma at {where} failed: {_one_line(exc)}") from None
+                    why = _one_line(exc)
+                    if not self.url and "readonly database" in why:
+                        why += (": the embedded store writes even to answer; make the folder "
+                                "writable, or serve it with `chroma run` and set QA_CHROMA_URL")
+                    raise StoreError(f"Chroma at {where} failed: {why}") from None
         raise AssertionError("unreachable")
 
     @property

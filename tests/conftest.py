@@ -56,10 +56,20 @@ def seeded_qa(seeded_index: Path):
         yield qa
 
 
-def run_qa(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
-    """Run the installed `qa` command as a user would."""
+# Root reads and writes any file; without these capabilities it meets file permissions as any
+# user does (the venv and the clone stay reachable wherever they are).
+WITHOUT_ROOT_POWERS = ["setpriv", "--inh-caps=-all",
+                       "--bounding-set=-dac_override,-dac_read_search"]
+
+
+def run_qa(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300,
+           as_user: bool = False):
+    """Run the installed `qa` command as a user would; ``as_user``: without root's powers."""
+    drop = as_user and os.geteuid() == 0
+    if drop and not shutil.which("setpriv"):
+        pytest.skip("needs setpriv to drop root's powers over file permissions")
     return subprocess.run(
-        [str(BIN / "qa"), *args],
+        [*(WITHOUT_ROOT_POWERS if drop else []), str(BIN / "qa"), *args],
         cwd=cwd or ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,

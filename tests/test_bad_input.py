@@ -11,7 +11,7 @@ import pytest
 
 from qa import QA, InputError, NotIndexedError
 
-from .conftest import BIN, chroma_rows, run_qa
+from .conftest import BIN, SEED_DIR, chroma_rows, run_qa
 
 
 def test_broken_files_are_skipped_with_reasons_and_the_rest_indexed(tmp_path, seed_copy):
@@ -62,6 +62,59 @@ def test_an_index_that_cannot_be_created_is_a_one_line_error(tmp_path):
         assert out.returncode == 1, out.stderr
         expected = f"error: cannot open the index {blocker / 'ix'}: Not a directory"
         assert out.stderr.strip() == expected
+
+
+def test_an_index_whose_folder_may_not_be_created_is_a_one_line_error(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    out = run_qa("ingest", str(SEED_DIR), "--index", str(locked / "ix"), as_user=True)
+    assert (out.returncode, out.stderr) == (
+        1, f"error: cannot open the index {locked / 'ix'}: Permission denied\n")
+
+
+def make_read_only(index):
+    """Every file and folder of the index without write bits: nobody may change it."""
+    for path in [index, *index.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    return sorted((p, p.stat().st_mtime_ns) for p in index.rglob("*"))
+
+
+@pytest.mark.parametrize("server", [False, True], ids=["embedded", "chroma-server"])
+def test_a_read_only_index_is_read_and_never_written(tmp_path, request, server):
+    """`qa stats` and `qa ask` only read. Chroma's embedded store writes even to answer, so
+    there `qa ask` is a one-line error saying so; with a Chroma server it answers."""
+    env = {"QA_CHROMA_URL": request.getfixturevalue("chroma_server").url,
+           "QA_COLLECTION": "read_only"} if server else {}
+    index = tmp_path / "ro"
+    assert run_qa("ingest", str(SEED_DIR), "--index", str(index), env=env).returncode == 0
+    before = make_read_only(index)
+    stats = run_qa("stats", "--index", str(index), env=env, as_user=True)
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout)["files"] == 1
+    ask = run_qa("ask", "Which leader voiced support for Macron's stance?", "--json",
+                 "--backend", "extractive", "--index", str(index), env=env, as_user=True)
+    if server:
+        assert ask.returncode == 0, ask.stderr
+        assert [c["start_line"] for c in json.loads(ask.stdout)["citations"]] == [30]
+    else:
+        assert (ask.returncode, ask.stderr) == (1, (
+            f"error: Chroma at {index / 'chroma'} failed: error returned from database: "
+            "(code: 8) attempt to write a readonly database: the embedded store writes even "
+            "to answer; make the folder writable, or serve it with `chroma run` and set "
+            "QA_CHROMA_URL\n"))
+    ingest = run_qa("ingest", str(SEED_DIR), "--index", str(index), env=env, as_user=True)
+    assert (ingest.returncode, ingest.stderr) == (
+        1, f"error: cannot open the index {index}: attempt to write a readonly database\n")
+    assert sorted((p, p.stat().st_mtime_ns) for p in index.rglob("*")) == before
+
+
+def test_asking_where_nothing_was_indexed_creates_no_index(tmp_path):
+    out = run_qa("ask", "Who?", cwd=tmp_path)
+    assert (out.returncode, out.stderr) == (
+        1, "error: nothing is indexed in .qa: run `qa ingest PATH` first\n")
+    stats = run_qa("stats", cwd=tmp_path)
+    assert stats.returncode == 0 and json.loads(stats.stdout)["files"] == 0
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_kill_9_during_ingest_is_repaired_by_the_next_ingest(tmp_path):

@@ -1,5 +1,7 @@
 """The openai backend through the real `openai` client against a server on 127.0.0.1."""
 
+import json
+
 import pytest
 
 from qa import QA, Answer, BackendError
@@ -119,3 +121,16 @@ def test_unreachable_endpoint_cli_error(seeded_index):
     assert out.returncode == 1
     assert out.stderr.startswith("error: cannot reach http://127.0.0.1:9/v1")
     assert len(out.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_an_answer_whose_every_citation_fails_exits_2_with_the_reason(seeded_index, json_flag):
+    with ChatServer(reply("Macron resigned and moved to Lisbon [L30].")) as server:
+        out = run_qa("ask", QUESTION, *json_flag, "--index", str(seeded_index), env={
+            "OPENAI_BASE_URL": server.url, "QA_MODEL": "m", "QA_FALLBACK": "off"})
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip() == (
+        "error: every citation the openai backend proposed failed verification (the cited "
+        "lines do not say: resigned, moved, Lisbon), so the answer was withheld")
+    if json_flag:
+        assert json.loads(out.stdout)["refused"] is True
