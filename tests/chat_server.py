@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 Script = Callable[[int, dict], tuple[int, str, float]]
 
 
-def _sse(text: str, model: str) -> bytes:
+def _events(text: str, model: str) -> list[bytes]:
     chunks = []
     for i, word in enumerate(text.split(" ")):
         piece = word if i == 0 else " " + word
@@ -26,14 +26,23 @@ def _sse(text: str, model: str) -> bytes:
                                     "finish_reason": None}]})
     chunks.append({"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
-    return body.encode()
+    return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
+
+
+def _sse(text: str, model: str) -> bytes:
+    return b"".join(_events(text, model))
 
 
 class ChatServer:
-    def __init__(self, script: Script) -> None:
+    """``word_delay`` > 0 streams a reply one word every that many seconds, as a model
+    writes; ``words_sent`` and ``hung_up`` then tell whether the client stopped reading."""
+
+    def __init__(self, script: Script, *, word_delay: float = 0.0) -> None:
         self.script = script
+        self.word_delay = word_delay
         self.requests: list[dict] = []
+        self.words_sent = 0
+        self.hung_up = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,6 +62,8 @@ class ChatServer:
                     payload, ctype = f"data: {text[4:]}\n\n".encode(), "text/event-stream"
                 elif text.startswith("RAW:"):
                     payload, ctype = text[4:].encode(), "application/json"
+                elif body.get("stream") and server.word_delay:
+                    return self._trickle(_events(text, body.get("model", "m")))
                 elif body.get("stream"):
                     payload, ctype = _sse(text, body.get("model", "m")), "text/event-stream"
                 else:
@@ -71,6 +82,20 @@ class ChatServer:
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (timeout tests)
+
+            def _trickle(self, events: list[bytes]) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    for event in events:
+                        self.wfile.write(event)
+                        self.wfile.flush()
+                        server.words_sent += 1
+                        time.sleep(server.word_delay)
+                except (BrokenPipeError, ConnectionResetError):
+                    server.hung_up.set()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

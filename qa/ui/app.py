@@ -104,10 +104,18 @@ def _working(text: str, status: str, turn: int) -> str:
 def stop(chat: Chat) -> Chat:
     """The Stop button: the answer being made ends where it is, and says so."""
     chat = list(chat or [])
-    if chat and chat[-1]["role"] == "assistant" and render.STATUS in str(chat[-1]["content"]):
-        kept = render.without_status(str(chat[-1]["content"]))
-        chat[-1] = _msg("assistant", render.stopped_html(kept))
+    if chat and chat[-1]["role"] == "assistant":
+        bubble = _content(chat[-1]["content"])
+        if render.STATUS in bubble:
+            chat[-1] = _msg("assistant", render.stopped_html(render.without_status(bubble)))
     return chat
+
+
+def _content(content: Any) -> str:
+    """A message's text: the browser sends it back as a list of parts ({"text": ...})."""
+    if isinstance(content, list):
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return str(content)
 
 
 def _msg(role: str, content: str) -> dict:

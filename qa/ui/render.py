@@ -73,8 +73,8 @@ def without_status(bubble: str) -> str:
 def stopped_html(kept: str) -> str:
     """The bubble of an answer the user stopped: what was verified before, and that."""
     if kept:
-        return f'{kept} <span class="qa-stopped">⏹ stopped</span>'
-    return '<span class="qa-stopped">⏹ Stopped before an answer was written.</span>'
+        return f'{kept} <span class="qa-stopped">(stopped)</span>'
+    return '<span class="qa-stopped">Stopped before an answer was written.</span>'
 
 
 def _card_id(turn: int, n: int) -> str:
