@@ -107,7 +107,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 def cmd_api(args: argparse.Namespace) -> int:
     from .openai_server import serve
 
-    with _open(args, backend=args.backend) as qa:
+    with _open(args, read_only=True, backend=args.backend) as qa:  # replicas never write
         s = qa.settings
         host, port = args.host or s.host, args.port or s.api_port
         print(f"qa: OpenAI-compatible endpoint on http://{host}:{port}/v1 (model \"qa\")"

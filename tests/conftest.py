@@ -62,14 +62,27 @@ WITHOUT_ROOT_POWERS = ["setpriv", "--inh-caps=-all",
                        "--bounding-set=-dac_override,-dac_read_search"]
 
 
-def run_qa(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300,
-           as_user: bool = False):
-    """Run the installed `qa` command as a user would; ``as_user``: without root's powers."""
+def qa_command(*args: str, as_user: bool = False) -> list[str]:
+    """The installed `qa` command line; ``as_user``: run without root's powers."""
     drop = as_user and os.geteuid() == 0
     if drop and not shutil.which("setpriv"):
         pytest.skip("needs setpriv to drop root's powers over file permissions")
+    return [*(WITHOUT_ROOT_POWERS if drop else []), str(BIN / "qa"), *args]
+
+
+def make_read_only(index: Path) -> list[tuple[Path, int]]:
+    """Take the write bits off every file and folder of the index; returns each path's mtime,
+    to show later that nothing was written."""
+    for path in [index, *index.rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    return sorted((p, p.stat().st_mtime_ns) for p in index.rglob("*"))
+
+
+def run_qa(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300,
+           as_user: bool = False):
+    """Run the installed `qa` command as a user would; ``as_user``: without root's powers."""
     return subprocess.run(
-        [*(WITHOUT_ROOT_POWERS if drop else []), str(BIN / "qa"), *args],
+        qa_command(*args, as_user=as_user),
         cwd=cwd or ROOT,
         env={**os.environ, **(env or {})},
         capture_output=True,

@@ -11,7 +11,7 @@ import pytest
 
 from qa import QA, InputError, NotIndexedError
 
-from .conftest import BIN, SEED_DIR, chroma_rows, run_qa
+from .conftest import BIN, SEED_DIR, chroma_rows, make_read_only, run_qa
 
 
 def test_broken_files_are_skipped_with_reasons_and_the_rest_indexed(tmp_path, seed_copy):
@@ -70,13 +70,6 @@ def test_an_index_whose_folder_may_not_be_created_is_a_one_line_error(tmp_path):
     out = run_qa("ingest", str(SEED_DIR), "--index", str(locked / "ix"), as_user=True)
     assert (out.returncode, out.stderr) == (
         1, f"error: cannot open the index {locked / 'ix'}: Permission denied\n")
-
-
-def make_read_only(index):
-    """Every file and folder of the index without write bits: nobody may change it."""
-    for path in [index, *index.rglob("*")]:
-        path.chmod(path.stat().st_mode & ~0o222)
-    return sorted((p, p.stat().st_mtime_ns) for p in index.rglob("*"))
 
 
 @pytest.mark.parametrize("server", [False, True], ids=["embedded", "chroma-server"])

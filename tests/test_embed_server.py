@@ -21,22 +21,11 @@ QUESTION = "Which leader voiced support for Macron's stance?"
 @pytest.fixture(scope="module")
 def embed_url():
     import uvicorn
-    from fastapi import FastAPI
 
-    from qa.embedding import embed_texts
+    from eval.embed_server import create_app
 
-    app = FastAPI()
-    calls = []
-
-    @app.post("/v1/embeddings")
-    def embeddings(body: dict) -> dict:
-        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        calls.append(len(texts))
-        return {"object": "list", "model": body["model"],
-                "data": [{"object": "embedding", "index": i, "embedding": v}
-                         for i, v in enumerate(embed_texts(texts))],
-                "usage": {"prompt_tokens": 0, "total_tokens": 0}}
-
+    calls: list[int] = []
+    app = create_app(calls=calls)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

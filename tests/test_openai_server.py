@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
 import threading
 import time
 
@@ -13,7 +15,7 @@ import pytest
 from qa import QA
 from qa.openai_server import create_app
 
-from .conftest import SEED
+from .conftest import SEED, SEED_DIR, free_port, make_read_only, qa_command, run_qa, wait_http
 
 QUESTION = "Which leader voiced support for Macron's stance?"
 KEY = "sk-test-4f1c"
@@ -120,3 +122,26 @@ def test_qa_api_listens_on_loopback_by_default():
     from qa.config import Settings
 
     assert Settings().host == "127.0.0.1"
+
+
+def test_a_qa_api_replica_answers_from_an_index_it_may_not_change(tmp_path, chroma_server):
+    """Replicas over one Chroma server share the index folder read-only: `qa api` never
+    writes to it."""
+    env = {"QA_CHROMA_URL": chroma_server.url, "QA_COLLECTION": "api_replica"}
+    index = tmp_path / "ix"
+    assert run_qa("ingest", str(SEED_DIR), "--index", str(index), env=env).returncode == 0
+    before = make_read_only(index)
+    port = free_port()
+    proc = subprocess.Popen(
+        qa_command("api", "--port", str(port), "--backend", "extractive", "--index", str(index),
+                   as_user=True),
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/v1/models", timeout=60)
+        done = client(f"http://127.0.0.1:{port}/v1", key="none").chat.completions.create(
+            model="qa", messages=[{"role": "user", "content": QUESTION}])
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=30)
+    assert [c["start_line"] for c in done.model_extra["citations"]] == [30], stderr
+    assert sorted((p, p.stat().st_mtime_ns) for p in index.rglob("*")) == before
