@@ -350,6 +350,31 @@ def test_markers_of_an_earlier_answer_open_that_answers_sources(page):
     assert "L10" in page.locator("#qa-src-2-1").inner_text()
 
 
+def test_a_passage_whose_file_changed_since_ingest_is_marked(browser, tmp_path):
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "seeds", docs)
+    index = tmp_path / "index"
+    assert run_qa("ingest", str(docs), "--index", str(index)).returncode == 0
+    seed = next(docs.iterdir())
+    seed.write_text(seed.read_text().replace("Macron", "Macr0n", 1), encoding="utf-8")  # L1
+    srv = Server(index, tmp_path / "serve.log")
+    try:
+        context = browser.new_context(viewport=DESKTOP)
+        pg = context.new_page()
+        pg.goto(srv.url)
+        pg.wait_for_selector("#qa-question textarea")
+        assert "Estonian Prime Minister" in ask(pg, SEED_Q)  # line 30 is as ingested
+        pg.locator("#qa-sources .qa-current details.qa-more summary").click()
+        stale = pg.locator("#qa-sources .qa-current .qa-passage.qa-stale")
+        assert stale.count() == 1 and "L1-" in stale.locator(".qa-label").inner_text()
+        assert "file changed since it was ingested" in stale.locator(".qa-changed").inner_text()
+        assert pg.locator("#qa-sources .qa-current .qa-src .qa-changed").count() == 0
+        shot(pg, "desktop_changed_passage", full=True)
+        context.close()
+    finally:
+        srv.stop()
+
+
 SLOW_REPLY = " ".join(
     ["The Estonian Prime Minister voiced support for Macron's stance [L30]."] * 40)
 
