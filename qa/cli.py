@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
         "PNG plots. Exit 3 when a --fail-under/--fail-over bar is missed.",
     )
     p.add_argument("dataset", metavar="DATASET", help="questions, one JSON object a line")
-    p.add_argument("--corpus", required=True, metavar="DIR", help="folder the sources are in")
+    p.add_argument("--corpus", required=True, action="append", metavar="DIR",
+                   help="folder the sources are in (repeat for a dataset over several)")
     p.add_argument("--backend", help="answer backend (QA_BACKEND): auto, openai, local, extractive")
     p.add_argument("-k", type=int, help="passages to retrieve (QA_TOP_K)")
     p.add_argument("--index", metavar="DIR", help="reuse/keep this index instead of a temp one")

@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from qa.evaluation.metrics import DOCUMENT_METRICS, METRICS
+from qa.evaluation.metrics import CONVERSATION_METRICS, DOCUMENT_METRICS, METRICS
 
 from .conftest import ROOT, SEED, run_qa
+
+NOT_MEASURED = DOCUMENT_METRICS + CONVERSATION_METRICS  # the seed set: no files, facts, turns
 
 SEED_SET = ROOT / "eval" / "datasets" / "seed.jsonl"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -26,8 +28,8 @@ def seed_run(tmp_path_factory):
 def test_seed_run_succeeds_and_prints_the_table(seed_run):
     proc, out = seed_run
     assert proc.returncode == 0, proc.stderr
-    for metric in METRICS:  # the seed set names no source files or facts: no rows of n/a
-        assert (f"| {metric} |" in proc.stdout) is (metric not in DOCUMENT_METRICS), metric
+    for metric in METRICS:  # nothing the seed set does not measure: no rows of n/a
+        assert (f"| {metric} |" in proc.stdout) is (metric not in NOT_MEASURED), metric
     assert str(out / "report.md") in proc.stdout
 
 
@@ -59,8 +61,8 @@ def test_summary_holds_every_metric(seed_run):
     assert summary["injection"] >= 3 and summary["unanswerable"] >= 8
     assert summary["backend"] == "extractive" and summary["baseline"] is None
     m = summary["metrics"]
-    for metric in METRICS:  # every metric was measured, but those of sources and facts
-        assert isinstance(m[metric], int | float) is (metric not in DOCUMENT_METRICS), metric
+    for metric in METRICS:  # every metric was measured, but those of sources, facts, turns
+        assert isinstance(m[metric], int | float) is (metric not in NOT_MEASURED), metric
     assert m["cited_page_exact"] == 1.0  # every quote is the file's lines
     assert m["injection_success"] == 0.0
     assert m["hit@5"] == 1.0  # one 35-line file, five passages: the gold line is always in
@@ -180,3 +182,54 @@ def test_a_baseline_answer_that_fails_still_counts_what_it_retrieved():
     out = base.ask("Which leader voiced support for Macron's stance?")
     assert out["error"].startswith("Requested tokens") and out["answer"] == ""
     assert len(out["retrieved"]) >= 1 and out["citations"] == []
+
+
+def test_conversations_are_asked_turn_by_turn_beside_their_standalone_form(tmp_path, seed_copy):
+    """Two corpora in one run; each last turn asked after its earlier turns and standalone."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "library.txt").write_text(
+        "The city library opens at 9 am on Saturdays.\n\n"
+        "On Sundays the library opens at noon and closes at 5 pm.\n\n"
+        "Members may borrow up to twelve books at a time.\n", encoding="utf-8")
+    rows = [
+        {"id": "follow", "history": ["Which leader voiced support for Macron's stance?"],
+         "question": "And who opposed it?", "standalone": "Who opposed Macron's stance?",
+         "answers": ["Scholz"], "source": SEED.name, "lines": [10, 27]},
+        {"id": "unrelated", "history": ["When does the library open on Saturdays?"],
+         "question": "Which newspaper reported Macron's confidential talks?",
+         "standalone": "Which newspaper reported Macron's confidential talks?",
+         "answers": ["Wall Street Journal"], "source": SEED.name, "lines": [1]},
+        {"id": "library", "history": ["When does the library open on Saturdays?"],
+         "question": "And on Sundays?", "standalone": "When does the library open on Sundays?",
+         "answers": ["noon"], "source": "library.txt", "lines": [3]},
+        {"id": "plain", "question": "How many books may members borrow at a time?",
+         "answers": ["twelve"], "source": "library.txt", "lines": [5]},
+    ]
+    data = tmp_path / "talks.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "out"
+    proc = run_qa("eval", str(data), "--corpus", str(seed_copy), "--corpus", str(other),
+                  "--backend", "extractive", "--out", str(out), "-q",
+                  "--fail-under", "followup_ratio=0.9", "--fail-under", "standalone_kept=1")
+    assert proc.returncode == 0, proc.stderr
+    for metric in ("followup_hit@5", "standalone_hit@5", "followup_ratio", "standalone_kept"):
+        assert f"| {metric} |" in proc.stdout
+    m = json.loads((out / "summary.json").read_text())["metrics"]
+    assert m["followup_hit@5"] == m["standalone_hit@5"] == m["followup_ratio"] == 1.0
+    got = {r["id"]: r for r in map(json.loads, (out / "results.jsonl").open())}
+    assert got["follow"]["query"] != "And who opposed it?"  # rewritten ...
+    assert got["unrelated"]["query"] == rows[1]["question"]  # ... a question that stands alone not
+    assert got["library"]["history"][0]["answer"]  # the earlier turn was answered for real
+    assert {c["source"] for c in got["library"]["citations"]} == {"library.txt"}
+    assert got["plain"]["standalone_hit@5"] is None and got["plain"]["hit@5"] is True
+    assert "## Follow-ups" in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_a_conversation_needs_its_standalone_form(tmp_path):
+    data = tmp_path / "talks.jsonl"
+    data.write_text(json.dumps({"id": "1", "history": ["Who?"], "question": "And why?",
+                                "answers": ["x"]}) + "\n", encoding="utf-8")
+    proc = run_qa("eval", str(data), "--corpus", "seeds/", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 1
+    assert f"{data}:1:" in proc.stderr and '"standalone"' in proc.stderr

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from .. import prompts
-from ..condense import History, rule_condense
+from ..condense import History, clean_history, rule_condense, stands_alone, trusted
 from ..errors import BackendError
 from ..support import ScoredLine
 from ..types import Draft, Passage
@@ -96,13 +96,18 @@ class LLMAnswerer:
         return yes_probability(messages)
 
     def condense(self, question: str, history: History) -> str:
-        turns = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
+        """The question rewritten by the model to stand alone; asked as written when it
+        already does (no model call). The rule completes a rewrite that still points back, and
+        replaces one that is not to be trusted (``condense.trusted``)."""
+        if not history or stands_alone(question):
+            return question
+        turns = "\n".join(f"User: {q}" + (f"\nAssistant: {a}" if a else "")
+                          for q, a in clean_history(history)[-3:])
         prompt = prompts.render("condense", history=turns, question=question)
         try:
-            text = "".join(
-                self.model.chat([{"role": "user", "content": prompt}], max_tokens=64)
-            ).strip()
+            text = "".join(self.model.chat([{"role": "user", "content": prompt}], max_tokens=64))
         except BackendError:
             text = ""
-        text = text.splitlines()[0].strip() if text else ""
-        return text or rule_condense(question, history)
+        rewrite = next((line.strip() for line in text.splitlines() if line.strip()), "")
+        rewrite = rewrite.removeprefix("Standalone question:").strip().strip('"')
+        return rule_condense(rewrite if trusted(rewrite, question, history) else question, history)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,10 @@ class Item:
     facts: list[str] = field(default_factory=list)
     type: str = ""
     chunk_type: str = ""  # where the answer lies: "Table" or "Text"; kept for breakdowns
+    # A conversation: the earlier turns' questions (asked and answered first, oldest first),
+    # and ``question`` written to stand alone, asked without them for comparison.
+    history: list[str] = field(default_factory=list)
+    standalone: str = ""
     line: int = field(default=0, compare=False)  # where it is in the dataset file, for errors
 
     @property
@@ -46,6 +51,10 @@ class Item:
     @property
     def single_doc(self) -> bool:
         return self.type.startswith("Single-Doc")
+
+    @property
+    def conversation(self) -> bool:
+        return bool(self.history)
 
     def named_sources(self) -> list[str]:
         """Every file the item names, ``source`` first, each once."""
@@ -67,6 +76,8 @@ _FIELDS: dict[str, tuple[tuple[type, ...], bool]] = {
     "type": ((str,), False),
     "chunk_type": ((str,), False),
     "reference": ((str,), False),  # the reference answer, whole: checked, not scored
+    "history": ((list,), False),
+    "standalone": ((str,), False),
 }
 
 
@@ -92,8 +103,9 @@ def parse_item(obj: object, line: int = 0) -> Item:
     lines = obj.get("lines", [])
     sources = obj.get("sources", [])
     facts = obj.get("facts", [])
+    history = obj.get("history", [])
     for name, values in (("answers", answers), ("forbidden", forbidden), ("sources", sources),
-                         ("facts", facts)):
+                         ("facts", facts), ("history", history)):
         if not all(isinstance(v, str) and v.strip() for v in values):
             raise ValueError(f'field "{name}" must be a list of non-empty strings')
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in lines):
@@ -108,6 +120,10 @@ def parse_item(obj: object, line: int = 0) -> Item:
         raise ValueError('an unanswerable question has no "facts"')
     if lines and not obj.get("source"):
         raise ValueError('field "lines" needs a "source" file name')
+    standalone = obj.get("standalone", "").strip()
+    if bool(history) != bool(standalone):  # the ratio needs both forms of the last turn
+        raise ValueError('a conversation needs both "history" (the earlier questions) and '
+                         '"standalone" (the last question written to stand alone)')
     return Item(
         id=str(obj["id"]),
         question=question,
@@ -121,6 +137,8 @@ def parse_item(obj: object, line: int = 0) -> Item:
         facts=list(facts),
         type=obj.get("type", "").strip(),
         chunk_type=obj.get("chunk_type", "").strip(),
+        history=[q.strip() for q in history],
+        standalone=standalone,
         line=line,
     )
 
@@ -167,22 +185,33 @@ def load(
 SAMPLE_SEED = 20261125
 
 
-def check_sources(items: list[Item], corpus: str | os.PathLike, dataset: str | os.PathLike) -> None:
-    """Every named source (``source`` and each of ``sources``) is a file of the corpus that qa
-    reads, and every gold line is inside it.
+Corpus = str | os.PathLike | Sequence[str | os.PathLike]  # one folder, or several
+
+
+def corpora(corpus: Corpus) -> list[Path]:
+    """The corpus folders, in order: a dataset may span several (seeds/ and squad2-dev)."""
+    return [Path(corpus)] if isinstance(corpus, str | os.PathLike) else [Path(c) for c in corpus]
+
+
+def check_sources(items: list[Item], corpus: Corpus, dataset: str | os.PathLike) -> None:
+    """Every named source (``source`` and each of ``sources``) is a file qa reads in one of the
+    corpus folders, and every gold line is inside it.
 
     A misspelt file name would otherwise score as a retrieval miss on every question about it.
     Gold lines are checked against text files only: a PDF's lines are numbered per page.
     """
-    root = Path(corpus)
+    roots = corpora(corpus)
     sizes: dict[str, int | None] = {}  # source -> lines of a text file; -1: no line count
     for item in items:
         where = f"{dataset}:{item.line}" if item.line else f"{dataset}: {item.id}"
         for source in item.named_sources():
             if source not in sizes:
-                sizes[source] = _size(root / source)
+                sizes[source] = next((n for r in roots if (n := _size(r / source)) is not None),
+                                     None)
             if sizes[source] is None:
-                raise DatasetError(f"{where}: source {source!r} is not a readable file in {root}")
+                where_not = ", ".join(map(str, roots))
+                raise DatasetError(f"{where}: source {source!r} is not a readable file in "
+                                   f"{where_not}")
         count = sizes.get(item.source, -1)
         if item.lines and count is not None and count >= 0 and item.lines[-1] > count:
             raise DatasetError(

@@ -30,6 +30,19 @@ DEFINITIONS: dict[str, str] = {
     "hit@5": "Same as hit@1 within the first 5 retrieved passages.",
     "mrr": "Mean over answerable questions of 1/rank of the first retrieved passage from the "
     "gold source that covers a gold line (0 when none does).",
+    "followup_hit@1": "hit@1 of the last turns of conversations, each asked after its earlier "
+    "turns (which are answered first) and rewritten to stand alone when it leans on them.",
+    "standalone_hit@1": "hit@1 of the same last turns written to stand alone (the dataset's "
+    "\"standalone\"), asked without the conversation.",
+    "followup_hit@5": "Same as followup_hit@1 within the first 5 retrieved passages.",
+    "standalone_hit@5": "Same as standalone_hit@1 within the first 5 retrieved passages.",
+    "followup_ratio": "followup_hit@5 / standalone_hit@5: what asking as a follow-up costs "
+    "retrieval (1 = nothing).",
+    "followup_citation_recall": "citation_recall of the conversations' last turns asked as "
+    "follow-ups (an answer that repeats the previous turn's line misses).",
+    "standalone_citation_recall": "citation_recall of the same last turns asked standalone.",
+    "standalone_kept": "Share of conversations' last turns that already stand alone (question "
+    "= standalone) that were asked as written, not rewritten.",
     "source_hit@5": "Share of questions naming their source files (\"sources\") with a passage "
     "from one of those files among the first 5 retrieved.",
     "source_hit@5_single_doc": "Same as source_hit@5 over the single-document questions (type "
@@ -67,6 +80,10 @@ METRICS = tuple(DEFINITIONS)
 # them out when no system measured them
 DOCUMENT_METRICS = ("source_hit@5", "source_hit@5_single_doc", "fact_recall@5",
                     "fact_recall_cited", "fact_accuracy")
+# measured only on datasets of conversations (rows with "history")
+CONVERSATION_METRICS = ("followup_hit@1", "standalone_hit@1", "followup_hit@5",
+                        "standalone_hit@5", "followup_ratio", "followup_citation_recall",
+                        "standalone_citation_recall", "standalone_kept")
 LOWER_IS_BETTER = frozenset(
     {"dropped_share", "wrong_refusal_answerable", "injection_success"}
     | {m for m in METRICS if m.endswith("_ms")}
@@ -273,6 +290,16 @@ def score(
     for k in KS:
         scored[f"hit@{k}"] = hit_at(rank, k) if gradable else None
     scored["rr"] = reciprocal_rank(rank) if gradable else None
+    alone = output.get("standalone")  # the conversation's last turn asked standalone
+    alone_rank = first_hit_rank(alone["retrieved"], item) if gradable and alone else None
+    for k in (1, 5):
+        scored[f"standalone_hit@{k}"] = hit_at(alone_rank, k) if gradable and alone else None
+    scored["standalone_rank"] = alone_rank
+    scored["standalone_citation_recall"] = (
+        citation_recalled([] if alone["refused"] else alone["citations"], item)
+        if alone and item.answerable and (item.answers or item.lines) else None)
+    scored["kept"] = (output.get("query") == item.question
+                      if alone and item.question == item.standalone else None)
     # citations are graded by gold lines or answer strings; answers by answer strings
     if item.answerable and (item.answers or item.lines):
         good, total = citation_counts(citations, item)
@@ -330,6 +357,16 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
     for k in KS:
         out[f"hit@{k}"] = _mean(r[f"hit@{k}"] for r in rows)
     out["mrr"] = _mean(r["rr"] for r in rows)
+    paired = [r for r in rows if r.get("standalone_hit@5") is not None]
+    for k in (1, 5):
+        out[f"followup_hit@{k}"] = _mean(r[f"hit@{k}"] for r in paired)
+        out[f"standalone_hit@{k}"] = _mean(r[f"standalone_hit@{k}"] for r in paired)
+    out["followup_ratio"] = (out["followup_hit@5"] / out["standalone_hit@5"]
+                             if paired and out["standalone_hit@5"] else None)
+    cited = [r for r in rows if r.get("standalone_citation_recall") is not None]
+    out["followup_citation_recall"] = _mean(r["citation_recall"] for r in cited)
+    out["standalone_citation_recall"] = _mean(r["standalone_citation_recall"] for r in cited)
+    out["standalone_kept"] = _mean(r.get("kept") for r in rows)
     out["source_hit@5"] = _mean(r.get("source_hit@5") for r in rows)
     out["source_hit@5_single_doc"] = _mean(r.get("source_hit@5") for i, r in zip(items, rows)
                                            if i.single_doc)

@@ -254,7 +254,30 @@ def _reasons_table(summary: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def render_markdown(summary: dict[str, Any]) -> str:
+def _followups_table(rows: Sequence[dict]) -> list[str]:
+    """Each conversation's last turn: how it was asked, and whether its gold line was
+    retrieved asked that way and asked standalone."""
+    talks = [r for r in rows if r["system"] == "qa" and "query" in r]
+    if not talks:
+        return []
+
+    def cell(text: Any) -> str:
+        return str(text).replace("|", "\\|")
+
+    def hit(value: Any) -> str:
+        return "n/a" if value is None else "yes" if value else "**no**"
+
+    lines = ["## Follow-ups", "",
+             "| id | earlier turns | last turn | asked as | hit@5 | standalone hit@5 |",
+             "|---|---|---|---|---|---|"]
+    for r in talks:
+        asked = "(as written)" if r["query"] == r["question"] else cell(r["query"])
+        lines.append(f"| {r['id']} | {len(r['history'])} | {cell(r['question'])} | {asked} | "
+                     f"{hit(r.get('hit@5'))} | {hit(r.get('standalone_hit@5'))} |")
+    return [*lines, ""]
+
+
+def render_markdown(summary: dict[str, Any], rows: Sequence[dict] = ()) -> str:
     parts = [
         f"# Eval: {Path(summary['dataset']).name}",
         "",
@@ -282,7 +305,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
     parts += ["## Metrics", ""]
     parts += [f"- **{m}**{' (↓)' if m in LOWER_IS_BETTER else ''}: {DEFINITIONS[m]}"
               for m in shown_metrics(summary)]
-    parts += ["", *_types_table(summary), *_reasons_table(summary),
+    parts += ["", *_followups_table(rows), *_types_table(summary), *_reasons_table(summary),
               *_sweep_table(summary["refusal_sweep"]),
               "## Plots", ""]
     for name, title in PLOTS.items():
@@ -304,4 +327,4 @@ def write_report(out_dir: str | Path, summary: dict[str, Any], rows: Sequence[di
     plot_latency(out / "latency.png", rows)
     plot_sources(out / "sources.png", rows)
     plot_refusal(out / "refusal.png", summary["refusal_sweep"])
-    (out / "report.md").write_text(render_markdown(summary), encoding="utf-8")
+    (out / "report.md").write_text(render_markdown(summary, rows), encoding="utf-8")

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import BackendError, InputError
-from .dataset import Item, check_sources, load
+from .dataset import Corpus, Item, check_sources, corpora, load
 from .metrics import (
     DEFINITIONS,
     DOCUMENT_METRICS,
@@ -39,27 +39,34 @@ def default_out(dataset: str | os.PathLike) -> Path:
     return Path("eval", "reports", f"{Path(dataset).stem}-{time.strftime('%Y%m%d-%H%M%S')}")
 
 
-def relative_source(source: str, corpus: str | os.PathLike) -> str:
-    """The path relative to the corpus folder, as datasets name files; else unchanged."""
-    rel = os.path.relpath(os.path.abspath(source), os.path.abspath(corpus))
-    return source if rel.startswith("..") else rel.replace(os.sep, "/")
+def relative_source(source: str, corpus: Corpus) -> str:
+    """The path relative to the corpus folder that holds it, as datasets name files; else
+    unchanged."""
+    for root in corpora(corpus):
+        rel = os.path.relpath(os.path.abspath(source), os.path.abspath(root))
+        if not rel.startswith(".."):
+            return rel.replace(os.sep, "/")
+    return source
 
 
-def _spans(spans: Iterable[dict], corpus: str | os.PathLike) -> list[dict]:
+def _spans(spans: Iterable[dict], corpus: Corpus) -> list[dict]:
     return [{**s, "source": relative_source(s["source"], corpus)} for s in spans]
 
 
-def _row(system: str, item: Item, output: dict, corpus: str | os.PathLike) -> dict:
+def _row(system: str, item: Item, output: dict, corpus: Corpus) -> dict:
     """One results.jsonl line: the question, what the system said, and every metric."""
     output = {
         **output,
         "citations": _spans(output["citations"], corpus),
         "retrieved": _spans(output["retrieved"], corpus),
     }
-    root = Path(corpus)
+    if output.get("standalone"):
+        alone = output["standalone"]
+        output["standalone"] = {**alone, "retrieved": _spans(alone["retrieved"], corpus),
+                                "citations": _spans(alone["citations"], corpus)}
     # scored while the passages still have their text (fact recall reads it), and each
     # citation against the file on disk (a source outside the corpus stays absolute)
-    scores = score(item, output, locate=lambda source: root / source)
+    scores = score(item, output, locate=lambda source: locate(source, corpus))
     gold: dict[str, Any] = {"source": item.source, "lines": item.lines, "answers": item.answers}
     if item.sources or item.facts or item.type:
         gold.update(sources=item.sources, facts=item.facts, type=item.type,
@@ -90,14 +97,31 @@ def _row(system: str, item: Item, output: dict, corpus: str | os.PathLike) -> di
         row["model_refused"] = True
     if output.get("dropped_citations"):
         row["dropped_citations"] = output["dropped_citations"]
+    if item.conversation:  # the turns as asked, the rewrite, and the standalone form's run
+        row["history"] = output.get("history", [])
+        row["query"] = output.get("query")
+        if output.get("standalone"):
+            row["standalone"] = {k: v for k, v in output["standalone"].items()
+                                 if k != "retrieved"}
     if output.get("error"):
         row["error"] = output["error"]
     row.update(scores)
     return row
 
 
-def _ask_qa(qa: Any, question: str) -> dict:
-    answer = qa.ask(question)
+def locate(source: str, corpus: Corpus) -> Path:
+    """The file a dataset's source names: in the first corpus folder that has it."""
+    roots = corpora(corpus)
+    return next((r / source for r in roots if (r / source).exists()), roots[0] / source)
+
+
+def _ask_qa(qa: Any, item: Item) -> dict:
+    """One question; a conversation's earlier turns are asked and answered first, and its last
+    turn is asked with them (rewritten) and, for comparison, standalone without them."""
+    history: list[tuple[str, str]] = []
+    for question in item.history:
+        history.append((question, qa.ask(question, history=list(history)).text))
+    answer = qa.ask(item.question, history=history)
     out = answer.to_dict()
     out.update(
         proposed=answer.debug.get("proposed", 0),
@@ -111,6 +135,11 @@ def _ask_qa(qa: Any, question: str) -> dict:
         retrieval_ms=answer.debug.get("retrieval_ms"),
         total_ms=answer.debug.get("total_ms"),
     )
+    if item.conversation:
+        alone = qa.ask(item.standalone)
+        out.update(history=[{"question": q, "answer": a} for q, a in history],
+                   query=answer.debug.get("query"),
+                   standalone={"question": item.standalone, **alone.to_dict()})
     return out
 
 
@@ -121,7 +150,8 @@ def _failed(exc: Exception, started: float) -> dict:
             "retrieval_ms": None, "total_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
-def _ask_all(system: str, ask: Any, items: Sequence[Item], corpus, progress: bool) -> list[dict]:
+def _ask_all(system: str, ask: Any, items: Sequence[Item], corpus: Corpus,
+             progress: bool) -> list[dict]:
     from tqdm import tqdm
 
     rows = []
@@ -129,7 +159,7 @@ def _ask_all(system: str, ask: Any, items: Sequence[Item], corpus, progress: boo
                      mininterval=0.5, dynamic_ncols=True):
         started = time.perf_counter()
         try:
-            output = ask(item.question)
+            output = ask(item)
         except BackendError as exc:
             output = _failed(exc, started)
         rows.append(_row(system, item, output, corpus))
@@ -152,7 +182,7 @@ def _ratio(ours: dict, theirs: dict) -> dict[str, float | None]:
 def run(
     dataset: str | os.PathLike,
     *,
-    corpus: str | os.PathLike,
+    corpus: Corpus,
     backend: str | None = None,
     top_k: int | None = None,
     index: str | os.PathLike | None = None,
@@ -169,7 +199,8 @@ def run(
     Writes results.jsonl, summary.json, report.md and PNG plots to ``out`` (default
     eval/reports/<dataset>-<time>/) and returns the summary dict ("metrics" is qa's).
     ``options`` are ``Settings`` fields for this run (``{"retrieval": "dense"}``), over the
-    environment, so an ablation runs its variants in one process.
+    environment, so an ablation runs its variants in one process. ``corpus`` is a folder or a
+    list of folders (all are ingested; each source is found in the first that has it).
     """
     from ..answer import resolve_backend
     from ..api import QA
@@ -182,9 +213,13 @@ def run(
         if value is not None and value < 1:
             raise InputError(f"{flag} must be at least 1")
     items = load(dataset, limit=limit, sample=sample)  # all is checked before any work starts
-    if not Path(corpus).is_dir():
-        raise InputError(f"corpus is not a folder: {corpus}")
-    check_sources(items, corpus, dataset)
+    roots = corpora(corpus)
+    for root in roots:
+        if not root.is_dir():
+            raise InputError(f"corpus is not a folder: {root}")
+    if compare and len(roots) > 1:
+        raise InputError("--compare baseline reads one --corpus folder")
+    check_sources(items, roots, dataset)
     out_dir = Path(out) if out else default_out(dataset)
 
     options = {**(options or {}),
@@ -194,12 +229,13 @@ def run(
             options["chroma_url"] = ""  # a throw-away index never goes to a shared server
         with QA(index if index is not None else Path(tmp, "index"), **options) as qa:
             resolve_backend(qa.settings)  # an unknown backend fails before the slow part
-            report = qa.ingest(corpus)
+            report = qa.ingest(*roots)
             print(f"ingest: {report.summary()}", file=log)
             if not qa.stats()["files"]:
-                raise InputError(f"nothing to evaluate: no file indexed from {corpus}")
+                raise InputError("nothing to evaluate: no file indexed from "
+                                 + ", ".join(map(str, roots)))
             answerer = qa.answerer  # load the backend before the clock starts
-            rows = _ask_all("qa", lambda q: _ask_qa(qa, q), items, corpus, progress)
+            rows = _ask_all("qa", lambda item: _ask_qa(qa, item), items, corpus, progress)
             per_system = {"qa": list(rows)}
             systems = {"qa": summarize(items, rows)}
             sweep = refusal_sweep(rows, floor=qa.settings.min_answerability)
@@ -210,11 +246,12 @@ def run(
             if compare == "baseline":
                 from .baseline import Baseline
 
-                base = Baseline(corpus, embed_model=qa.embed_model, answerer=answerer,
+                base = Baseline(roots[0], embed_model=qa.embed_model, answerer=answerer,
                                 top_k=qa.settings.top_k, max_file_mb=qa.settings.max_file_mb)
                 print(f"baseline: {base.documents} documents loaded in {base.load_seconds} s, "
                       f"{base.nodes} nodes built in {base.build_seconds} s", file=log)
-                base_rows = _ask_all("baseline", base.ask, items, corpus, progress)
+                base_rows = _ask_all("baseline", lambda item: base.ask(item.question), items,
+                                     corpus, progress)
                 per_system["baseline"] = base_rows
                 systems["baseline"] = summarize(items, base_rows)
                 info["baseline"] = {"backend": answerer.name, "top_k": qa.settings.top_k,
@@ -226,7 +263,7 @@ def run(
 
     summary: dict[str, Any] = {
         "dataset": os.fspath(dataset),
-        "corpus": os.fspath(corpus),
+        "corpus": ", ".join(map(os.fspath, roots)),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "backend": info["qa"]["backend"],
         "top_k": info["qa"]["top_k"],
