@@ -3,12 +3,13 @@
 Any OpenAI client or chat front end can then ask the index. The reply is qa's verified
 answer, with the citations both in the text (a "Sources" list) and as a structured
 ``citations`` field; a refusal is a normal reply saying the documents don't say. Streaming
-sends only verified text: the answer is checked whole before its first piece goes out, so a
+sends only verified text, a sentence as soon as its citations hold (``QA.stream``), so a
 client never shows a sentence that is later withdrawn.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the handlers' annotations, and
 # ``Request`` is imported inside ``create_app`` (lazily), out of reach of string annotations.
+import itertools
 import json
 import secrets
 import time
@@ -91,9 +92,10 @@ def completion(answer: Answer, model: str) -> dict:
     }
 
 
-def chunks(answer: Answer, model: str) -> Iterator[str]:
-    """Server-sent events of a verified answer: a role chunk, the text sentence by sentence,
-    then a last chunk with ``finish_reason`` and the citations."""
+def chunks(first: Any, rest: Iterator[Any], model: str) -> Iterator[str]:
+    """Server-sent events of ``QA.stream``: a role chunk, each verified sentence as it comes,
+    then the sources and a last chunk with ``finish_reason`` and the citations. A failure
+    after the first byte is an ``error`` event, which the openai client raises."""
     base = {"id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion.chunk",
             "created": int(time.time()), "model": model}
 
@@ -102,10 +104,21 @@ def chunks(answer: Answer, model: str) -> Iterator[str]:
         return f"data: {json.dumps({**base, 'choices': [choice], **extra})}\n\n"
 
     yield event({"role": "assistant", "content": ""})
-    for piece in reply_text(answer).split(" "):
-        yield event({"content": piece + " "})
-    yield event({}, "stop", citations=[c.to_dict() for c in answer.citations],
-                refused=answer.refused)
+    shown = ""
+    try:
+        for item in itertools.chain([first], rest):
+            if not isinstance(item, Answer):
+                shown += item
+                yield event({"content": item})
+                continue
+            whole = reply_text(item)
+            if tail := whole[len(shown):] if whole.startswith(shown) else "":
+                yield event({"content": tail})
+            yield event({}, "stop", citations=[c.to_dict() for c in item.citations],
+                        refused=item.refused)
+    except QAError as exc:
+        yield f"data: {json.dumps({'error': {'message': str(exc), 'type': 'backend_error'}})}\n\n"
+        return
     yield "data: [DONE]\n\n"
 
 
@@ -149,7 +162,11 @@ def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
             return error(400, "the body is not valid JSON", "invalid_json")
         try:
             question, history = parse(body, max_chars=qa.settings.max_question_chars)
-            answer = await run_in_threadpool(qa.ask, question, history=history)
+            if body.get("stream"):  # errors before the first verified sentence get a status
+                items = qa.stream(question, history=history)
+                first = await run_in_threadpool(next, items)
+            else:
+                answer = await run_in_threadpool(qa.ask, question, history=history)
         except RequestError as exc:
             return error(exc.status, str(exc), exc.code)
         except InputError as exc:
@@ -160,7 +177,7 @@ def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
             return error(503, str(exc), "unavailable")
         name = body.get("model") or model
         if body.get("stream"):
-            return StreamingResponse(chunks(answer, name), media_type="text/event-stream")
+            return StreamingResponse(chunks(first, items, name), media_type="text/event-stream")
         return completion(answer, name)
 
     return app

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
-import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 
 import httpx
 import openai
@@ -21,26 +22,33 @@ QUESTION = "Which leader voiced support for Macron's stance?"
 KEY = "sk-test-4f1c"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@contextlib.contextmanager
+def serving(qa: QA, api_key: str = KEY) -> Iterator[str]:
+    """``create_app`` over ``qa`` on a free loopback port, in a thread; yields the base URL."""
     import uvicorn
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with QA(tmp_path_factory.mktemp("api") / "ix", backend="extractive") as qa:
-        qa.ingest(SEED)
-        config = uvicorn.Config(create_app(qa, api_key=KEY), host="127.0.0.1", port=port,
-                                log_level="warning")
-        srv = uvicorn.Server(config)
-        thread = threading.Thread(target=srv.run, daemon=True)
-        thread.start()
-        deadline = time.time() + 30
-        while not srv.started and time.time() < deadline:
-            time.sleep(0.05)
+    port = free_port()
+    config = uvicorn.Config(create_app(qa, api_key=api_key), host="127.0.0.1", port=port,
+                            log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    try:
         yield f"http://127.0.0.1:{port}/v1"
+    finally:
         srv.should_exit = True
         thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with QA(tmp_path_factory.mktemp("api") / "ix", backend="extractive") as qa:
+        qa.ingest(SEED)
+        with serving(qa) as url:
+            yield url
 
 
 def client(url: str, key: str = KEY) -> openai.OpenAI:
@@ -75,6 +83,34 @@ def test_streaming_sends_the_same_verified_text_and_ends_with_citations(server):
     assert "".join(pieces).strip() == whole.choices[0].message.content.strip()
     assert last.choices[0].finish_reason == "stop"
     assert last.model_extra["citations"][0]["start_line"] == 30
+
+
+def test_each_sentence_streams_once_verified_before_the_model_is_done(tmp_path):
+    """Behind qa, a model that writes a word every 50 ms: the client reads the first
+    verified sentence while the model still writes, and never a sentence that fails."""
+    from .chat_server import ChatServer
+
+    true = "The Estonian Prime Minister voiced support for Macron's stance [L30]."
+    unsaid = "He also praised the French cuisine of the Elysée [L30]."
+    reply = " ".join([true, unsaid] + ["Macron held the summit [L26]."] * 6)
+    with ChatServer(lambda n, body: (200, reply, 0.0), word_delay=0.05) as llm, \
+            QA(tmp_path / "ix", backend="openai", openai_base_url=llm.url,
+               openai_api_key="test", min_answerability=0.0) as qa:
+        qa.ingest(SEED)
+        with serving(qa) as url:
+            stream = client(url).chat.completions.create(
+                model="qa", stream=True, messages=[{"role": "user", "content": QUESTION}])
+            pieces, upstream_at_first = [], None
+            for chunk in stream:
+                if chunk.choices[0].delta.content:
+                    if upstream_at_first is None:
+                        upstream_at_first = llm.words_sent
+                    pieces.append(chunk.choices[0].delta.content)
+    text = "".join(pieces)
+    assert pieces[0].startswith("The Estonian Prime Minister voiced support")
+    assert upstream_at_first < len(reply.split(" "))  # shown while the model still wrote
+    assert "cuisine" not in text and "[L" not in text
+    assert "\n\nSources:\n[1] " in text
 
 
 def test_a_question_the_documents_do_not_answer_is_refused_without_sources(server):
