@@ -1,26 +1,27 @@
-"""qa: answers from your documents, every citation checked against the file."""
+"""qa: answers from your documents, every citation checked against the file.
 
-from .answer.base import Answerer
-from .api import QA
-from .config import Settings
-from .errors import BackendError, InputError, ModelError, NotIndexedError, QAError, StoreError
-from .types import Answer, Citation, Draft, IngestReport, Passage, Proposal, Status
+The names below are imported on first use, so that `qa --help` loads none of them (the settings
+alone bring pydantic).
+"""
 
-__all__ = [
-    "QA",
-    "Answer",
-    "Answerer",
-    "BackendError",
-    "Citation",
-    "Draft",
-    "IngestReport",
-    "InputError",
-    "ModelError",
-    "NotIndexedError",
-    "Passage",
-    "Proposal",
-    "QAError",
-    "Settings",
-    "Status",
-    "StoreError",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOME = {
+    "QA": "api",
+    "Answerer": "answer.base",
+    "Settings": "config",
+    **dict.fromkeys(["BackendError", "InputError", "ModelError", "NotIndexedError", "QAError",
+                     "StoreError"], "errors"),
+    **dict.fromkeys(["Answer", "Citation", "Draft", "IngestReport", "Passage", "Proposal",
+                     "Status"], "types"),
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'qa' has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_HOME[name]}", __name__), name)

@@ -92,7 +92,8 @@ class QA:
                 s = self.settings
                 self._embed_model = (
                     RemoteEmbedding(model_name=s.embed_model, url=s.embed_url,
-                                    api_key=s.openai_api_key, embed_batch_size=s.embed_batch)
+                                    api_key=s.openai_api_key.get_secret_value(),
+                                    embed_batch_size=s.embed_batch)
                     if s.embed_url else
                     MiniLMEmbedding(embed_batch_size=s.embed_batch, threads=s.threads))
         return self._embed_model

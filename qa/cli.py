@@ -112,7 +112,7 @@ def cmd_api(args: argparse.Namespace) -> int:
         host, port = args.host or s.host, args.port or s.api_port
         print(f"qa: OpenAI-compatible endpoint on http://{host}:{port}/v1 (model \"qa\")"
               + ("; bearer token required" if s.api_key else ""), file=sys.stderr)
-        serve(qa, host=host, port=port, api_key=s.api_key)
+        serve(qa, host=host, port=port, api_key=s.api_key.get_secret_value())
     return 0
 
 

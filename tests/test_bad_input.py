@@ -172,6 +172,27 @@ def test_switches_take_the_usual_boolean_spellings(monkeypatch):
         assert (settings.rerank, settings.fallback) == (meant, meant), spelled
 
 
+def test_api_keys_are_secrets_that_no_repr_or_dump_shows(monkeypatch):
+    from qa import Settings
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-very-secret")
+    monkeypatch.setenv("QA_API_KEY", "sk-also-secret")
+    settings = Settings.from_env()
+    shown = repr(settings) + str(settings) + json.dumps(settings.model_dump(mode="json"))
+    assert "secret" not in shown
+    assert settings.openai_api_key.get_secret_value() == "sk-very-secret"
+
+
+def test_qa_help_loads_neither_pydantic_nor_the_index_code():
+    """`qa --help` stays fast: the settings (pydantic) and the QA object load on first use."""
+    code = ("import sys, contextlib, io\nfrom qa.cli import main\n"
+            "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+            "    main(['--help'])\n"
+            "print(sorted(m for m in ('pydantic', 'qa.api', 'qa.config') if m in sys.modules))")
+    out = subprocess.run([str(BIN / "python"), "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
 def test_qa_config_shows_each_setting_its_origin_and_never_a_secret(tmp_path):
     env = {"QA_TOP_K": "7", "OPENAI_API_KEY": "sk-very-secret", "QA_RERANK": "false"}
     done = run_qa("config", "--json", "--index", str(tmp_path / "ix"), env=env)

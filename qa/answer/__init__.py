@@ -32,7 +32,7 @@ def make_answerer(settings: Settings, embed: Embed) -> Answerer:
 
         model = OpenAIChatModel(
             base_url=settings.openai_base_url,
-            api_key=settings.openai_api_key,
+            api_key=settings.openai_api_key.get_secret_value(),
             model=settings.model,
             timeout=settings.timeout,
             max_retries=settings.max_retries,

@@ -8,7 +8,6 @@ never mixes its corpus into the user's own index.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -169,7 +168,7 @@ def _ask_all(system: str, ask: Any, items: Sequence[Item], corpus: Corpus,
 def _settings(settings: Any) -> dict[str, Any]:
     """The run's configuration for the summary, without secrets or machine-local paths."""
     hidden = ("key", "auth", "dir", "path", "url", "host", "port")
-    return {k: v for k, v in dataclasses.asdict(settings).items()
+    return {k: v for k, v in settings.model_dump(mode="json").items()
             if not set(k.split("_")) & set(hidden)}  # by word: "min_support" is not a port
 
 
