@@ -103,7 +103,8 @@ def subject(question: str, history: History) -> str:
         # "And Scholz?": the previous question again, about what this one names
         words += [t.text for t in grounding.tokens(history[-1][0]) if not t.identifier]
     if _PERSON & set(_words(question)):
-        names = [t.text for t in grounding.tokens(history[-1][1]) if t.identifier]
+        names = [t.text for t in grounding.tokens(history[-1][1])
+                 if t.identifier or t.text[:1].isupper()]  # "Scholz opposed it."
         words += names if len(names) <= MAX_NAMES else []
     return " ".join(dict.fromkeys(words))
 
@@ -121,14 +122,16 @@ def rule_condense(question: str, history: History) -> str:
 
 
 def trusted(rewrite: str, question: str, history: History) -> bool:
-    """A model's rewrite is used only when it is plausibly the same question: one question, no
-    citation marker or refusal in it, not wildly longer than the question (at most 3x its
+    """A model's rewrite is used only when it is plausibly the same question: one question
+    (a question mark ends it, when one ended the question; no second one), no citation marker
+    or refusal in it, not wildly longer than the question (at most 3x its
     words, or 30), every name, number and code of the question kept, and not merely an
     earlier question again (a small model sometimes returns one instead of the rewrite)."""
     said = grounding.keys(rewrite)
     return (
         bool(said)
         and rewrite.count("?") <= 1
+        and (rewrite.endswith("?") or not question.rstrip().endswith("?"))
         and not _MARKER.search(rewrite)
         and REFUSAL.rstrip(".").lower() not in rewrite.lower()
         and len(rewrite.split()) <= max(30, 3 * len(question.split()))

@@ -65,6 +65,12 @@ def test_a_question_that_leans_on_the_conversation_is_rewritten(question):
     assert rewritten != question and rewritten.endswith(question) and "Macron" in rewritten
 
 
+def test_he_and_she_take_the_name_the_previous_answer_gave():
+    history = [("Who criticised the plan at the Paris meeting?", "Scholz criticised it [1].")]
+    assert "Scholz" in rule_condense("What was he afraid of?", history)
+    assert "Scholz" not in rule_condense("When was it announced?", history)
+
+
 def test_markers_and_refusals_never_reach_the_rewrite():
     history = [
         (OPENER, "The Estonian Prime Minister [1][2] voiced it [L30] [L3-5] [seeds/a.txt:L30]."),
@@ -99,6 +105,7 @@ def test_the_models_rewrite_is_used_when_it_can_be_trusted(seeded_index):
     " ".join(["Macron's stance and the summit in Paris with Biden"] * 8) + "?",  # far too long
     "When did the Prime Minister voice support for the stance?",  # "Estonian" dropped
     "When did the Estonian Prime Minister voice support? And why?",  # two questions
+    "The Estonian Prime Minister said it in February.",  # an answer, not a question
 ])
 def test_an_untrustworthy_rewrite_falls_back_to_the_rule(reply):
     history = [(OPENER, "Estonian Prime Minister [1]")]
