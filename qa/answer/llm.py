@@ -97,8 +97,8 @@ class LLMAnswerer:
 
     def condense(self, question: str, history: History) -> str:
         """The question rewritten by the model to stand alone; asked as written when it
-        already does (no model call). The rule completes a rewrite that still points back, and
-        replaces one that is not to be trusted (``condense.trusted``)."""
+        already does (no model call). The rule rewrites instead when the model returned the
+        question unchanged or a rewrite that is not to be trusted (``condense.trusted``)."""
         if not history or stands_alone(question):
             return question
         turns = "\n".join(f"User: {q}" + (f"\nAssistant: {a}" if a else "")
@@ -110,4 +110,6 @@ class LLMAnswerer:
             text = ""
         rewrite = next((line.strip() for line in text.splitlines() if line.strip()), "")
         rewrite = rewrite.removeprefix("Standalone question:").strip().strip('"')
-        return rule_condense(rewrite if trusted(rewrite, question, history) else question, history)
+        if rewrite != question and trusted(rewrite, question, history):
+            return rewrite
+        return rule_condense(question, history)
