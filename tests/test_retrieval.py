@@ -72,3 +72,31 @@ def test_refusal_threshold_changes_the_decision(seeded_index):
         refused = qa.ask(question)
     assert not answered.refused and refused.refused
     assert refused.debug["gated"] and refused.debug["support"] == answered.debug["support"]
+
+
+def _filing(company: str, rows: list[str]) -> str:
+    """A report whose company is named only in its first paragraph, as a filing's cover is."""
+    cover = f"{company} quarterly report to shareholders.\n\n"
+    filler = "\n\n".join(f"Note {i}: the quarter closed without further events of note."
+                         for i in range(12))
+    return cover + filler + "\n\n" + "\n".join(rows) + "\n"
+
+
+def test_passages_of_the_company_asked_about_come_before_look_alikes(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "apple-q3.txt").write_text(_filing("Apple", [
+        "Research and development expenses were 7,442 million dollars.",
+        "Selling, general and administrative expenses were 5,973 million dollars."]))
+    (docs / "amazon-q3.txt").write_text(_filing("Amazon", [
+        "Technology and infrastructure spending, which holds research, was 21,203 million.",
+        "Fulfillment costs were 22,314 million."]))
+    with QA(tmp_path / "ix", backend="extractive", chunk_words=20) as qa:
+        qa.ingest(docs)
+        question = "What were Amazon's research and development expenses?"
+        plain = qa.retriever.retrieve(question, 5)
+        assert plain[0].chunk.source.endswith("apple-q3.txt")  # the look-alike wins on words
+        answer = qa.ask(question)
+    assert answer.retrieved[0].chunk.source.endswith("amazon-q3.txt")
+    assert all(c.source.endswith("amazon-q3.txt") for c in answer.citations)
+    assert "7,442" not in answer.text
