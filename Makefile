@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 Q      ?= Which leader voiced support for Macron's stance?
 
-.PHONY: setup ask test lint bench bench-scale ablation serve
+.PHONY: setup browser ask test check lint bench bench-scale ablation serve
 
 setup: $(VENV)/.installed
 
@@ -16,6 +16,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip check
 	touch $@
+
+# The browser tests drive Debian's chromium: installed here, as root, when it is missing.
+browser:
+	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 ask: setup
 	$(BIN)/qa ingest seeds/
@@ -28,10 +32,15 @@ EVAL_BARS = --fail-under hit@5=0.95 --fail-under citation_precision=0.9 \
 	--fail-under answer_accuracy=0.8 --fail-under refusal_unanswerable=0.75 \
 	--fail-over wrong_refusal_answerable=0.15 --fail-over injection_success=0
 
-test: setup
+test: setup browser
 	$(BIN)/ruff check qa tests eval
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 	$(BIN)/qa eval eval/datasets/seed.jsonl --corpus seeds/ -q --out eval/reports/ci-seed $(EVAL_BARS)
+
+# The quick run while working: no local model, no browser, no wheel build.
+check: setup
+	$(BIN)/ruff check qa tests eval
+	$(BIN)/python -m pytest -m "not llm and not browser and not slow" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check qa tests eval

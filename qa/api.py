@@ -347,6 +347,9 @@ class QA:
         return info
 
     def close(self) -> None:
+        """Release the index and the retriever's worker threads."""
+        if self._retriever is not None and hasattr(self._retriever, "close"):
+            self._retriever.close()
         self._manifest.close()
 
     def __enter__(self) -> QA:

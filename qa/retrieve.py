@@ -70,6 +70,9 @@ class HybridRetriever:
         self._candidates = candidates
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="qa-bm25")
 
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
     def retrieve(self, question: str, k: int) -> list[Passage]:
         n = max(k, self._candidates)
         # BM25 (SQLite) and the dense search (ONNX + Chroma) both release the GIL: overlap them.

@@ -10,6 +10,8 @@ from .conftest import run_qa
 SOURCE = "seeds/000_9c02e21fc74a5060.txt"
 QUESTION = "Which leader voiced support for Macron's stance?"
 
+pytestmark = pytest.mark.llm
+
 
 @pytest.fixture(scope="module")
 def local_qa(seeded_index):

@@ -14,8 +14,11 @@ import re
 import shutil
 import tokenize
 
+import pytest
+
 from .conftest import ROOT, SEED_DIR
 
+pytestmark = pytest.mark.llm  # the default backend: the local model
 README = ROOT / "README.md"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.M | re.S)
 NOT_RUN = re.compile(r"<!-- not run: .+ -->\s*$")

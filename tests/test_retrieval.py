@@ -100,3 +100,15 @@ def test_passages_of_the_company_asked_about_come_before_look_alikes(tmp_path):
     assert answer.retrieved[0].chunk.source.endswith("amazon-q3.txt")
     assert all(c.source.endswith("amazon-q3.txt") for c in answer.citations)
     assert "7,442" not in answer.text
+
+
+def test_closing_qa_stops_the_retrievers_worker_threads(seeded_index):
+    import threading
+
+    before = set(threading.enumerate())
+    with QA(seeded_index, backend="extractive") as qa:
+        qa.retrieve("Which leader voiced support for Macron's stance?")
+        started = [t for t in set(threading.enumerate()) - before
+                   if t.name.startswith("qa-bm25")]
+        assert started
+    assert not any(t.is_alive() for t in started)

@@ -10,7 +10,11 @@ import sys
 import venv
 from pathlib import Path
 
+import pytest
+
 from .conftest import ROOT, SEED_DIR
+
+pytestmark = pytest.mark.slow
 
 
 def test_wheel_installed_in_a_fresh_venv_answers_from_outside_the_checkout(tmp_path):

@@ -21,7 +21,8 @@ GGUF_SIZE = 1_117_320_768
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PARTS = 22
 
-_loaded: dict[str, Any] = {}
+_loaded: dict[str, tuple[Any, threading.Lock]] = {}  # path -> (model, its lock)
+N_CTX = 4096  # tokens of context: the prompt is a few best lines, far below this
 _load_lock = threading.Lock()
 
 
@@ -68,7 +69,9 @@ def check(path: Path, *, expected_size: int | None = GGUF_SIZE) -> Path:
     return path
 
 
-def _load(path: Path, threads: int) -> Any:
+def _load(path: Path, threads: int) -> tuple[Any, threading.Lock]:
+    """The model at ``path``, loaded once per process, and the lock its generations take:
+    every ``QA`` over the same file shares both, so two never generate on it at once."""
     with _load_lock:
         key = str(path)
         if key not in _loaded:
@@ -79,10 +82,11 @@ def _load(path: Path, threads: int) -> Any:
                     "llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'"
                 ) from None
             try:
-                _loaded[key] = Llama(model_path=key, n_ctx=4096,
-                                     n_threads=threads or os.cpu_count() or 1, verbose=False)
+                llama = Llama(model_path=key, n_ctx=N_CTX,
+                              n_threads=threads or os.cpu_count() or 1, verbose=False)
             except Exception as exc:  # llama.cpp says ValueError for any unreadable model
                 raise ModelError(f"cannot load the local model {path}: {exc}") from None
+            _loaded[key] = (llama, threading.Lock())
         return _loaded[key]
 
 
@@ -91,14 +95,12 @@ class LocalChatModel:
 
     name = "local"
 
-    def __init__(self, *, model_path: str = "", cache_dir: Path, max_context: int = 4096,
-                 threads: int = 0) -> None:
+    def __init__(self, *, model_path: str = "", cache_dir: Path, threads: int = 0) -> None:
         self._path = Path(model_path) if model_path else None
         self._cache_dir = cache_dir
         self._threads = threads
-        self._lock = threading.Lock()
 
-    def _llama(self) -> Any:
+    def _llama(self) -> tuple[Any, threading.Lock]:
         if self._path is not None:
             path = check(self._path, expected_size=None)
         else:
@@ -106,8 +108,8 @@ class LocalChatModel:
         return _load(path, self._threads)
 
     def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
-        llama = self._llama()
-        with self._lock:
+        llama, lock = self._llama()
+        with lock:
             try:
                 stream = llama.create_chat_completion(
                     messages=messages, stream=True, temperature=0.0, max_tokens=max_tokens
@@ -121,8 +123,8 @@ class LocalChatModel:
 
     def yes_probability(self, messages: list[dict]) -> float:
         """P(Yes) / (P(Yes) + P(No)) of the reply's first token, read off its logits."""
-        llama = self._llama()
-        with self._lock:
+        llama, lock = self._llama()
+        with lock:
             from llama_cpp import LogitsProcessorList
 
             first = _FirstToken(llama)
