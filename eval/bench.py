@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from qa.evaluation.metrics import percentile
+
 VOCAB_SEED = 11
 
 
@@ -35,11 +37,6 @@ def make_corpus(folder: Path, paragraphs: int, *, per_file: int = 20, words: int
                             for _ in range(words))
             paras.append(text.capitalize() + ".")
         (folder / f"doc{f // per_file:05}.txt").write_text("\n\n".join(paras) + "\n")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_ingest(corpus: Path, work: Path) -> dict:
@@ -123,7 +120,7 @@ def retrieval_percentiles(qa, asks: list[str]) -> tuple[float, float]:
         t = time.perf_counter()
         qa.retrieve(q)
         times.append((time.perf_counter() - t) * 1000)
-    return percentile(times, 0.5), percentile(times, 0.95)
+    return percentile(times, 50), percentile(times, 95)
 
 
 def bench_startup(runs: int = 7) -> float:

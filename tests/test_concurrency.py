@@ -44,6 +44,7 @@ def test_asking_while_ingesting(tmp_path):
             t.join(timeout=300)
     assert not errors, errors
     assert len(answers) >= 3
+    assert any(not a.refused for a in answers)  # some answers were read, not all refused
     for a in answers:
         # either a verified citation of one whole version, or a refusal because the file
         # on disk had already moved on: never a quote mixing the two
