@@ -142,6 +142,12 @@ _FIRST_TEXT = """([n]) => {  // the first verified sentence: text beside the sta
 }"""
 
 
+_STATUS = """() => {  // the status line of the answer being made, or ''
+  const s = document.querySelectorAll('#qa-chat [data-testid=bot] .qa-status');
+  return s.length ? s[s.length - 1].innerText : '';
+}"""
+
+
 def submit(pg, question: str) -> int:
     """Type and send a question; the number of bot messages to expect once it is answered."""
     n = pg.locator(BOT).count() + 1
@@ -433,9 +439,8 @@ def test_local_model_in_the_browser_shows_stages_then_verified_text(browser, tmp
                 n = submit(pg, question)
                 started = time.perf_counter()
                 while not pg.evaluate(_FIRST_TEXT, [n]):
-                    status = pg.locator(f"{BOT} .qa-status")
-                    if status.count():
-                        stages.add(status.last.inner_text().split(" ")[0])
+                    if status := pg.evaluate(_STATUS):  # read at once: it may vanish any time
+                        stages.add(status.split(" ")[0])
                     if pg.evaluate(_ANSWERED, [n]):
                         break
                     time.sleep(0.02)
