@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa import QA
-from qa.errors import BackendError
+from qa.errors import BackendError, InputError
 from qa.types import Answer, Chunk, Citation, Passage
 from qa.ui import render
 from qa.ui.app import parse_auth, respond, stop, upload
@@ -340,8 +340,9 @@ def test_upload_ingests_text_and_explains_what_it_skipped(tmp_path, monkeypatch)
 def test_parse_auth():
     assert parse_auth("") is None
     assert parse_auth("user:pa:ss") == ("user", "pa:ss")
-    with pytest.raises(Exception, match="user:password"):
-        parse_auth("nopassword")
+    for malformed in ("nopassword", ":pass", "user:"):
+        with pytest.raises(InputError, match="^QA_UI_AUTH must look like user:password$"):
+            parse_auth(malformed)
 
 
 # -- PDF citations: the page image ---------------------------------------------------------
