@@ -47,8 +47,8 @@ def passage_text(p: Passage) -> str:
 
 
 def holder(passages: list[Passage], source: str, line: int) -> Passage | None:
-    return next((p for p in passages if p.chunk.source == source
-                 and p.chunk.start_line <= line <= p.chunk.end_line), None)
+    """The first passage that holds the line."""
+    return next((p for p in passages if p.chunk.holds(source, line)), None)
 
 
 def assess(question: str, passages: list[Passage], ranked: list[ScoredLine]) -> Evidence:

@@ -29,8 +29,7 @@ import re
 from . import grounding
 from .answer.base import REFUSAL
 from .answer.markers import MARKER
-
-History = list[tuple[str, str]]  # (question, answer) turns, oldest first
+from .types import History
 
 _CONNECTIVE = re.compile(r"^\W*(?:and|but|so|also|then|plus|or|what about|how about)\b", re.I)
 _POINTERS = frozenset(

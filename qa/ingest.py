@@ -19,10 +19,9 @@ from .documents import Document, Skip, find_files, read_document
 from .manifest import FileEntry, Manifest
 from .readers._worker import Extractor
 from .store import Store
-from .types import Chunk, IngestReport
+from .types import Chunk, Embed, IngestReport
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
-Embed = Callable[[list[str]], list[list[float]]]
 DIRTY = "ingest_in_progress"
 EMBEDDER = "embedder"
 

@@ -6,12 +6,66 @@ Provenance (source, lines, hash) is born in ``Chunk`` and copied field by field 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
+# Texts -> their vectors, in order: ``QA.embed`` or a cached wrapper of it.
+Embed = Callable[[list[str]], list[list[float]]]
+# A conversation's earlier turns, (question, answer), oldest first.
+History = list[tuple[str, str]]
+
+
+def lines_hold(start: int, end: int, first: int, last: int | None = None) -> bool:
+    """Lines ``start..end`` hold lines ``first..last`` (``last`` None: the one line ``first``).
+
+    The one rule for "this passage holds this line": verification, the sources panel and the
+    eval's gold lines all ask it (``Chunk.holds`` adds the source)."""
+    return start <= first and (first if last is None else last) <= end
+
+
+def place(first: int, last: int, page: int = 0) -> str:
+    """Where in its file a citation is, as written after the file name: ``:L3-5``, or
+    `` p.3 L12-14`` for a page of a PDF (``first``/``last`` numbered within the page)."""
+    lines = f"L{first}" if first == last else f"L{first}-{last}"
+    return f" p.{page} {lines}" if page else f":{lines}"
+
+
+def location(source: str, start: int, end: int, page: int = 0) -> str:
+    """How a citation is written: ``notes.md:L3-5``, or ``report.pdf p.3 L12-14``."""
+    return source + place(start, end, page)
+
+
+class _Shown:
+    """Lines as shown and cited, for a chunk or a citation: a PDF's numbered within its page."""
+
+    source: str
+    start_line: int  # the file's view numbering (unique in the file, across pages)
+    end_line: int
+    page: int
+    page_offset: int
+
+    @property
+    def first(self) -> int:
+        """The first line as shown: within its page for a PDF."""
+        return self.start_line - self.page_offset
+
+    @property
+    def last(self) -> int:
+        return self.end_line - self.page_offset
+
+    @property
+    def where(self) -> str:
+        """``label`` after the file name: ``:L3-5``, `` p.3 L12-14``."""
+        return place(self.first, self.last, self.page)
+
+    @property
+    def label(self) -> str:
+        return location(self.source, self.first, self.last, self.page)
+
 
 @dataclass(frozen=True)
-class Chunk:
+class Chunk(_Shown):
     source: str  # the path as given to ingest
     start_line: int  # 1-based, inclusive
     end_line: int  # 1-based, inclusive
@@ -34,6 +88,11 @@ class Chunk:
 
     def lines(self) -> list[str]:
         return self.text.split("\n")
+
+    def holds(self, source: str, first: int, last: int | None = None) -> bool:
+        """The chunk is from ``source`` and holds its lines ``first..last`` (file numbering;
+        ``last`` None: the one line ``first``)."""
+        return source == self.source and lines_hold(self.start_line, self.end_line, first, last)
 
     @property
     def search_text(self) -> str:
@@ -67,8 +126,8 @@ class Passage:
         return {
             "source": c.source,
             "page": c.page or None,
-            "start_line": c.start_line - c.page_offset,
-            "end_line": c.end_line - c.page_offset,
+            "start_line": c.first,
+            "end_line": c.last,
             "quote": c.text,
             "score": round(self.score, 4),
             "flagged": list(c.flagged),
@@ -89,14 +148,8 @@ class Proposal:
     sentence: int = 0  # which of ``Draft.sentences`` it supports
 
 
-def location(source: str, start: int, end: int, page: int = 0) -> str:
-    """How a citation is written: ``notes.md:L3-5``, or ``report.pdf p.3 L12-14``."""
-    lines = f"L{start}" if start == end else f"L{start}-{end}"
-    return f"{source} p.{page} {lines}" if page else f"{source}:{lines}"
-
-
 @dataclass(frozen=True)
-class Citation:
+class Citation(_Shown):
     source: str
     start_line: int  # the file's view numbering (unique in the file, across pages)
     end_line: int
@@ -104,19 +157,6 @@ class Citation:
     score: float
     page: int = 0  # PDF: the page, else 0
     page_offset: int = 0  # lines of the file before that page
-
-    @property
-    def first(self) -> int:
-        """The first line as shown: within its page for a PDF."""
-        return self.start_line - self.page_offset
-
-    @property
-    def last(self) -> int:
-        return self.end_line - self.page_offset
-
-    @property
-    def label(self) -> str:
-        return location(self.source, self.first, self.last, self.page)
 
     def to_dict(self) -> dict:
         return {"source": self.source, "page": self.page or None, "start_line": self.first,

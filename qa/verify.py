@@ -97,14 +97,7 @@ def _check(prop: Proposal, passages: list[Passage], read: PageReader):
     if prop.start_line < 1 or prop.end_line < prop.start_line:
         return "invalid line range", None
     holder = next(
-        (
-            p
-            for p in passages
-            if p.chunk.source == prop.source
-            and p.chunk.start_line <= prop.start_line
-            and prop.end_line <= p.chunk.end_line
-        ),
-        None,
+        (p for p in passages if p.chunk.holds(prop.source, prop.start_line, prop.end_line)), None
     )
     if holder is None:
         return "lines were not among the retrieved passages", None

@@ -139,6 +139,22 @@ def test_a_long_file_name_wraps_but_its_lines_do_not():
     assert f'<span class="qa-path">{c.source}</span>' in html
 
 
+def test_a_pdf_citation_and_passage_are_labelled_by_page_and_line_within_it():
+    c = Citation("report.pdf", 12, 13, "x\ny", 0.5, page=3, page_offset=10)
+    p = Passage(Chunk("report.pdf", 31, 33, "a\nb\nc", "x", page=4, page_offset=30), 0.3)
+    html = render.sources_html(_answer([c], [p]), lambda *a: None)
+    assert '<span class="qa-loc"> p.3 L2-3</span>' in html
+    assert '<span class="qa-loc"> p.4 L1-3</span>' in html
+    assert '<span class="qa-path">report.pdf</span>' in html
+
+
+def test_a_passage_holding_any_cited_line_counts_as_cited():
+    html = render.sources_html(_answer([_citation(9, 12)], [_passage(12, 15, 0.4),
+                                                           _passage(13, 15, 0.3)]), _reader)
+    folded = html[html.index("<details") :]
+    assert "Retrieved but not cited (1)" in folded and "L13-15" in folded
+
+
 def test_everything_from_documents_is_escaped():
     evil = '<script>alert("x")</script> & <img src=x onerror=alert(1)>'
     c = Citation("<b>doc</b>.txt", 1, 1, evil, 0.5)

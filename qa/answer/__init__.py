@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..config import CHOICES, Settings
 from ..errors import InputError
-from ..support import Embed
+from ..types import Embed
 from .base import REFUSAL, Answerer
 from .extractive import ExtractiveAnswerer
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..support import Embed, ScoredLine, score_lines
-from ..types import Draft, Passage, Proposal
+from ..support import ScoredLine, score_lines
+from ..types import Draft, Embed, Passage, Proposal
 from .base import REFUSAL
 
 

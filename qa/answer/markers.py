@@ -13,9 +13,17 @@ import re
 from .. import grounding
 from ..types import Draft, Passage, Proposal
 
+# Citation markers: the one grammar of them. A model writes line markers (``MARKER``);
+# ``renumber`` turns the verified ones into numbered markers (``NUMBERED``), which the UI links;
+# the eval strips either kind, as any system may write them (``ANY_MARKER``), from answers.
+_FILE = r"(?:[^\[\]\n]*?:)?"  # an optional "file.txt:" before the lines
 _RANGE = r"L\d+(?:\s*[-–]\s*L?\d+)?"
 # [L30]  [L12-L14]  [L12-14]  [L3, L5]  [file.txt:L30]
-MARKER = re.compile(rf"\[((?:[^\[\]\n]*?:)?\s*{_RANGE}(?:\s*,\s*{_RANGE})*)\]")
+MARKER = re.compile(rf"\[({_FILE}\s*{_RANGE}(?:\s*,\s*{_RANGE})*)\]")
+# [1]  [2]: an answer's markers as shown, numbered in citation order
+NUMBERED = re.compile(r"\[(\d{1,3})\]")
+# [1]  [L30]  [L12-14]  [12-14]  [L3, L5]  [file.txt:L30]: numbered or line markers, leniently
+ANY_MARKER = re.compile(rf"\[{_FILE}\s*L?\d+(?:\s*[-–,]\s*L?\d+)*\s*\]")
 SPAN = re.compile(r"L(\d+)(?:\s*[-–]\s*L?(\d+))?")
 NOT_FOUND = re.compile(r"\bNOT[ _]FOUND\b|\bI don'?t know\b|\bdocuments don'?t say\b", re.I)
 SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?=[A-Z])|\n+")

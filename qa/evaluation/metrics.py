@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..answer.markers import ANY_MARKER
 from ..text import normalize_answer
+from ..types import lines_hold
 from .dataset import Item
 
 Span = Mapping[str, Any]  # {"source", "start_line", "end_line", "quote"?}: a citation or passage
 
 KS = (1, 3, 5)
-# [1]  [L30]  [L12-14]  [L3, L5]  [file.txt:L30]: numbered or line markers, as backends write them
-_MARKER = re.compile(r"\[(?:[^\[\]\n]*?:)?\s*L?\d+(?:\s*[-–,]\s*L?\d+)*\s*\]")
 
 # name -> one sentence; the README and report.md print these.
 DEFINITIONS: dict[str, str] = {
@@ -112,7 +112,7 @@ def contains_answer(text: str, answer: str) -> bool:
 
 def strip_markers(text: str) -> str:
     """The answer without citation markers, so "[1]" never counts as the answer "1"."""
-    return _MARKER.sub(" ", text)
+    return ANY_MARKER.sub(" ", text)
 
 
 def covers(span: Span, item: Item) -> bool:
@@ -121,7 +121,7 @@ def covers(span: Span, item: Item) -> bool:
         return False
     if not item.lines:
         return True
-    return any(span["start_line"] <= n <= span["end_line"] for n in item.lines)
+    return any(lines_hold(span["start_line"], span["end_line"], n) for n in item.lines)
 
 
 # -- retrieval ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,7 @@ from ..api import QA
 from ..config import Settings
 from ..documents import PageReader, page_reader
 from ..errors import InputError, NotIndexedError, QAError
-from ..manifest import Manifest
-from ..types import Answer, Status
+from ..types import Answer, History, Status
 from . import render
 from .pages import PagePicture, page_picture
 from .uploads import ingest_uploads
@@ -32,10 +31,9 @@ SEED_EXAMPLES = [
     "Who opposed the idea, fearing it could sow discord among allies?",
     "Which newspaper reported Macron's confidential discussions?",
 ]
-Turns = list[tuple[str, str]]  # (question, answer) for QA's follow-up rewriting
 Chat = list[dict]  # Chatbot messages: {"role": ..., "content": ...}
 Panels = list[str]  # each answer's sources, in order: a marker [n] of answer t opens panel t
-Step = tuple[str, Chat, Turns, Panels, str, str]  # textbox, chat, turns, panels, sources, notice
+Step = tuple[str, Chat, History, Panels, str, str]  # textbox, chat, turns, panels, sources, notice
 
 
 def respond(
@@ -43,7 +41,7 @@ def respond(
     read: PageReader,
     question: str,
     chat: Chat,
-    turns: Turns,
+    turns: History,
     panels: Panels | None = None,
     picture: PagePicture | None = None,
 ) -> Iterator[Step]:
@@ -151,12 +149,12 @@ def backend_name(qa: QA) -> str:
         return f"{qa.settings.backend} (unavailable: {exc})"
 
 
-def _ingested_path(qa: QA):
-    """source -> the path it was ingested from (the manifest knows)."""
-    manifest = Manifest(Path(qa.settings.index_dir) / "manifest.sqlite3")
+def _ingested_path(qa: QA) -> Callable[[str], str | None]:
+    """source -> the path it was ingested from, as the QA's own manifest says now (an upload
+    ingested after the page was built is found too)."""
 
     def path_of(source: str) -> str | None:
-        entry = manifest.files().get(source)
+        entry = qa._manifest.files().get(source)
         return entry.path if entry else None
 
     return path_of
@@ -264,7 +262,7 @@ def build(qa: QA) -> Any:
         turns = gr.State([])
         panels = gr.State([])
 
-        def on_ask(q: str, c: Chat, t: Turns, p: Panels) -> Iterator[Step]:
+        def on_ask(q: str, c: Chat, t: History, p: Panels) -> Iterator[Step]:
             yield from respond(qa, read, q, c, t, p, picture)
 
         def on_upload(paths: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008

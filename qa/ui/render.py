@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
+from ..answer.markers import NUMBERED
 from ..documents import PageReader
-from ..types import Answer, Citation, Passage, location
+from ..types import Answer, Citation, Passage
 from .pages import PagePicture
 
 CONTEXT = 3  # lines shown around a cited range
-_MARKER = re.compile(r"\[(\d{1,3})\]")
 
 
 def esc(value: object) -> str:
@@ -47,7 +47,7 @@ def chat_text(text: str, *, turn: int = 0) -> str:
     """
     out = []
     pos = 0
-    for m in _MARKER.finditer(text) if turn else ():
+    for m in NUMBERED.finditer(text) if turn else ():
         out.append(_literal(text[pos : m.start()]))
         n = m.group(1)
         out.append(f'<a class="qa-cite" href="#{_card_id(turn, int(n))}" '
@@ -177,17 +177,15 @@ def _citation_html(
     body = _lines_html(lines, range(c.first, c.last + 1))
     return (
         f'<section class="qa-src" id="{_card_id(turn, i)}" tabindex="-1">'
-        f'<header><span class="qa-n">{i}</span> {_label_html(c.source, c.label)}'
+        f'<header><span class="qa-n">{i}</span> {_label_html(c.source, c.where)}'
         f'<span class="qa-score" title="retrieval score">score {c.score:.2f}</span></header>'
         f"{body}{_page_html(c, picture(c) if c.page else None)}</section>"
     )
 
 
-def _label_html(source: str, label: str) -> str:
+def _label_html(source: str, where: str) -> str:
     """The file name may wrap anywhere; its page and lines ("p.3 L12-14") never break."""
-    where = label[len(source):] if label.startswith(source) else ""
-    path = label[: len(label) - len(where)]
-    return (f'<code class="qa-label"><span class="qa-path">{esc(path)}</span>'
+    return (f'<code class="qa-label"><span class="qa-path">{esc(source)}</span>'
             f'<span class="qa-loc">{esc(where)}</span></code>')
 
 
@@ -217,14 +215,12 @@ def _png_size(png: bytes) -> tuple[int, int] | None:
 
 def _passage_html(p: Passage) -> str:
     c = p.chunk
-    first = c.start_line - c.page_offset
-    label = location(c.source, first, c.end_line - c.page_offset, c.page)
-    lines = {first + k: t for k, t in enumerate(c.lines())}
+    lines = {c.first + k: t for k, t in enumerate(c.lines())}
     changed = (f'<span class="qa-changed" title="the lines below are as ingested">⚠ '
                f"{esc(p.changed)}</span>" if p.changed else "")
     return (
         f'<section class="qa-passage{" qa-stale" if p.changed else ""}"><header>'
-        f"{_label_html(c.source, label)}{changed}"
+        f"{_label_html(c.source, c.where)}{changed}"
         f'<span class="qa-score" title="retrieval score">score {p.score:.2f}</span></header>'
         f"{_lines_html(lines, range(0), tuple(n - c.page_offset for n in c.flagged))}</section>"
     )
@@ -249,11 +245,9 @@ def _lines_html(lines: Mapping[int, str], hit: range, flagged: tuple[int, ...] =
 
 
 def _is_cited(p: Passage, citations: list[Citation]) -> bool:
-    c = p.chunk
-    return any(
-        x.source == c.source and x.start_line <= c.end_line and x.end_line >= c.start_line
-        for x in citations
-    )
+    """The passage holds a line some citation cites."""
+    return any(p.chunk.holds(x.source, n)
+               for x in citations for n in range(x.start_line, x.end_line + 1))
 
 
 # -- header and ingest results -------------------------------------------------------------
