@@ -73,7 +73,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation.run import main as eval_main
+    from .evaluation.cli import main as eval_main
 
     return eval_main(args)
 

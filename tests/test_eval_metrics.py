@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from qa.evaluation.cli import check_bars, parse_bars
 from qa.evaluation.dataset import DatasetError, Item, check_sources, load
 from qa.evaluation.metrics import (
     DOCUMENT_METRICS,
@@ -22,7 +23,7 @@ from qa.evaluation.metrics import (
     summarize,
     token_f1,
 )
-from qa.evaluation.run import check_bars, parse_bars, relative_source
+from qa.evaluation.pipeline import relative_source
 
 GOLD = Item("q1", "Who voiced support?", ["Estonian Prime Minister"], source="a.txt", lines=[30])
 

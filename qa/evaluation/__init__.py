@@ -1,10 +1,11 @@
 """The eval suite behind ``qa eval``: retrieval, citations, answers and refusals on a dataset.
 
-``run(dataset, corpus=...)`` evaluates and returns the summary; see ``run.run`` for options.
+``run(dataset, corpus=...)`` evaluates and returns the summary; see ``pipeline.run`` for
+options. ``qa eval`` is ``cli.main``.
 """
 
 from .dataset import DatasetError, Item, load
 from .metrics import DEFINITIONS, METRICS
-from .run import run
+from .pipeline import run
 
 __all__ = ["DEFINITIONS", "METRICS", "DatasetError", "Item", "load", "run"]

@@ -1,14 +1,12 @@
 """One eval run: ingest the corpus, ask every question, score, write the report.
 
-``run`` is the Python entry and returns the summary; ``main`` is what ``qa eval`` calls
-(the CLI only parses arguments). The index is throw-away unless ``index`` is given, so a run
-never mixes its corpus into the user's own index.
+``run`` is the Python entry (``qa.evaluation.run``) and returns the summary; ``cli.main`` is
+what ``qa eval`` calls. The index is throw-away unless ``index`` is given, so a run never
+mixes its corpus into the user's own index.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
 import tempfile
@@ -298,57 +296,3 @@ def by_type(items: Sequence[Item], per_system: dict[str, list[dict]]) -> dict[st
                      if m in DOCUMENT_METRICS}
             for system, rows in per_system.items()}}
     return out
-
-
-# -- the command line -------------------------------------------------------------------------
-def parse_bars(specs: Iterable[str], flag: str) -> dict[str, float]:
-    """``["answer_accuracy=0.8"]`` -> {"answer_accuracy": 0.8}; unknown names are an error."""
-    bars = {}
-    for spec in specs:
-        name, sep, value = spec.rpartition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise InputError(f"{flag} {spec!r}: expected METRIC=VALUE, e.g. answer_accuracy=0.8")
-        if name not in METRICS:
-            raise InputError(f"{flag}: unknown metric {name!r}; one of {', '.join(METRICS)}")
-        try:
-            bars[name] = float(value)
-        except ValueError:
-            raise InputError(f"{flag} {spec!r}: {value!r} is not a number") from None
-    return bars
-
-
-def check_bars(
-    metrics: dict[str, Any], under: dict[str, float], over: dict[str, float]
-) -> list[str]:
-    """One message per bar the metrics miss; a metric that was not measured misses its bar."""
-    failures = []
-    for bars, below in ((under, True), (over, False)):
-        for name, bar in bars.items():
-            value = metrics.get(name)
-            if value is None:
-                failures.append(f"{name} was not measured (bar {bar:g})")
-            elif (value < bar) if below else (value > bar):
-                word = "below" if below else "above"
-                failures.append(f"{name} = {value:g} is {word} the bar {bar:g}")
-    return failures
-
-
-def main(args: argparse.Namespace) -> int:
-    """``qa eval``: run, print the table, exit 3 when a --fail-under/--fail-over bar is missed."""
-    from .report import format_table
-
-    under = parse_bars(args.fail_under or [], "--fail-under")
-    over = parse_bars(args.fail_over or [], "--fail-over")
-    summary = run(args.dataset, corpus=args.corpus, backend=args.backend, top_k=args.k,
-                  index=args.index, out=args.out, compare=args.compare, limit=args.limit,
-                  sample=args.sample, progress=not args.quiet)
-    if args.json:
-        print(json.dumps(summary, indent=2))
-    else:
-        print(format_table(summary))
-        print(f"\nreport: {Path(summary['out'], 'report.md')}")
-    failures = check_bars(summary["metrics"], under, over)
-    for failure in failures:
-        print(f"FAIL: {failure}", file=sys.stderr)
-    return 3 if failures else 0
