@@ -1,8 +1,8 @@
 """Faults a user will meet: a Chroma server that goes away, and hostile files in the corpus."""
 
 import os
-import threading
-import time
+import subprocess
+import sys
 
 import pytest
 
@@ -44,32 +44,54 @@ def test_hostile_corpus_each_file_reported_rest_indexed(tmp_path, seed_copy):
     os.symlink(d, d / "loop")  # a folder loop: not followed
     growing = d / "growing.txt"
     growing.write_text("first line\n" * 1000)
-    stop = threading.Event()
-
-    def keep_writing():
-        with open(growing, "a") as fh:
-            while not stop.is_set():
-                fh.write("more text\n" * 200)
-                fh.flush()
-                time.sleep(0.001)
-
-    writer = threading.Thread(target=keep_writing)
-    writer.start()
+    writer = _append_when_opened(growing, "more text\n" * 200)
     try:
         with QA(tmp_path / "ix") as qa:
             report = qa.ingest(d)
     finally:
-        stop.set()
-        writer.join()
+        wrote = _finish(writer)
+    assert wrote and growing.stat().st_size == 13_000  # it did grow while ingest read it
     reasons = dict(report.skipped)
     assert "binary" in reasons[str(d / "binary.txt")]
     assert "empty" in reasons[str(d / "zero.txt")]
     assert "UTF-8" in reasons[str(d / "bad-utf8.md")]
     assert "too large" in reasons[str(d / "huge.txt")]
     assert "cannot read" in reasons[str(d / "self.txt")]
-    assert "changed while being read" in reasons.get(str(growing), "changed while being read")
-    assert report.added == [str(d / "000_9c02e21fc74a5060.txt")] + (
-        [str(growing)] if str(growing) not in reasons else [])
+    assert reasons.get(str(growing)) == "changed while being read; ingest again once it is written"
+    assert report.added == [str(d / "000_9c02e21fc74a5060.txt")]
+
+
+# A writer that appends to a file exactly while ingest reads it, every time: it holds a write
+# lease (fcntl F_SETLEASE), so the kernel blocks ingest's open() of the file (after its first
+# stat) and signals the writer, which appends and lets the open go on.
+_WRITER = """
+import fcntl, os, signal, sys
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGIO})
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_WRLCK)
+print("ready", flush=True)
+opened = signal.sigtimedwait({signal.SIGIO}, 120) is not None
+os.write(fd, sys.argv[2].encode())
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+print("appended" if opened else "never opened", flush=True)
+"""
+
+
+def _append_when_opened(path, text: str) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), text],
+                            stdout=subprocess.PIPE)
+    assert proc.stdout.readline() == b"ready\n"
+    return proc
+
+
+def _finish(proc: subprocess.Popen) -> bool:
+    """Whether the writer appended when the file was opened (it is stopped either way)."""
+    try:
+        out, _ = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out == b"appended\n"
 
 
 def test_unreadable_file_is_reported(tmp_path):
