@@ -278,7 +278,9 @@ class QA:
         rerank_on = self.settings.rerank == "on"
         passages = self.retriever.retrieve(query, max(self.settings.candidates * 2, k))
         passages = _named_first(query, self._file_names(query, passages))
-        passages = passages[: k * RERANK_POOL if rerank_on else k]
+        from .retrieve import whole_pages
+
+        passages = whole_pages(passages, self._manifest)[: k * RERANK_POOL if rerank_on else k]
         retrieved_at = time.perf_counter()
         scored = score_lines(query, passages, self.embed_lines, min_words=1)
         ranked = [s for s in scored if len(s.text.split()) >= 3]

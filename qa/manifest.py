@@ -206,6 +206,16 @@ class Manifest:
         return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5], r[6], r[7], r[8]), score)
                 for r, score in rows]
 
+    def page_chunks(self, source: str, page: int) -> list[Chunk]:
+        """The committed chunks of one page of ``source``, in line order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT k.text, c.start_line, c.end_line, c.sha256, f.sha256, c.page_offset, "
+                "k.context FROM chunks c JOIN keywords k ON k.id = c.id "
+                "JOIN files f ON f.source = c.source WHERE c.source = ? AND c.page = ? "
+                "ORDER BY c.start_line", (source, page)).fetchall()
+        return [Chunk(source, r[1], r[2], r[0], r[3], r[4], page, r[5], r[6]) for r in rows]
+
     def mentions(self, source: str, words: list[str]) -> list[str]:
         """The ``words`` that some chunk of ``source`` holds (BM25's tokens, stemmed)."""
         query = ("SELECT 1 FROM keywords WHERE keywords MATCH ? "

@@ -6,13 +6,42 @@ ingest stay invisible.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ._hashing import sha256_text
 from .manifest import Manifest
 from .store import Store, chunk_from_metadata
 from .types import Passage
+
+
+def whole_pages(passages: list[Passage], manifest: Manifest) -> list[Passage]:
+    """Each PDF passage widened to its whole page, a page once, in the order first retrieved.
+
+    A filing's figures sit in tables whose heading, columns and rows a 200-word chunk splits
+    apart, and the income statement answers a dozen questions: a chunk finds the page, the
+    page is the passage. Other files keep their chunks.
+    """
+    out: list[Passage] = []
+    seen: set[tuple[str, int]] = set()
+    for p in passages:
+        c = p.chunk
+        if c.page and (c.source, c.page) in seen:
+            continue
+        parts = manifest.page_chunks(c.source, c.page) if c.page else []
+        if parts:
+            seen.add((c.source, c.page))
+            lines = {n: line for part in parts
+                     for n, line in enumerate(part.lines(), part.start_line)}
+            first, last = min(lines), max(lines)
+            text = "\n".join(lines.get(n, "") for n in range(first, last + 1))  # gaps are blank
+            p = dataclasses.replace(p, chunk=dataclasses.replace(
+                c, start_line=first, end_line=last, text=text, sha256=sha256_text(text)))
+        out.append(p)
+    return out
+
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 

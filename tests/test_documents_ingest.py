@@ -446,3 +446,25 @@ def test_a_file_named_another_way_is_not_indexed_twice(tmp_path, monkeypatch):
         assert qa.stats()["files"] == 1 and qa.stats()["chunks"] == 1
         Path("docs/a.txt").unlink()
         assert qa.ingest("./docs").removed == ["docs/a.txt"]
+
+
+def test_a_pdf_passage_is_its_whole_page_once(tmp_path):
+    """A table's heading and its rows land in different chunks of a long page; the passage
+    retrieved is the whole page (heading, rows, footer), and a page is retrieved once."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    rows = [f"Berth {n} dues paid {n * 37:,}" for n in range(1, 41)]
+    pages = [["Kestrel Shipping Ltd.", "Prepared for the shareholders."],
+             ["Statement of harbour dues (in kroner)", *rows, "Kestrel Shipping | Q3 | 2"]]
+    (docs / "report.pdf").write_bytes(dm.text_pdf(pages))
+    with QA(tmp_path / "ix", backend="extractive", page_chunk_words=40) as qa:
+        qa.ingest(docs)
+        assert len({(c["start_line"], c["end_line"]) for c in stored_chunks(tmp_path / "ix")
+                    if c["page"] == 2}) > 3  # the page is split into several chunks
+        answer = qa.ask("Which harbour dues did Kestrel Shipping pay at berth 33?")
+    pages_seen = [(p.chunk.source, p.chunk.page) for p in answer.retrieved]
+    assert len(pages_seen) == len(set(pages_seen))
+    page = next(p.chunk for p in answer.retrieved if p.chunk.page == 2)
+    assert page.lines() == page_lines(docs / "report.pdf", 2)
+    assert page.start_line == page.page_offset + 1
+    assert not answer.refused and answer.citations[0].page == 2
