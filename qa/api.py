@@ -20,7 +20,7 @@ from .answer.base import REFUSAL, Answerer
 from .answer.markers import NOT_FOUND, complete, renumber
 from .answerability import Evidence, assess, holder, passage_text
 from .answerability import score as score_answerability
-from .condense import History, rule_condense
+from .condense import rule_condense
 from .config import Settings, embedder_id
 from .documents import PageReader, page_reader
 from .errors import InputError, NotIndexedError
@@ -28,7 +28,7 @@ from .ingest import EMBEDDER, Ingestor, Progress
 from .manifest import Manifest
 from .store import Store
 from .support import ScoredLine, rerank, score_lines
-from .types import Answer, Draft, IngestReport, Passage, Proposal, Status
+from .types import Answer, Draft, History, IngestReport, Passage, Proposal, Status
 from .verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
 
 log = logging.getLogger("qa")
@@ -384,9 +384,12 @@ class QA:
                              "were, or run `qa ingest` again to re-embed")
         return question
 
+    def path_of(self, source: str) -> str | None:
+        """The path ``source`` was ingested from, as the index says now; None if not indexed."""
+        return self._manifest.path(source)
+
     def _reader(self) -> PageReader:
-        paths = {s: e.path for s, e in self._manifest.files().items()}
-        return page_reader(paths.get)
+        return page_reader(self.path_of)
 
     def _checker(self, case: _Case, question: str) -> Callable[[Draft], Verified]:
         return partial(verify, passages=case.passages, read=self._reader(), question=question,

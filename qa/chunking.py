@@ -66,7 +66,6 @@ def chunk_view(
     max_words: int = 120,
     page_words: int | None = None,
     overlap: int = 1,
-    file_sha256: str = "",
 ) -> list[Chunk]:
     """``page_words`` sizes the chunks of a page (PDF) instead of ``max_words``: a filing's
     page is mostly short table rows, and a chunk that keeps a table with its heading rows
@@ -80,7 +79,8 @@ def chunk_view(
         for start, end in _windows(lines, size, overlap):
             body = "\n".join(lines[start : end + 1])
             chunks.append(Chunk(source, offset + start + 1, offset + end + 1, body,
-                                sha256_text(body), file_sha256, page, offset, context))
+                                sha256_text(body), page=page, page_offset=offset,
+                                context=context))
     return chunks
 
 

@@ -113,7 +113,6 @@ class Ingestor:
             max_words=self._s.chunk_words,
             page_words=self._s.page_chunk_words,
             overlap=self._s.chunk_overlap,
-            file_sha256=doc.sha256,
         )
         report.flagged += sorted({(source, n) for c in chunks for n in c.flagged})
         old_ids = self._manifest.chunk_ids(source) if entry else set()

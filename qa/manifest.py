@@ -116,6 +116,12 @@ class Manifest:
             rows = self._db.execute("SELECT source, path, sha256, chunks, ingested_at FROM files")
             return {r[0]: FileEntry(*r) for r in rows.fetchall()}
 
+    def path(self, source: str) -> str | None:
+        """The path ``source`` was last ingested from; None when it is not in the index."""
+        with self._lock:
+            row = self._db.execute("SELECT path FROM files WHERE source = ?", (source,)).fetchone()
+        return row[0] if row else None
+
     def chunk_ids(self, source: str) -> set[str]:
         with self._lock:
             rows = self._db.execute("SELECT id FROM chunks WHERE source = ?", (source,))
@@ -196,25 +202,27 @@ class Manifest:
                 r[0]: r[1:]
                 for r in self._db.execute(
                     "SELECT k.rowid, k.text, c.source, c.start_line, c.end_line, c.sha256, "
-                    "f.sha256, c.page, c.page_offset, k.context "
+                    "c.page, c.page_offset, k.context "
                     "FROM keywords k JOIN chunks c ON c.id = k.id "
                     f"JOIN files f ON f.source = c.source WHERE k.rowid IN ({marks})",
                     [h[0] for h in hits],
                 )
             }
         rows = [(found[rowid], score) for rowid, score in hits if rowid in found]
-        return [(Chunk(r[1], r[2], r[3], r[0], r[4], r[5], r[6], r[7], r[8]), score)
+        return [(Chunk(r[1], r[2], r[3], r[0], r[4], page=r[5], page_offset=r[6], context=r[7]),
+                 score)
                 for r, score in rows]
 
     def page_chunks(self, source: str, page: int) -> list[Chunk]:
         """The committed chunks of one page of ``source``, in line order."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT k.text, c.start_line, c.end_line, c.sha256, f.sha256, c.page_offset, "
+                "SELECT k.text, c.start_line, c.end_line, c.sha256, c.page_offset, "
                 "k.context FROM chunks c JOIN keywords k ON k.id = c.id "
                 "JOIN files f ON f.source = c.source WHERE c.source = ? AND c.page = ? "
                 "ORDER BY c.start_line", (source, page)).fetchall()
-        return [Chunk(source, r[1], r[2], r[0], r[3], r[4], page, r[5], r[6]) for r in rows]
+        return [Chunk(source, r[1], r[2], r[0], r[3], page=page, page_offset=r[4], context=r[5])
+                for r in rows]
 
     def mentions(self, source: str, words: list[str]) -> list[str]:
         """The ``words`` that some chunk of ``source`` holds (BM25's tokens, stemmed)."""

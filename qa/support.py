@@ -8,13 +8,10 @@ question asks is a better signal, and it also picks the extractive answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from .text import content_terms
-from .types import Passage
-
-Embed = Callable[[list[str]], list[list[float]]]
+from .types import Embed, Passage
 
 
 @dataclass(frozen=True)

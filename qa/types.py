@@ -71,7 +71,6 @@ class Chunk(_Shown):
     end_line: int  # 1-based, inclusive
     text: str  # exactly lines start..end of the file joined with "\n"
     sha256: str  # of text
-    file_sha256: str = ""  # of the whole file as ingested
     # PDF: the page (1-based) holding every line of the chunk, and the number of the file's
     # lines before that page; a line is shown as ``line - page_offset`` of its page.
     page: int = 0

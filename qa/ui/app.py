@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -149,25 +149,14 @@ def backend_name(qa: QA) -> str:
         return f"{qa.settings.backend} (unavailable: {exc})"
 
 
-def _ingested_path(qa: QA) -> Callable[[str], str | None]:
-    """source -> the path it was ingested from, as the QA's own manifest says now (an upload
-    ingested after the page was built is found too)."""
-
-    def path_of(source: str) -> str | None:
-        entry = qa._manifest.files().get(source)
-        return entry.path if entry else None
-
-    return path_of
-
-
 def line_reader(qa: QA) -> PageReader:
     """Read context lines from the file each source was ingested from."""
-    return page_reader(_ingested_path(qa))
+    return page_reader(qa.path_of)
 
 
 def page_pictures(qa: QA) -> PagePicture:
     """Draw a PDF citation's page, with its lines highlighted, from the file ingested."""
-    return page_picture(_ingested_path(qa))
+    return page_picture(qa.path_of)
 
 
 def build(qa: QA) -> Any:
