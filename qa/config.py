@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BeforeValidator, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -29,11 +29,14 @@ def embedder_id(settings: Settings) -> str:
 
 
 # Settings that take one of a few words; on/off ones also take the usual boolean spellings.
-CHOICES = {
-    "retrieval": ("hybrid", "dense"),
-    "rerank": ("on", "off"),
-    "fallback": ("on", "off"),
-    "backend": ("auto", "openai", "local", "extractive"),
+Retrieval = Literal["hybrid", "dense"]
+OnOff = Literal["on", "off"]
+Backend = Literal["auto", "openai", "local", "extractive"]
+CHOICES: dict[str, tuple[str, ...]] = {
+    "retrieval": get_args(Retrieval),
+    "rerank": get_args(OnOff),
+    "fallback": get_args(OnOff),
+    "backend": get_args(Backend),
 }
 _SWITCH = {"true": "on", "yes": "on", "1": "on", "false": "off", "no": "off", "0": "off"}
 
@@ -46,7 +49,7 @@ def _switch(value: Any) -> Any:
     return _SWITCH.get(_word(value), _word(value))
 
 
-Switch = Annotated[Literal[CHOICES["rerank"]], BeforeValidator(_switch)]
+Switch = Annotated[OnOff, BeforeValidator(_switch)]
 
 
 class Settings(BaseSettings):
@@ -63,14 +66,14 @@ class Settings(BaseSettings):
     extract_seconds: float = 60.0  # time limit to extract one PDF/Word/HTML file's text
     max_question_chars: int = 2000  # a longer question is an error, on every backend
     top_k: int = 5
-    retrieval: Annotated[Literal[CHOICES["retrieval"]], BeforeValidator(_word)] = "hybrid"
+    retrieval: Annotated[Retrieval, BeforeValidator(_word)] = "hybrid"
     candidates: int = 20  # per list, before fusion
     rerank: Switch = "on"  # reorder candidates by their best-supported line
     embed_batch: int = 32
     embed_url: str = ""  # an OpenAI-compatible /v1/embeddings server instead of the packaged model
     embed_model: str = "all-MiniLM-L6-v2"  # the model name to ask that server for
     threads: int = 0  # CPU threads for the embedder and the local model; 0: every core
-    backend: Annotated[Literal[CHOICES["backend"]], BeforeValidator(_word)] = "auto"
+    backend: Annotated[Backend, BeforeValidator(_word)] = "auto"
     min_support: float = 0.35  # best line support below this: refuse before asking a backend
     min_answerability: float = 0.5  # fitted answerability score needed to answer (README)
     min_line_support: float = 0.3  # a sentence's cited lines must relate this much to the question
