@@ -411,10 +411,10 @@ class QA:
             quoted = _quote_best(case.ranked, passages, question)
             if quoted is not None:
                 fallback, said = _shown(quoted, check)
-                if said:
+                if said and fallback is not None:
                     debug["fallback"] = True
                     return Answer(said, False, fallback.citations, passages, debug)
-        if not text:
+        if not text or result is None:
             if result is not None:
                 debug["refused_because"] = NOT_VERIFIED
             return Answer(REFUSAL, True, [], passages, debug)

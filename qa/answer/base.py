@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Protocol, runtime_checkable
 
 from ..support import ScoredLine
@@ -16,7 +16,8 @@ class Answerer(Protocol):
     """Writes a draft answer from retrieved passages, proposing citations by line.
 
     ``stream`` yields text pieces as they are produced and, last, exactly one ``Draft``: one
-    code path serves the streaming UI and the blocking API. Verification happens after,
+    code path serves the streaming UI and the blocking API. It is a generator: closing it
+    (the user pressed Stop) must end generation. Verification happens after,
     outside the backend, so no backend can put an unchecked citation in front of a user.
     ``evidence`` is the passages' lines ranked by support when the caller has scored them
     already (``QA`` always has, for its refusal gate); a backend may use it or ignore it.
@@ -30,7 +31,7 @@ class Answerer(Protocol):
 
     def stream(
         self, question: str, passages: list[Passage], *, evidence: list[ScoredLine] | None = None
-    ) -> Iterator[str | Draft]: ...
+    ) -> Generator[str | Draft, None, None]: ...
 
 
 def run(answerer: Answerer, question: str, passages: list[Passage]) -> Draft:

@@ -6,7 +6,7 @@ Whether to answer at all is decided before any backend runs (``QA_MIN_SUPPORT``,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from ..support import ScoredLine, score_lines
 from ..types import Draft, Embed, Passage, Proposal
@@ -21,7 +21,7 @@ class ExtractiveAnswerer:
 
     def stream(
         self, question: str, passages: list[Passage], *, evidence: list[ScoredLine] | None = None
-    ) -> Iterator[str | Draft]:
+    ) -> Generator[str | Draft, None, None]:
         ranked = evidence if evidence is not None else score_lines(question, passages, self._embed)
         if not ranked:
             draft = Draft(REFUSAL, refused=True)

@@ -7,7 +7,7 @@ the refusal rules cannot drift apart between backends.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Protocol
 
 from .. import prompts
@@ -59,7 +59,7 @@ class LLMAnswerer:
 
     def stream(
         self, question: str, passages: list[Passage], *, evidence: list[ScoredLine] | None = None
-    ) -> Iterator[str | Draft]:
+    ) -> Generator[str | Draft, None, None]:
         if not passages:
             yield Draft(REFUSAL, refused=True)
             return
