@@ -98,21 +98,23 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        **sources: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings,)  # the defaults; from_env adds the environment
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Defaults, then ``QA_<FIELD>`` / ``OPENAI_*`` variables, then explicit overrides."""
-        given = {k: v for k, v in overrides.items() if v is not None}
+        # Any: the values are validated by pydantic, whatever the fields' declared types
+        given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         try:
             return _FromEnvironment(**given)
         except ValidationError as exc:
             raise InputError(_one_line(exc)) from None
 
     @classmethod
-    def describe(cls, **overrides: object) -> list[dict]:
+    def describe(cls, **overrides: object) -> list[dict[str, str]]:
         """Every setting's effective value and where it came from (flag, environment or
         default), secrets shown as set or not, never their value: what `qa config` prints."""
         effective = cls.from_env(**overrides)
@@ -139,7 +141,8 @@ class _FromEnvironment(Settings):
     @classmethod
     def settings_customise_sources(
         cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource, **sources: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings)  # no .env file, no secrets folder
 
@@ -149,7 +152,8 @@ SECRETS = ("openai_api_key", "api_key", "ui_auth")  # never printed
 
 def env_name(field: str) -> str:
     """The variable a field is read from: ``QA_TOP_K``, or its alias (``OPENAI_API_KEY``)."""
-    return Settings.model_fields[field].validation_alias or "QA_" + field.upper()
+    alias = Settings.model_fields[field].validation_alias  # a plain name wherever one is set
+    return alias if isinstance(alias, str) and alias else "QA_" + field.upper()
 
 
 def _one_line(exc: ValidationError) -> str:

@@ -90,7 +90,7 @@ def tokens(text: str) -> list[Token]:
             # A capital inside a sentence marks a name (at its start, only when a capitalised
             # word follows: "Olaf Scholz"); an all-caps word of 2+ letters marks a code.
             ident = (word[:1].isupper() and (not _sentence_start(text, m.start())
-                                             or _NAME_NEXT.match(text, m.end()))) or (
+                                             or _NAME_NEXT.match(text, m.end()) is not None)) or (
                 len(word) > 1 and word.isupper()
             )
         if key and key not in out:

@@ -240,7 +240,8 @@ class Manifest:
         df = {t: self._db.execute(count, (f'"{t}"',)).fetchone()[0] for t in terms}
         if sum(df.values()) <= budget:
             return terms
-        kept, total = [], 0
+        kept: list[str] = []
+        total = 0
         for t in sorted(terms, key=df.__getitem__):
             if kept and total + df[t] > budget:
                 break

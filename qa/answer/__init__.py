@@ -25,8 +25,9 @@ def make_answerer(settings: Settings, embed: Embed) -> Answerer:
     name = resolve_backend(settings)
     if name == "extractive":
         return ExtractiveAnswerer(embed)
-    from .llm import LLMAnswerer
+    from .llm import ChatModel, LLMAnswerer
 
+    model: ChatModel
     if name == "openai":
         from .openai_chat import OpenAIChatModel
 
