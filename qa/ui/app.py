@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from ..api import QA
 from ..config import Settings
@@ -22,6 +22,9 @@ from ..types import Answer, History, Status
 from . import render
 from .pages import PagePicture, page_picture
 from .uploads import ingest_uploads
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 log = logging.getLogger("qa.ui")
 
@@ -109,7 +112,7 @@ def stop(chat: Chat) -> Chat:
     return chat
 
 
-def _content(content: Any) -> str:
+def _content(content: object) -> str:
     """A message's text: the browser sends it back as a list of parts ({"text": ...})."""
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
@@ -120,7 +123,9 @@ def _msg(role: str, content: str) -> dict:
     return {"role": role, "content": content}
 
 
-def upload(qa: QA, paths: list[str] | None, progress: Any = None) -> tuple[str, str]:
+def upload(
+    qa: QA, paths: list[str] | None, progress: Callable[..., object] | None = None
+) -> tuple[str, str]:
     """Store and ingest uploaded files; (per-file result html, notice html)."""
     files = [(p, Path(p).name) for p in paths or []]
     if not files:
@@ -159,7 +164,16 @@ def page_pictures(qa: QA) -> PagePicture:
     return page_picture(qa.path_of)
 
 
-def build(qa: QA) -> Any:
+class _Wiring(TypedDict, total=False):
+    """Keyword arguments shared by several of Gradio's event listeners."""
+
+    inputs: list[gr.components.Component]
+    outputs: list[gr.components.Component]
+    queue: bool
+    show_progress: Literal["full", "minimal", "hidden"]
+
+
+def build(qa: QA) -> gr.Blocks:
     """The Blocks app for one ``QA``; launch it with ``launch``."""
     import gradio as gr
 
@@ -261,8 +275,8 @@ def build(qa: QA) -> Any:
         def working(busy: bool) -> tuple:
             return gr.Button(visible=not busy), gr.Button(visible=busy)
 
-        buttons = dict(outputs=[ask, halt], queue=False, show_progress="hidden")
-        chat_io = dict(inputs=[question, chat, turns, panels],
+        buttons: _Wiring = dict(outputs=[ask, halt], queue=False, show_progress="hidden")
+        chat_io: _Wiring = dict(inputs=[question, chat, turns, panels],
                        outputs=[question, chat, turns, panels, sources, notice])
         asking = []
         for trigger in (question.submit, ask.click):
@@ -282,7 +296,7 @@ def build(qa: QA) -> Any:
     return demo
 
 
-def _theme() -> Any:
+def _theme() -> gr.themes.Default:
     """Gradio's default look in IBM Plex Sans, which it ships: no font is fetched online."""
     import gradio as gr
 

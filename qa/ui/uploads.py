@@ -13,11 +13,14 @@ import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .._hashing import sha256_file
 from ..ingest import Progress
 from ..readers import KINDS, kind_of
+
+if TYPE_CHECKING:
+    from ..api import QA
 
 MAX_NAME_BYTES = 200  # under the usual 255-byte limit, with room for a "-2" suffix
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f<>:"/\\|?*]')
@@ -94,7 +97,7 @@ Row = tuple[str, str, str]  # (file name, added|updated|unchanged|skipped, why)
 
 
 def ingest_uploads(
-    qa: Any, files: list[tuple[str, str]], *, progress: Progress | None = None
+    qa: QA, files: list[tuple[str, str]], *, progress: Progress | None = None
 ) -> list[Row]:
     """Store each (temp path, original name) upload and ingest the stored ones like any file.
 
