@@ -19,7 +19,7 @@ import bisect
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._hashing import sha256_text
 from ..answer.base import REFUSAL, Answerer, run
@@ -27,6 +27,10 @@ from ..documents import Skip, find_files, read_document
 from ..errors import BackendError, InputError
 from ..readers import kind_of, split_lines
 from ..types import Chunk, Passage
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.schema import Document as LlamaDocument
 
 
 class _File:
@@ -55,7 +59,7 @@ class Baseline:
         self,
         corpus: str | os.PathLike,
         *,
-        embed_model: Any,
+        embed_model: BaseEmbedding,
         answerer: Answerer,
         top_k: int,
         max_file_mb: float = 50.0,
@@ -76,7 +80,7 @@ class Baseline:
         self._retriever = index.as_retriever(similarity_top_k=top_k)
         self.unplaced = 0  # retrieved nodes whose offsets LlamaIndex did not record
 
-    def _load(self, corpus: str | os.PathLike, *, max_bytes: int) -> list[Any]:
+    def _load(self, corpus: str | os.PathLike, *, max_bytes: int) -> list[LlamaDocument]:
         """The LlamaIndex documents: text files from qa's view with the metadata
         SimpleDirectoryReader would attach, PDFs through SimpleDirectoryReader itself."""
         from llama_index.core import Document, SimpleDirectoryReader
@@ -112,21 +116,25 @@ class Baseline:
             )
         if pdfs:
             self._pdf_sources = {str(Path(s)): s for s in pdfs}
-            for doc in SimpleDirectoryReader(input_files=pdfs).load_data(show_progress=False):
-                self._files[doc.id_] = _File(doc.text)
-                documents.append(doc)
+            for page in SimpleDirectoryReader(input_files=pdfs).load_data(show_progress=False):
+                self._files[page.id_] = _File(page.text)
+                documents.append(page)
         return documents
 
     def retrieve(self, question: str) -> list[Passage]:
         """The retrieved nodes as qa Passages: in a text file spanning the whole lines their
         characters cover; in a PDF the node's text, its lines numbered within its page."""
+        from llama_index.core.schema import TextNode
+
         passages = []
         for hit in self._retriever.retrieve(question):
             node = hit.node
-            file_path = node.metadata.get("file_path") or node.ref_doc_id
+            doc_id = node.ref_doc_id or ""
+            file_path: str = node.metadata.get("file_path") or doc_id
             pdf_source = self._pdf_sources.get(file_path)
-            file = self._files.get(node.ref_doc_id if pdf_source else file_path)
-            if file is None or node.start_char_idx is None or node.end_char_idx is None:
+            file = self._files.get(doc_id if pdf_source else file_path)
+            if (file is None or not isinstance(node, TextNode)  # a text node has the offsets
+                    or node.start_char_idx is None or node.end_char_idx is None):
                 self.unplaced += 1
                 continue
             start, end = file.span(node.start_char_idx, node.end_char_idx)

@@ -361,8 +361,9 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
     for k in (1, 5):
         out[f"followup_hit@{k}"] = _mean(r[f"hit@{k}"] for r in paired)
         out[f"standalone_hit@{k}"] = _mean(r[f"standalone_hit@{k}"] for r in paired)
-    out["followup_ratio"] = (out["followup_hit@5"] / out["standalone_hit@5"]
-                             if paired and out["standalone_hit@5"] else None)
+    followup, standalone = out["followup_hit@5"], out["standalone_hit@5"]
+    out["followup_ratio"] = (followup / standalone
+                             if paired and followup is not None and standalone else None)
     cited = [r for r in rows if r.get("standalone_citation_recall") is not None]
     out["followup_citation_recall"] = _mean(r["citation_recall"] for r in cited)
     out["standalone_citation_recall"] = _mean(r["standalone_citation_recall"] for r in cited)
@@ -376,9 +377,9 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
                                                                  "facts_cited")):
         out[metric] = (sum(len(r[key]) for _, r in with_facts) / total_facts
                        if total_facts else None)
-    cited = sum(r["cited_lines"] or 0 for r in answerable)
+    cited_lines = sum(r["cited_lines"] or 0 for r in answerable)
     good = sum(r["cited_gold_lines"] or 0 for r in answerable)
-    out["citation_precision"] = good / cited if cited else None
+    out["citation_precision"] = good / cited_lines if cited_lines else None
     out["citation_recall"] = _mean(r["citation_recall"] for r in answerable)
     spans = sum(r.get("cited_spans") or 0 for r in rows)
     out["cited_page_exact"] = (sum(r.get("cited_exact") or 0 for r in rows) / spans
@@ -405,7 +406,7 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
 
 def refusal_sweep(
     rows: Sequence[Mapping[str, Any]], *, floor: float = 0.0, step: float = 0.025
-) -> list[dict[str, float]]:
+) -> list[dict[str, float | None]]:
     """What the answerability threshold (QA_MIN_ANSWERABILITY) would have done, one point per
     value, replayed from one run.
 

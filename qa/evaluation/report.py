@@ -108,6 +108,7 @@ def plot_latency(path: Path, rows: Sequence[dict]) -> None:
         if not pooled:
             continue
         lo, hi = min(pooled), max(pooled)
+        bins: list[float] | int
         if lo > 0 and hi / lo > 20:  # systems an order of magnitude apart: log scale
             bins = [lo * (hi / lo) ** (i / 30) for i in range(31)]
             ax.set_xscale("log")
