@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import TYPE_CHECKING
 
 from . import View
 from ._lines import display_lines
 from ._skip import Skip
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 NO_TEXT = "no text: the page holds only scripts or markup"
 
@@ -154,7 +158,8 @@ class _Lines:
         return out
 
 
-def _is_chrome(node, attrs: dict, scope: int, page_chars: int, menus: bool) -> bool:
+def _is_chrome(node: LexborNode, attrs: dict[str, str | None], scope: int, page_chars: int,
+               menus: bool) -> bool:
     """Navigation, hidden elements, the page's header, footer and sidebars, and page chrome
     named by its class or id; with ``menus``, also lists and table cells of links. ``scope``:
     0 at page level, 1 inside <main>, 2 inside a sectioning element."""
@@ -190,13 +195,13 @@ def _is_chrome(node, attrs: dict, scope: int, page_chars: int, menus: bool) -> b
     return False
 
 
-def _minor(node, page_chars: int) -> bool:
+def _minor(node: LexborNode, page_chars: int) -> bool:
     """Less than half the page's text: a class like "has-sidebar" can sit on the wrapper of
     the whole page, and chrome by name is never most of the page."""
     return len(_collapse(node.text(deep=True))) * 2 < page_chars
 
 
-def _is_menu(node, page_chars: int) -> bool:
+def _is_menu(node: LexborNode, page_chars: int) -> bool:
     """Three links or more that are nearly all of the element's text, and not most of the
     page (a page that is a list of links keeps it)."""
     links = node.css("a[href]")
@@ -208,7 +213,7 @@ def _is_menu(node, page_chars: int) -> bool:
     return sum(len(_collapse(a.text(deep=True))) for a in links) >= 0.8 * chars
 
 
-def _table_is_layout(table) -> bool:
+def _table_is_layout(table: LexborNode) -> bool:
     """A table used for page layout (a cell holds a table, a heading or a long text) is read
     as blocks; a data table gives one line per row."""
     for cell in table.css("td, th"):
@@ -219,24 +224,24 @@ def _table_is_layout(table) -> bool:
     return False
 
 
-def _walk(root, menus: bool) -> list[str]:
+def _walk(root: LexborNode, menus: bool) -> list[str]:
     """The display lines of ``root``; ``menus``: leave out lists and cells of links."""
     out = _Lines()
     root_id = root.mem_id
     page_chars = len(_collapse(root.text(deep=True)))
     # (node, entering); the exit event of an element follows its children
-    stack: list[tuple[object, bool]] = [(root, True)]
+    stack: list[tuple[LexborNode, bool]] = [(root, True)]
     groups = 0          # open lists, tables and definition lists: one block, many lines
     mains = sections = 0  # open <main> and sectioning elements
-    lists: list[list] = []  # [ordered, next number] of the open lists
-    cells: list[list[str]] | None = None  # the cells of the open table row
+    lists: list[list[int]] = []  # [ordered, next number] of the open lists
+    cells: list[str] | None = None  # the cells of the open table row
     cell: list[str] | None = None
     layout: list[bool] = []  # open tables: read as layout (True) or as data (False)
     pre: list[str] | None = None
     pre_depth = 0
     while stack:
         node, entering = stack.pop()
-        tag = node.tag
+        tag = node.tag or ""  # lexbor names every node ("-text" for text)
         if tag == "-text":
             text = node.text_content or ""
             if pre is not None:
@@ -363,7 +368,7 @@ def _walk(root, menus: bool) -> list[str]:
     return out.lines()
 
 
-def _content_root(tree):
+def _content_root(tree: LexborHTMLParser) -> LexborNode | None:
     """The element holding the page's content: its <main>, else its one <article>, else the
     target of its "skip to content" link, else the body."""
     body = tree.body if tree.body is not None else tree.root
