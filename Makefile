@@ -34,12 +34,14 @@ EVAL_BARS = --fail-under hit@5=0.95 --fail-under citation_precision=0.9 \
 
 test: setup browser
 	$(BIN)/ruff check qa tests eval
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 	$(BIN)/qa eval eval/datasets/seed.jsonl --corpus seeds/ -q --out eval/reports/ci-seed $(EVAL_BARS)
 
 # The quick run while working: no local model, no browser, no wheel build.
 check: setup
 	$(BIN)/ruff check qa tests eval
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not llm and not browser and not slow" $(PYTEST_ARGS)
 
 lint: setup
