@@ -141,6 +141,14 @@ _FIRST_TEXT = """([n]) => {  // the first verified sentence: text beside the sta
   return said !== '';
 }"""
 
+_SAID = """() => {  // the text of the last answer beside its status line (the status: null)
+  const bots = document.querySelectorAll('#qa-chat [data-testid=bot]');
+  const last = bots[bots.length - 1];
+  const status = last.querySelector('.qa-status');
+  return [last.innerText.replace(status ? status.innerText : '', '').trim(),
+          status ? status.innerText : null];
+}"""
+
 
 _STATUS = """() => {  // the status line of the answer being made, or ''
   const s = document.querySelectorAll('#qa-chat [data-testid=bot] .qa-status');
@@ -417,6 +425,55 @@ def test_stop_cancels_the_answer_on_the_server(browser, tmp_path):
             context.close()
         finally:
             srv.stop()
+    assert "Traceback" not in srv.log.read_text()
+
+
+# Four sentences, each verifiable on its own; 46 words and 2 closing events.
+TRICKLED = (
+    "The Estonian Prime Minister voiced support for Macron's stance [L30]. "
+    "He emphasized focusing on actions rather than limitations [L30]. "
+    "Scholz and other leaders, including the Netherlands, Poland and Greece, politely rebuffed "
+    "the idea [L27]. "
+    "Macron maintained that nothing can be ruled out regarding troop deployments [L32].")
+
+
+def test_time_to_first_verified_sentence_is_before_the_whole_answer(browser, tmp_path):
+    """A model that writes a word every 0.1 s (48 events, 4.8 s): its first sentence is on
+    screen, verified, while the model is still writing, seconds before the whole answer."""
+    from .chat_server import ChatServer
+
+    events = len(TRICKLED.split(" ")) + 2  # a word each, then the finish and [DONE]
+    index = tmp_path / "index"
+    assert run_qa("ingest", "seeds/", "--index", str(index)).returncode == 0
+    with ChatServer(lambda n, body: (200, TRICKLED, 0.0), word_delay=0.1) as llm:
+        srv = Server(index, tmp_path / "serve.log", QA_BACKEND="openai",
+                     OPENAI_BASE_URL=llm.url, OPENAI_API_KEY="test", QA_MIN_ANSWERABILITY="0")
+        try:
+            context = browser.new_context(viewport=DESKTOP)
+            pg = context.new_page()
+            pg.goto(srv.url)
+            pg.wait_for_selector("#qa-question textarea")
+            n = submit(pg, SEED_Q)
+            started = time.perf_counter()
+            pg.wait_for_function(_FIRST_TEXT, arg=[n], timeout=30_000, polling=20)
+            first, sent = time.perf_counter(), llm.words_sent
+            said, status = pg.evaluate(_SAID)
+            answer = wait_answer(pg, n)
+            done = time.perf_counter()
+            context.close()
+        finally:
+            srv.stop()
+    timings = {"first_verified_s": round(first - started, 2), "full_s": round(done - started, 2),
+               "model_events_at_first": sent, "model_events": events}
+    print("trickled answer:", timings)
+    assert sent <= events - 20, timings  # the model had 20 or more words still to write ...
+    assert done - first >= 1.5, timings  # ... and the whole answer came seconds later
+    assert status and "Writing the answer" in status
+    assert said.startswith("The Estonian Prime Minister voiced support for Macron")
+    assert "[L" not in said and "Macron maintained" not in said  # only what is verified so far
+    for sentence in ("He emphasized focusing", "politely rebuffed the idea",
+                     "Macron maintained that nothing can be ruled out"):
+        assert sentence in answer
     assert "Traceback" not in srv.log.read_text()
 
 
