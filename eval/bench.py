@@ -41,7 +41,7 @@ def make_corpus(folder: Path, paragraphs: int, *, per_file: int = 20, words: int
 
 def bench_ingest(corpus: Path, work: Path) -> dict:
     from qa import QA
-    from qa.embedding import embed_texts
+    from qa.index.embedding import embed_texts
 
     with QA(work / "qa-index") as qa:
         qa.embed_model  # noqa: B018 - model load is not ingest throughput
@@ -73,7 +73,7 @@ def bench_ingest(corpus: Path, work: Path) -> dict:
 
 
 def _chunk_texts(qa, corpus: Path) -> list[str]:
-    from qa.chunking import chunk_text
+    from qa.ingest.chunking import chunk_text
 
     return [
         c.text
@@ -86,7 +86,7 @@ def _chunk_texts(qa, corpus: Path) -> list[str]:
 def _llamaindex_ingest(corpus: Path) -> tuple[float, int]:
     from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
 
-    from qa.embedding import MiniLMEmbedding
+    from qa.index.embedding import MiniLMEmbedding
 
     model = MiniLMEmbedding()
     t = time.perf_counter()
@@ -113,7 +113,7 @@ def bench_retrieval(corpus: Path, work: Path, queries: int = 200) -> dict:
 
 
 def retrieval_percentiles(qa, asks: list[str]) -> tuple[float, float]:
-    """p50 and p95 milliseconds of ``qa.retrieve`` over the questions, after one warm-up."""
+    """p50 and p95 milliseconds of ``qa.ask.retrieve`` over the questions, after one warm-up."""
     qa.retrieve(asks[0])
     times = []
     for q in asks:

@@ -113,7 +113,7 @@ def ground_truth(raw: bytes):
     """(content lines, boilerplate lines, table rows) or None without a known content element."""
     import lxml.html
 
-    from qa.readers.html import decode
+    from qa.ingest.readers.html import decode
 
     try:
         text = re.sub(r"^\s*<\?xml[^>]*>", "", decode(raw))  # lxml refuses it in a str
@@ -148,8 +148,8 @@ def ground_truth(raw: bytes):
 
 # -- the candidates --------------------------------------------------------------------------
 def run_selectolax(raw: bytes) -> list[str]:
-    from qa.readers import Skip
-    from qa.readers.html import read_html
+    from qa.ingest.readers import Skip
+    from qa.ingest.readers.html import read_html
 
     try:
         return read_html(raw).lines
@@ -160,7 +160,7 @@ def run_selectolax(raw: bytes) -> list[str]:
 def run_trafilatura(raw: bytes, *, favor_recall: bool) -> list[str]:
     import trafilatura
 
-    from qa.readers.html import decode
+    from qa.ingest.readers.html import decode
 
     xml = trafilatura.extract(decode(raw), output_format="xml", include_tables=True,
                               include_comments=False, include_images=False,

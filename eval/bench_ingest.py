@@ -3,7 +3,7 @@
     python eval/bench_ingest.py [DIR]        # default: the sec10q 10-Q PDFs
 
 On the PDFs of DIR, in one process, one after the other:
-  (a) extraction alone: ``qa.readers.read_view`` over every file (pypdfium2, in-process);
+  (a) extraction alone: ``qa.ingest.readers.read_view`` over every file (pypdfium2, in-process);
   (b) embedding alone: qa's embedder over the chunk texts qa makes of those views;
   (c) ``QA(...).ingest(DIR)`` into a temporary index: extraction in the reader child process,
       chunking, embedding, Chroma and the manifest.
@@ -58,14 +58,14 @@ def timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
 
 def extract(files: list[Path]) -> list:
     """(a): every file's view, as qa's readers make it."""
-    from qa.readers import read_view
+    from qa.ingest.readers import read_view
 
     return [read_view(f.name, f.read_bytes()) for f in files]
 
 
 def chunk_texts(files: list[Path], views: list, settings) -> list[str]:
     """The texts qa embeds for these views (chunking is not part of (b)'s clock)."""
-    from qa.chunking import chunk_view
+    from qa.ingest.chunking import chunk_view
 
     return [c.search_text for f, v in zip(files, views)
             for c in chunk_view(str(f), v, max_words=settings.chunk_words,
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from qa.config import Settings
-    from qa.embedding import MiniLMEmbedding
+    from qa.index.embedding import MiniLMEmbedding
 
     folder = args.dir
     files = pdfs_in(folder)

@@ -51,7 +51,7 @@ def _touch_one_percent(corpus: Path) -> int:
 def measure(size: int, work: Path, backend: str, answers: int) -> dict:
     """One size, in this process: what the parent prints for that row."""
     from qa import QA
-    from qa.embedding import embed_texts
+    from qa.index.embedding import embed_texts
 
     corpus = work / "corpus"
     make_corpus(corpus, size, per_file=PER_FILE, words=WORDS)

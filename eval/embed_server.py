@@ -16,7 +16,7 @@ def create_app(*, threads: int = 0, calls: list[int] | None = None) -> Any:
     """The app; ``calls`` (when given) receives the number of texts of each request."""
     from fastapi import FastAPI
 
-    from qa.embedding import embed_texts
+    from qa.index.embedding import embed_texts
 
     app = FastAPI()
 

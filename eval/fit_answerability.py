@@ -1,4 +1,4 @@
-"""Fit the answer-or-refuse score (qa/answerability.json) on SQuAD 2.0 questions kept out of tests.
+"""Fit the answer-or-refuse score (qa/ask/answerability.json) on SQuAD 2.0 questions kept out of tests.
 
 The fit set is ``questions_full.jsonl`` minus the questions of ``questions.jsonl`` (same
 articles, disjoint questions); for a seeded sample of it the evidence signals are computed on
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import QA  # noqa: E402
-from qa.answerability import WEIGHTS, probability  # noqa: E402
+from qa.ask.answerability import WEIGHTS, probability  # noqa: E402
 from qa.evaluation.dataset import load  # noqa: E402
 
 EVIDENCE = ["support", "similarity", "lexical", "margin", "identifiers"]

@@ -11,7 +11,7 @@ from typing import Any
 
 _HOME = {
     "QA": "api",
-    "Answerer": "answer.base",
+    "Answerer": "ask.answer.base",
     "Settings": "config",
     **dict.fromkeys(["BackendError", "InputError", "ModelError", "NotIndexedError", "QAError",
                      "StoreError"], "errors"),

@@ -15,21 +15,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from . import grounding
-from .answer.base import REFUSAL, Answerer
-from .answer.markers import NOT_FOUND, complete, renumber
-from .answerability import Evidence, assess, holder, passage_text
-from .answerability import score as score_answerability
-from .condense import rule_condense
+from .ask import grounding
+from .ask.answer.base import REFUSAL, Answerer
+from .ask.answer.markers import NOT_FOUND, complete, renumber
+from .ask.answerability import Evidence, assess, holder, passage_text
+from .ask.answerability import score as score_answerability
+from .ask.condense import rule_condense
+from .ask.support import ScoredLine, rerank, score_lines
+from .ask.verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
 from .config import Settings, embedder_id
-from .documents import PageReader, page_reader
 from .errors import InputError, NotIndexedError
-from .ingest import EMBEDDER, Ingestor, Progress
-from .manifest import Manifest
-from .store import Store
-from .support import ScoredLine, rerank, score_lines
+from .index.manifest import Manifest
+from .index.store import Store
+from .ingest.documents import PageReader, page_reader
+from .ingest.ingestor import EMBEDDER, Ingestor, Progress
 from .types import Answer, Draft, History, IngestReport, Passage, Proposal, Status
-from .verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
 
 log = logging.getLogger("qa")
 
@@ -41,7 +41,7 @@ class QA:
     existing one without writing anything (what `qa ask` and `qa stats` do, so that they work
     on an index they may not change). Options are keyword-only and override the environment
     (``Settings.from_env``); ``answerer=`` plugs in any object that implements
-    ``qa.answer.Answerer`` in place of the configured backend.
+    ``qa.ask.answer.Answerer`` in place of the configured backend.
     """
 
     def __init__(
@@ -87,7 +87,7 @@ class QA:
     def embed_model(self) -> Any:
         with self._init_lock:
             if self._embed_model is None:
-                from .embedding import MiniLMEmbedding, RemoteEmbedding
+                from .index.embedding import MiniLMEmbedding, RemoteEmbedding
 
                 s = self.settings
                 self._embed_model = (
@@ -106,7 +106,7 @@ class QA:
         """``embed`` with a cache, for the document lines scored question after question."""
         with self._init_lock:
             if self._embed_lines is None:
-                from .embedding import CachedEmbed
+                from .index.embedding import CachedEmbed
 
                 self._embed_lines = CachedEmbed(self.embed)
         return self._embed_lines
@@ -115,7 +115,7 @@ class QA:
     def answerer(self) -> Answerer:
         with self._init_lock:
             if self._answerer is None:
-                from .answer import make_answerer
+                from .ask.answer import make_answerer
 
                 self._answerer = make_answerer(self.settings, self.embed_lines)
         return self._answerer
@@ -124,7 +124,7 @@ class QA:
     def retriever(self) -> Any:
         with self._init_lock:
             if self._retriever is None:
-                from .retrieve import DenseRetriever, HybridRetriever
+                from .ask.retrieve import DenseRetriever, HybridRetriever
 
                 dense = DenseRetriever(self._store, self._manifest, self.embed_model,
                                        embed_query=self.embed_lines)
@@ -279,7 +279,7 @@ class QA:
         passages = self.retriever.retrieve(query, max(self.settings.candidates * 2, k))
         ids = grounding.identifiers(grounding.without_instructions(query))
         passages = _named_first(ids, self._file_names(ids, passages))
-        from .retrieve import whole_pages
+        from .ask.retrieve import whole_pages
 
         passages = whole_pages(passages, self._manifest)[: k * RERANK_POOL if rerank_on else k]
         retrieved_at = time.perf_counter()

@@ -7,8 +7,8 @@ import json
 import sys
 from collections.abc import Callable
 
+from .ask.verify import NOT_VERIFIED
 from .errors import QAError
-from .verify import NOT_VERIFIED
 
 
 def _common(p: argparse.ArgumentParser) -> None:

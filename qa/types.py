@@ -103,7 +103,7 @@ class Chunk(_Shown):
         """Lines that read as instructions to an assistant: shown, never support for an answer.
 
         Computed once per chunk (verification asks for every proposal)."""
-        from .grounding import is_instruction
+        from .ask.grounding import is_instruction
 
         return tuple(
             n for n, line in enumerate(self.lines(), self.start_line) if is_instruction(line)

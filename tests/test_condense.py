@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from qa import QA
-from qa.answer.base import REFUSAL
-from qa.answer.llm import LLMAnswerer
-from qa.condense import clean_history, rule_condense, stands_alone
+from qa.ask.answer.base import REFUSAL
+from qa.ask.answer.llm import LLMAnswerer
+from qa.ask.condense import clean_history, rule_condense, stands_alone
 
 OPENER = "Which leader voiced support for Macron's stance?"
 

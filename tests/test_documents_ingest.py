@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from qa import QA, InputError
-from qa.readers import MAX_LINE_CHARS, page_lines, read_view
+from qa.ingest.readers import MAX_LINE_CHARS, page_lines, read_view
 
 from . import docmaker as dm
 from .conftest import chroma_rows, run_qa

@@ -167,9 +167,9 @@ def test_options_set_the_run_and_an_open_gate_sweeps_from_zero(tmp_path, seed_co
 def test_a_baseline_answer_that_fails_still_counts_what_it_retrieved():
     """Five whole PDF pages overflow the local model's window: the answer fails, but the
     retrieval metrics must still see the retrieved passages."""
-    from qa.embedding import MiniLMEmbedding
     from qa.errors import BackendError
     from qa.evaluation.baseline import Baseline
+    from qa.index.embedding import MiniLMEmbedding
 
     class Overflowing:
         name = "overflowing"

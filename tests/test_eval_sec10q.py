@@ -21,7 +21,7 @@ from qa.evaluation.metrics import (
     source_hit,
     summarize,
 )
-from qa.readers import page_lines
+from qa.ingest.readers import page_lines
 
 from .conftest import ROOT
 

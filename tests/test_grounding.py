@@ -11,7 +11,8 @@ import os
 
 import pytest
 
-from qa import QA, grounding
+from qa import QA
+from qa.ask import grounding
 
 from .conftest import ROOT, SEED, run_qa
 

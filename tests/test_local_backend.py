@@ -3,7 +3,7 @@
 import pytest
 
 from qa import QA, ModelError
-from qa.answer.local import GGUF_SIZE
+from qa.ask.answer.local import GGUF_SIZE
 
 from .conftest import run_qa
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from qa.readers import MAX_LINE_CHARS, Skip, page_lines, read_view
+from qa.ingest.readers import MAX_LINE_CHARS, Skip, page_lines, read_view
 
 from . import docmaker as dm
 

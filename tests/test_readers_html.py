@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from qa.readers import MAX_LINE_CHARS, Skip, View, read_view
-from qa.readers.html import read_html
+from qa.ingest.readers import MAX_LINE_CHARS, Skip, View, read_view
+from qa.ingest.readers.html import read_html
 
 
 def page(body: str, head: str = "<title>T</title>") -> bytes:
@@ -178,7 +178,7 @@ def test_code_keeps_its_lines_and_indentation():
 def test_the_same_bytes_give_the_same_lines_in_another_process():
     first, second = lines_of(BLOG), lines_of(BLOG)
     assert first == second
-    code = ("import json, sys; from qa.readers.html import read_html; "
+    code = ("import json, sys; from qa.ingest.readers.html import read_html; "
             "print(json.dumps(read_html(sys.stdin.buffer.read()).lines))")
     out = subprocess.run([sys.executable, "-c", code], input=BLOG, capture_output=True,
                          check=True, env={**os.environ, "PYTHONHASHSEED": "12345"})

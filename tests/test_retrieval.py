@@ -1,7 +1,7 @@
 """Hybrid retrieval, reranking and the refusal threshold, on hand-made cases."""
 
 from qa import QA
-from qa.support import ScoredLine, rerank
+from qa.ask.support import ScoredLine, rerank
 from qa.types import Chunk, Passage
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from qa import QA, Answer, Status
-from qa.answer.llm import LLMAnswerer
+from qa.ask.answer.llm import LLMAnswerer
 
 from .conftest import run_qa
 

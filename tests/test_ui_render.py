@@ -378,7 +378,7 @@ def report(tmp_path) -> Path:
 
 
 def _page4(path: Path) -> list[str]:
-    from qa.readers.pdf import read_page
+    from qa.ingest.readers.pdf import read_page
 
     return read_page(path.read_bytes(), 4)
 
@@ -426,7 +426,7 @@ def test_pdfium_counts_its_generated_line_breaks_as_characters(report):
     whole page has one character per PDFium character, "\\r\\n" between lines included."""
     import pypdfium2 as pdfium
 
-    from qa.readers.pdf import line_spans
+    from qa.ingest.readers.pdf import line_spans
 
     pdf = pdfium.PdfDocument(str(report))
     try:
@@ -445,7 +445,7 @@ def test_pdfium_counts_its_generated_line_breaks_as_characters(report):
 
 
 def test_a_pages_display_lines_carry_the_position_of_each_character():
-    from qa.readers.pdf import line_spans, page_text_lines
+    from qa.ingest.readers.pdf import line_spans, page_text_lines
 
     long = " ".join(f"word{i:04d}" for i in range(300))  # 2699 chars: cut into three lines
     text = (f"  Intro\x02duced  \r\nA\tB \rC\r\n\r\n{long}\r\n\x03\r\nlast\nbare\r\n\r\n  \r\n")
@@ -595,7 +595,7 @@ def test_a_rotated_page_is_highlighted_where_the_line_is_drawn(report):
     runs down the image."""
     import pypdfium2 as pdfium
 
-    from qa.readers.pdf import read_page
+    from qa.ingest.readers.pdf import read_page
     from qa.ui.pages import page_image
 
     src, new = pdfium.PdfDocument(report.read_bytes()), pdfium.PdfDocument.new()

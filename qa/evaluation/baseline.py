@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._hashing import sha256_text
-from ..answer.base import REFUSAL, Answerer, run
-from ..documents import Skip, find_files, read_document
+from ..ask.answer.base import REFUSAL, Answerer, run
 from ..errors import BackendError, InputError
-from ..readers import kind_of, split_lines
+from ..ingest.documents import Skip, find_files, read_document
+from ..ingest.readers import kind_of, split_lines
 from ..types import Chunk, Passage
 
 if TYPE_CHECKING:

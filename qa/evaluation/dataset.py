@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from ..readers import kind_of, split_lines
+from ..ingest.readers import kind_of, split_lines
 
 
 class DatasetError(InputError):

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..answer.markers import ANY_MARKER
+from ..ask.answer.markers import ANY_MARKER
 from ..text import normalize_answer
 from ..types import lines_hold
 from .dataset import Item
@@ -259,7 +259,7 @@ def source_hit(retrieved: Sequence[Span], sources: Sequence[str], k: int = 5) ->
 def quote_exact(span: Span, path: Path) -> bool:
     """The span's quote is exactly its lines of its page (``page`` None/0: the whole file) as
     qa's reader extracts them from ``path`` now; lines are numbered within the page."""
-    from ..readers import page_lines
+    from ..ingest.readers import page_lines
 
     first, last = span.get("start_line"), span.get("end_line")
     if not isinstance(first, int) or not isinstance(last, int) or not 1 <= first <= last:

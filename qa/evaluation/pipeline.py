@@ -199,8 +199,8 @@ def run(
     environment, so an ablation runs its variants in one process. ``corpus`` is a folder or a
     list of folders (all are ingested; each source is found in the first that has it).
     """
-    from ..answer import resolve_backend
     from ..api import QA
+    from ..ask.answer import resolve_backend
     from .report import write_report
 
     log = log or sys.stderr

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 
 from ..api import QA
 from ..config import Settings
-from ..documents import PageReader, page_reader
 from ..errors import InputError, NotIndexedError, QAError
+from ..ingest.documents import PageReader, page_reader
 from ..types import Answer, History, Status
 from . import render
 from .pages import PagePicture, page_picture

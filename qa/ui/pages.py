@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..documents import inside_corpus
-from ..readers.pdf import PDFIUM_LOCK
+from ..ingest.documents import inside_corpus
+from ..ingest.readers.pdf import PDFIUM_LOCK
 from ..types import Citation
 
 log = logging.getLogger("qa.ui")
@@ -132,7 +132,7 @@ def _draw(raw: bytes, number: int, first: int, last: int, width: int) -> PageIma
     import pypdfium2 as pdfium
     from PIL import Image, ImageDraw
 
-    from ..readers.pdf import line_spans
+    from ..ingest.readers.pdf import line_spans
 
     pdf = pdfium.PdfDocument(raw)
     try:

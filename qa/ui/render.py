@@ -21,8 +21,8 @@ from typing import Protocol, cast
 import jinja2
 from markupsafe import Markup
 
-from ..answer.markers import NUMBERED
-from ..documents import PageReader
+from ..ask.answer.markers import NUMBERED
+from ..ingest.documents import PageReader
 from ..types import Answer, Citation, Passage
 from .pages import PagePicture
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._hashing import sha256_file
-from ..ingest import Progress
-from ..readers import KINDS, kind_of
+from ..ingest.ingestor import Progress
+from ..ingest.readers import KINDS, kind_of
 
 if TYPE_CHECKING:
     from ..api import QA

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 from .readers import Skip, View, kind_of, page_lines, read_view, unsupported_reason
 
 Extract = Callable[[str, bytes], View]  # (file name, bytes) -> view; readers.Extractor.view

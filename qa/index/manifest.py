@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .text import STOPWORDS, words
-from .types import Chunk
+from ..text import STOPWORDS, words
+from ..types import Chunk
 
 BM25_BUDGET = 20_000  # matching rows one keyword search may score (see keyword_search)
 

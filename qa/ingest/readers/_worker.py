@@ -72,10 +72,10 @@ class Extractor:
 
     def _start(self) -> None:
         env = dict(os.environ)
-        root = str(Path(__file__).resolve().parents[2])  # the folder holding the qa package
+        root = str(Path(__file__).resolve().parents[3])  # the folder holding the qa package
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         self._proc = subprocess.Popen(
-            [sys.executable, "-c", "from qa.readers._worker import child; child()",
+            [sys.executable, "-c", "from qa.ingest.readers._worker import child; child()",
              repr(self.seconds)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
         )

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .text import STOPWORDS
+from ..text import STOPWORDS
 
 # Words that frame an answer without stating a fact ("X is called Y", "according to the text").
 FRAME_WORDS = frozenset(

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
+from ..types import Passage
 from . import grounding
 from .support import ScoredLine
-from .types import Passage
 
 WEIGHTS = Path(__file__).with_name("answerability.json")
 

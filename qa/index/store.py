@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .errors import StoreError
-from .types import Chunk
+from ..errors import StoreError
+from ..types import Chunk
 
 # Chroma reports usage unless told not to; nothing here may reach the network.
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")

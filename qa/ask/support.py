@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .text import content_terms
-from .types import Embed, Passage
+from ..text import content_terms
+from ..types import Embed, Passage
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..config import CHOICES, Settings
-from ..errors import InputError
-from ..types import Embed
+from ...config import CHOICES, Settings
+from ...errors import InputError
+from ...types import Embed
 from .base import REFUSAL, Answerer
 from .extractive import ExtractiveAnswerer
 

@@ -11,10 +11,10 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ._hashing import sha256_text
-from .manifest import Manifest
-from .store import Store, chunk_from_metadata
-from .types import Passage
+from .._hashing import sha256_text
+from ..index.manifest import Manifest
+from ..index.store import Store, chunk_from_metadata
+from ..types import Passage
 
 
 def whole_pages(passages: list[Passage], manifest: Manifest) -> list[Passage]:

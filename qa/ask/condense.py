@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import re
 
+from ..types import History
 from . import grounding
 from .answer.base import REFUSAL
 from .answer.markers import MARKER
-from .types import History
 
 _CONNECTIVE = re.compile(r"^\W*(?:and|but|so|also|then|plus|or|what about|how about)\b", re.I)
 _POINTERS = frozenset(

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .._hashing import sha256_text
+from ..ingest.documents import PageReader
+from ..types import Chunk, Citation, Draft, Passage, Proposal
 from . import grounding
-from ._hashing import sha256_text
-from .documents import PageReader
-from .types import Chunk, Citation, Draft, Passage, Proposal
 
 REPEATS_QUESTION = "the sentence only repeats the question"
 NOT_VERIFIED = "no sentence survived verification"

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ._hashing import sha256_file
+from .._hashing import sha256_file
+from ..config import Settings, embedder_id
+from ..index.manifest import FileEntry, Manifest
+from ..index.store import Store
+from ..types import Chunk, Embed, IngestReport
 from .chunking import chunk_view
-from .config import Settings, embedder_id
 from .documents import Document, Skip, find_files, read_document
-from .manifest import FileEntry, Manifest
 from .readers._worker import Extractor
-from .store import Store
-from .types import Chunk, Embed, IngestReport
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
 DIRTY = "ingest_in_progress"

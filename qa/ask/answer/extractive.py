@@ -1,15 +1,15 @@
 """The no-LLM answerer: quote the retrieved line that best supports the question.
 
 Whether to answer at all is decided before any backend runs (``QA_MIN_SUPPORT``, see
-``qa/support.py``); this backend only picks the line.
+``qa/ask/support.py``); this backend only picks the line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
 
+from ...types import Draft, Embed, Passage, Proposal
 from ..support import ScoredLine, score_lines
-from ..types import Draft, Embed, Passage, Proposal
 from .base import REFUSAL
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import Protocol
 
-from .. import prompts
+from ... import prompts
+from ...errors import BackendError
+from ...types import Draft, Passage
 from ..condense import History, clean_history, rule_condense, stands_alone, trusted
-from ..errors import BackendError
 from ..support import ScoredLine
-from ..types import Draft, Passage
 from .base import REFUSAL
 from .markers import format_passages, parse_reply
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 
-from ._hashing import sha256_text
+from .._hashing import sha256_text
+from ..types import Chunk
 from .readers import View, display_lines, split_lines
-from .types import Chunk
 
 
 def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:

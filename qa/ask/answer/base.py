@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Protocol, runtime_checkable
 
+from ...types import Draft, Passage
 from ..support import ScoredLine
-from ..types import Draft, Passage
 
 REFUSAL = "The documents don't say."
 

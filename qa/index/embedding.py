@@ -106,7 +106,7 @@ class RemoteEmbedding(_BatchEmbedding):
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         import openai
 
-        from .errors import BackendError
+        from ..errors import BackendError
 
         if self._client is None:
             self._client = openai.OpenAI(base_url=self.url, api_key=self.api_key or "none",

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ...types import Draft, Passage, Proposal
 from .. import grounding
-from ..types import Draft, Passage, Proposal
 
 # Citation markers: the one grammar of them. A model writes line markers (``MARKER``);
 # ``renumber`` turns the verified ones into numbered markers (``NUMBERED``), which the UI links;

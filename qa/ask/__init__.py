@@ -1,0 +1,1 @@
+"""The asking side: condense, retrieve, score lines, answer or refuse, verify."""

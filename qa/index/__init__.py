@@ -1,0 +1,1 @@
+"""The index: embeddings in Chroma, and the manifest that says what is committed."""

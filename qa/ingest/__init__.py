@@ -1,0 +1,1 @@
+"""The ingest side: files read into numbered lines, chunked, handed to the index."""
