@@ -17,14 +17,15 @@ from typing import Any
 
 from .ask import grounding
 from .ask.answer.base import REFUSAL, Answerer
-from .ask.answer.markers import NOT_FOUND, complete, renumber
+from .ask.answer.markers import NOT_FOUND
 from .ask.answerability import Evidence, assess, holder, passage_text
 from .ask.answerability import score as score_answerability
 from .ask.condense import rule_condense
+from .ask.gate import Gate, shown_text
 from .ask.support import ScoredLine, rerank, score_lines
 from .ask.verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
 from .config import Settings, embedder_id
-from .errors import InputError, NotIndexedError
+from .errors import BackendError, InputError, NotIndexedError
 from .index.manifest import Manifest
 from .index.store import Store
 from .ingest.documents import PageReader, page_reader
@@ -229,26 +230,16 @@ class QA:
         else:
             yield from say("writing", "Writing the answer…")
             check = self._checker(case, query)
-            parse = getattr(self.answerer, "parse", None)
-            reply: list[str] = []
-            done = shown = ""
-            draft = None
+            gate = Gate(check, getattr(self.answerer, "parse", None), passages, query)
             with closing(self.answerer.stream(query, passages, evidence=case.ranked)) as pieces:
                 for item in pieces:
-                    if isinstance(item, Draft):
-                        draft = item
-                        continue
-                    reply.append(item)
-                    if parse is None or (finished := complete("".join(reply))) == done:
-                        continue
-                    done = finished
-                    text = _shown(parse(done, passages, query), check)[1]
-                    if len(text) > len(shown) and text.startswith(shown):
-                        yield text[len(shown):]
-                        shown = text
-            assert draft is not None, "an answerer must end its stream with a Draft"
+                    if text := gate.feed(item):
+                        yield text
+            if gate.draft is None:
+                raise BackendError(f"{self.answerer.name} ended its stream without a Draft")
+            shown = gate.shown
             yield from say("checking", "Checking the citations…")
-            answer = self._finish(draft, case, query, check)
+            answer = self._finish(gate.draft, case, query, check)
             if answer.text.startswith(shown) and not answer.refused:
                 if rest := answer.text[len(shown):]:
                     yield rest
@@ -399,7 +390,7 @@ class QA:
                 check: Callable[[Draft], Verified]) -> Answer:
         """Verify the draft; when nothing of it survives, fall back to the best line, quoted."""
         passages = case.passages
-        result, text = _shown(draft, check)
+        result, text = shown_text(draft, check)
         debug: dict = {"dropped": result.dropped if result else [],
                        "proposed": len(draft.proposals),
                        "model_refused": draft.refused or (not text and bool(
@@ -410,7 +401,7 @@ class QA:
                 and not repeated:  # a reply that only echoes the question found nothing new
             quoted = _quote_best(case.ranked, passages, question)
             if quoted is not None:
-                fallback, said = _shown(quoted, check)
+                fallback, said = shown_text(quoted, check)
                 if said and fallback is not None:
                     debug["fallback"] = True
                     return Answer(said, False, fallback.citations, passages, debug)
@@ -442,15 +433,6 @@ def _named_first(ids: list[str], passages: list[Passage]) -> list[Passage]:
     return ([p for p, ok in zip(passages, named) if ok]
             + [p for p, ok in zip(passages, named) if not ok])
 
-
-def _shown(draft: Draft, check: Callable[[Draft], Verified]) -> tuple[Verified | None, str]:
-    """The verified draft and the text a user may see of it ("" when nothing survives)."""
-    if draft.refused:
-        return None, ""
-    result = check(draft)
-    if not result.citations:
-        return result, ""
-    return result, renumber(draft, result.citations, result.sentences)
 
 
 def _count(n: int, noun: str) -> str:

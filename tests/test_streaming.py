@@ -150,3 +150,20 @@ def test_the_local_model_streams_only_verified_text(seeded_index):
     text = "".join(p for p in pieces if isinstance(p, str))
     assert not answer.refused and text == answer.text
     assert "[L" not in text and "▍" not in text
+
+
+class NoDraft:
+    """A broken backend: text, but never the Draft a stream must end with."""
+
+    name = "no-draft"
+
+    def stream(self, question, passages, *, evidence=None):
+        yield "The Estonian Prime Minister voiced support [1]."
+
+
+def test_a_backend_that_never_sends_its_draft_is_a_one_line_error(seeded_index):
+    from qa import BackendError
+
+    with QA(seeded_index, answerer=NoDraft(), min_answerability=0.0) as qa:
+        with pytest.raises(BackendError, match="no-draft ended its stream without a Draft"):
+            qa.ask(QUESTION)

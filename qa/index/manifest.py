@@ -20,10 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..text import STOPWORDS, words
 from ..types import Chunk
-
-BM25_BUDGET = 20_000  # matching rows one keyword search may score (see keyword_search)
+from .keywords import BM25_BUDGET, affordable, fts_query, query_terms
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -177,19 +175,13 @@ class Manifest:
     def keyword_search(
         self, question: str, k: int, *, budget: int = BM25_BUDGET
     ) -> list[tuple[Chunk, float]]:
-        """BM25 over chunk text; any query word may match (OR), rarer words weigh more.
-
-        FTS5 scores every matching row before it can sort, so on a large index a common word
-        (matching half of 100k chunks) costs ~100 ms while adding almost nothing to the ranking.
-        When the words' matches add up to more than ``budget`` rows, the commonest words are
-        left out; a small index never reaches the budget and keeps full BM25.
-        """
-        terms = list(dict.fromkeys(t for t in words(question) if t not in STOPWORDS))
+        """BM25 over chunk text; any query word may match (OR), rarer words weigh more. The
+        words asked for are planned in ``keywords`` (the commonest left out over ``budget``)."""
+        terms = query_terms(question)
         if not terms:
             return []
         with self._lock:
-            terms = self._affordable(terms, budget)
-            query = " OR ".join(f'"{t}"' for t in terms)
+            query = fts_query(affordable(terms, self._matches, budget))
             # Rank first on the FTS index alone (its fast path), then look up the few hits.
             hits = self._db.execute(
                 "SELECT rowid, -rank FROM keywords WHERE keywords MATCH ? ORDER BY rank LIMIT ?",
@@ -232,22 +224,9 @@ class Manifest:
             return [w for w in words
                     if self._db.execute(query, (f'"{w}"', source)).fetchone() is not None]
 
-    def _affordable(self, terms: list[str], budget: int) -> list[str]:
-        """The rarest terms whose matches fit the budget (always at least the rarest one)."""
-        if len(terms) == 1:
-            return terms
+    def _matches(self, term: str) -> int:
         count = "SELECT count(*) FROM keywords WHERE keywords MATCH ?"
-        df = {t: self._db.execute(count, (f'"{t}"',)).fetchone()[0] for t in terms}
-        if sum(df.values()) <= budget:
-            return terms
-        kept: list[str] = []
-        total = 0
-        for t in sorted(terms, key=df.__getitem__):
-            if kept and total + df[t] > budget:
-                break
-            kept.append(t)
-            total += df[t]
-        return kept
+        return self._db.execute(count, (f'"{term}"',)).fetchone()[0]
 
     def get_meta(self, key: str) -> str | None:
         with self._lock:
