@@ -38,7 +38,8 @@ test: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 	$(BIN)/qa eval eval/datasets/seed.jsonl --corpus seeds/ -q --out eval/reports/ci-seed $(EVAL_BARS)
 
-# The quick run while working: no local model, no browser, no wheel build.
+# The quick run while working (under a minute of tests): no local model, no browser, no test
+# of 2 s or more (marked slow).
 check: setup
 	$(BIN)/ruff check qa tests eval
 	$(BIN)/mypy

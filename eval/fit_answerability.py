@@ -1,4 +1,5 @@
-"""Fit the answer-or-refuse score (qa/ask/answerability.json) on SQuAD 2.0 questions kept out of tests.
+"""Fit the answer-or-refuse score (qa/ask/answerability.json) on SQuAD 2.0 questions kept out
+of tests.
 
 The fit set is ``questions_full.jsonl`` minus the questions of ``questions.jsonl`` (same
 articles, disjoint questions); for a seeded sample of it the evidence signals are computed on

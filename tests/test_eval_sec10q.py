@@ -205,6 +205,7 @@ def sec10q_run(tmp_path_factory):
     return summary, out
 
 
+@pytest.mark.slow
 @needs_sec10q
 def test_eval_on_pdfs_measures_sources_facts_and_exact_page_quotes(sec10q_run):
     summary, out = sec10q_run
@@ -229,6 +230,7 @@ def test_eval_on_pdfs_measures_sources_facts_and_exact_page_quotes(sec10q_run):
 
 
 @needs_sec10q
+@pytest.mark.slow
 def test_eval_rows_on_pdfs_name_pages_and_keep_scores_not_passage_text(sec10q_run):
     _, out = sec10q_run
     rows = [json.loads(line) for line in (out / "results.jsonl").open(encoding="utf-8")]

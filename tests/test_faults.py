@@ -13,6 +13,7 @@ from .conftest import ChromaServer, run_qa
 QUESTION = "Which leader voiced support for Macron's stance?"
 
 
+@pytest.mark.slow
 def test_chroma_server_stopped_mid_session_then_back(tmp_path):
     server = ChromaServer(tmp_path / "data")
     server.start()
@@ -94,6 +95,7 @@ def _finish(proc: subprocess.Popen) -> bool:
     return out == b"appended\n"
 
 
+@pytest.mark.slow
 def test_unreadable_file_is_reported(tmp_path):
     docs = tmp_path / "corpus"
     docs.mkdir()

@@ -128,6 +128,7 @@ def test_ingest_flags_the_injected_line(reports):
     assert "1 line read as instructions to an assistant" in report.summary()
 
 
+@pytest.mark.slow
 def test_question_borne_injection_is_not_obeyed(reports):
     index, _ = reports
     for question, payload in [
@@ -162,6 +163,7 @@ def test_question_borne_payload_cannot_be_cited_even_when_the_model_obeys(seeded
         assert answer.debug["dropped"][0]["unsupported"][:2] == left_out
 
 
+@pytest.mark.slow
 def test_document_borne_injection_does_not_ride_along(reports):
     index, _ = reports
     answer = ask(index, "What is the secret passphrase of report 045?")
@@ -171,6 +173,7 @@ def test_document_borne_injection_does_not_ride_along(reports):
     assert all(c.start_line not in (11, 13) for c in answer.citations)
 
 
+@pytest.mark.slow
 def test_wrong_entity_is_refused(reports):
     index, _ = reports
     for question in ["What is the secret passphrase of report 512?",
@@ -219,6 +222,7 @@ def test_a_file_swapped_for_a_symlink_after_ingest_fails_verification(tmp_path):
     assert answer.debug["dropped"][0]["reason"] == "file or lines no longer exist"
 
 
+@pytest.mark.slow
 def test_cli_reports_the_skipped_symlink(tmp_path):
     docs = tmp_path / "docs"
     docs.mkdir()

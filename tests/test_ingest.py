@@ -3,6 +3,8 @@
 Each test runs against embedded Chroma and against a real `chroma run` server.
 """
 
+import pytest
+
 from qa import QA
 
 from .conftest import SEED_DIR, chroma_rows, run_qa
@@ -65,6 +67,7 @@ def test_progress_is_reported(tmp_path, seed_copy):
     assert seen[0] == (0, 1) and seen[-1] == (1, 1)
 
 
+@pytest.mark.slow
 def test_cli_obeys_qa_chroma_url(tmp_path, chroma_server):
     """With QA_CHROMA_URL set and no flag, `qa ingest` writes to the server, not the folder."""
     import chromadb

@@ -98,6 +98,7 @@ def test_429_then_success_is_retried(seeded_index):
     assert not answer.refused and len(server.requests) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "script,message",
     [
@@ -115,6 +116,7 @@ def test_failures_raise_one_clear_error(seeded_index, script, message):
             qa.ask(QUESTION)
 
 
+@pytest.mark.slow
 def test_unreachable_endpoint_cli_error(seeded_index):
     out = run_qa("ask", QUESTION, "--index", str(seeded_index), env={
         "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "QA_MAX_RETRIES": "0"})
@@ -123,6 +125,7 @@ def test_unreachable_endpoint_cli_error(seeded_index):
     assert len(out.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
 def test_an_answer_whose_every_citation_fails_exits_2_with_the_reason(seeded_index, json_flag):
     with ChatServer(reply("Macron resigned and moved to Lisbon [L30].")) as server:

@@ -85,6 +85,7 @@ def test_streaming_sends_the_same_verified_text_and_ends_with_citations(server):
     assert last.model_extra["citations"][0]["start_line"] == 30
 
 
+@pytest.mark.slow
 def test_each_sentence_streams_once_verified_before_the_model_is_done(tmp_path):
     """Behind qa, a model that writes a word every 50 ms: the client reads the first
     verified sentence while the model still writes, and never a sentence that fails."""
@@ -160,6 +161,7 @@ def test_qa_api_listens_on_loopback_by_default():
     assert Settings().host == "127.0.0.1"
 
 
+@pytest.mark.slow
 def test_a_qa_api_replica_answers_from_an_index_it_may_not_change(tmp_path, chroma_server):
     """Replicas over one Chroma server share the index folder read-only: `qa api` never
     writes to it."""

@@ -107,6 +107,7 @@ def test_a_refusal_from_the_evidence_never_says_writing(seeded_index):
     assert "writing" not in [p.stage for p in pieces if isinstance(p, Status)]
 
 
+@pytest.mark.slow
 def test_closing_the_stream_stops_the_model(seeded_index):
     reply = f"{TRUE} " + " ".join(["Macron held the summit [L26]."] * 40)
     qa, model = open_qa(seeded_index, reply)
@@ -132,6 +133,7 @@ def test_a_passage_whose_file_changed_is_marked(tmp_path, seed_copy):
     assert "Estonian" not in after.text  # the stale line is never cited
 
 
+@pytest.mark.slow
 def test_json_says_which_retrieved_passages_changed(tmp_path, seed_copy):
     env = {"QA_INDEX_DIR": str(tmp_path / "index"), "QA_BACKEND": "extractive"}
     assert run_qa("ingest", str(seed_copy), env=env).returncode == 0
