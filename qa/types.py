@@ -78,6 +78,9 @@ class Chunk(_Shown):
     # Searched with the text, never shown or cited: what the lines alone do not say, such as
     # which filing a table row is from (a PDF page's running header and footer, file name).
     context: str = field(default="", compare=False)
+    # A PDF page's running header or footer ("Apple Inc. | Q3 2023 Form 10-Q | 13"), by file
+    # line number: shown and citable, never evidence that the page answers a question.
+    running: tuple[int, ...] = field(default=(), compare=False)
 
     @property
     def id(self) -> str:

@@ -455,23 +455,87 @@ def test_a_file_named_another_way_is_not_indexed_twice(tmp_path, monkeypatch):
         assert qa.ingest("./docs").removed == ["docs/a.txt"]
 
 
+KESTREL = [["Kestrel Shipping Ltd.", "Prepared for the shareholders."],
+           ["Statement of harbour dues (in kroner)",
+            *(f"Berth {n} dues paid {n * 37:,}" for n in range(1, 41)),
+            "Kestrel Shipping | Q3 | 2"]]
+BERTH = "Which harbour dues did Kestrel Shipping pay at berth 33?"
+
+
 def test_a_pdf_passage_is_its_whole_page_once(tmp_path):
     """A table's heading and its rows land in different chunks of a long page; the passage
     retrieved is the whole page (heading, rows, footer), and a page is retrieved once."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    rows = [f"Berth {n} dues paid {n * 37:,}" for n in range(1, 41)]
-    pages = [["Kestrel Shipping Ltd.", "Prepared for the shareholders."],
-             ["Statement of harbour dues (in kroner)", *rows, "Kestrel Shipping | Q3 | 2"]]
-    (docs / "report.pdf").write_bytes(dm.text_pdf(pages))
+    (docs / "report.pdf").write_bytes(dm.text_pdf(KESTREL))
     with QA(tmp_path / "ix", backend="extractive", page_chunk_words=40) as qa:
         qa.ingest(docs)
         assert len({(c["start_line"], c["end_line"]) for c in stored_chunks(tmp_path / "ix")
                     if c["page"] == 2}) > 3  # the page is split into several chunks
-        answer = qa.ask("Which harbour dues did Kestrel Shipping pay at berth 33?")
+        answer = qa.ask(BERTH)
     pages_seen = [(p.chunk.source, p.chunk.page) for p in answer.retrieved]
     assert len(pages_seen) == len(set(pages_seen))
     page = next(p.chunk for p in answer.retrieved if p.chunk.page == 2)
     assert page.lines() == page_lines(docs / "report.pdf", 2)
     assert page.start_line == page.page_offset + 1
     assert not answer.refused and answer.citations[0].page == 2
+
+
+def _unalign_keywords(index: Path) -> None:
+    """Make the index as an older qa left it: keyword rows numbered apart from their chunks."""
+    import sqlite3
+
+    db = sqlite3.connect(index / "manifest.sqlite3")
+    rows = db.execute("SELECT text, id, context FROM keywords ORDER BY rowid DESC").fetchall()
+    db.execute("DELETE FROM keywords")
+    db.executemany("INSERT INTO keywords (rowid, text, id, context) VALUES (?, ?, ?, ?)",
+                   [(n, *r) for n, r in enumerate(rows, 1)])  # in reverse: row 1 is the last
+    db.execute("DELETE FROM meta WHERE key = 'keywords_rowid_is_chunk_rowid'")
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "upgraded"])
+def test_an_older_index_still_gives_whole_pages(tmp_path, read_only):
+    """Keyword rows now share their chunk's row number (a page is found by lookup, not by
+    scanning the table); an index from before is renumbered on open, or, opened read-only,
+    joined the old way."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "report.pdf").write_bytes(dm.text_pdf(KESTREL))
+    with QA(tmp_path / "ix", backend="extractive", page_chunk_words=40) as qa:
+        qa.ingest(docs)
+    _unalign_keywords(tmp_path / "ix")
+    with QA(tmp_path / "ix", backend="extractive", read_only=read_only) as qa:
+        answer = qa.ask(BERTH)
+    page = next(p.chunk for p in answer.retrieved if p.chunk.page == 2)
+    assert page.lines() == page_lines(docs / "report.pdf", 2)
+    assert not answer.refused and answer.citations[0].page == 2
+
+
+FOOTER = "Kestrel Shipping Ltd. | Q3 2023 Form 10-Q | {}"
+FILING = [["Kestrel Shipping Ltd.", "Quarterly report on Form 10-Q",
+           "The fleet grew to nine vessels this quarter.", FOOTER.format(1)],
+          ["Costs", "Fuel bought in the quarter came to 12,775 tonnes.",
+           "Harbour dues paid were 4,310 kroner.", FOOTER.format(2)],
+          ["Outlook", "The board expects two new vessels next year.",
+           "No dividend was declared.", FOOTER.format(3)]]
+
+
+@pytest.mark.parametrize("question", [
+    "What does Kestrel Shipping's Q3 2023 Form 10-Q say?",
+    "What is in Kestrel Shipping's Q3 2023 10-Q?",
+    "How much fuel did Kestrel Shipping buy according to its Q3 2023 Form 10-Q?",
+])
+def test_a_running_footer_is_shown_but_never_the_answer(tmp_path, question):
+    """A filing's footer names its company, quarter and form on every page, so it once won
+    as the answer to any question naming them (6 of 92 sec10q answers were a footer)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "kestrel.pdf").write_bytes(dm.text_pdf(FILING))
+    with QA(tmp_path / "ix", backend="extractive") as qa:
+        qa.ingest(docs)
+        answer = qa.ask(question)
+    assert "| Q3 2023 Form 10-Q |" not in answer.text
+    shown = [line for p in answer.retrieved for line in p.chunk.lines()]
+    assert FOOTER.format(2) in shown  # still part of its page, as the reader sees it

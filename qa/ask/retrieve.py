@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .._hashing import sha256_text
 from ..index.manifest import Manifest
 from ..index.store import Store, chunk_from_metadata
-from ..types import Passage
+from ..types import Chunk, Passage
 
 
 def whole_pages(passages: list[Passage], manifest: Manifest) -> list[Passage]:
@@ -26,21 +27,45 @@ def whole_pages(passages: list[Passage], manifest: Manifest) -> list[Passage]:
     """
     out: list[Passage] = []
     seen: set[tuple[str, int]] = set()
+    pages: dict[tuple[str, int], list[Chunk]] = {}
+
+    def page(source: str, number: int) -> list[Chunk]:
+        if (source, number) not in pages:
+            pages[source, number] = manifest.page_chunks(source, number) if number > 0 else []
+        return pages[source, number]
+
     for p in passages:
         c = p.chunk
         if c.page and (c.source, c.page) in seen:
             continue
-        parts = manifest.page_chunks(c.source, c.page) if c.page else []
+        parts = page(c.source, c.page) if c.page else []
         if parts:
             seen.add((c.source, c.page))
             lines = {n: line for part in parts
                      for n, line in enumerate(part.lines(), part.start_line)}
             first, last = min(lines), max(lines)
             text = "\n".join(lines.get(n, "") for n in range(first, last + 1))  # gaps are blank
+            neighbours = [_edges(page(c.source, c.page + d)) for d in (-1, 1)]
+            running = tuple(n for n, line in _edges(parts)
+                            if any(_masked(line) == _masked(other)
+                                   for edges in neighbours for _, other in edges))
             p = dataclasses.replace(p, chunk=dataclasses.replace(
-                c, start_line=first, end_line=last, text=text, sha256=sha256_text(text)))
+                c, start_line=first, end_line=last, text=text, sha256=sha256_text(text),
+                running=running))
         out.append(p)
     return out
+
+
+def _edges(parts: list[Chunk]) -> list[tuple[int, str]]:
+    """A page's first and last non-blank lines (by file line number), from its chunks."""
+    lines = [(n, line) for part in parts for n, line in enumerate(part.lines(), part.start_line)
+             if line.strip()]
+    return lines[:1] + lines[-1:] if len(lines) > 1 else []
+
+
+def _masked(line: str) -> str:
+    """A running header or footer repeats from page to page but for its numbers."""
+    return re.sub(r"\d+", "#", line.strip())
 
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)

@@ -33,6 +33,8 @@ def score_lines(
     for p in passages:
         terms = content_terms(p.chunk.context)
         for offset, text in enumerate(p.chunk.lines()):
+            if p.chunk.start_line + offset in p.chunk.running:
+                continue  # a page's running header or footer answers nothing
             if len(text.split()) >= max(min_words, 1):
                 key = (p.chunk.source, p.chunk.start_line + offset)
                 candidates.setdefault(key, text)

@@ -23,6 +23,7 @@ from pathlib import Path
 from ..types import Chunk
 from .keywords import BM25_BUDGET, affordable, fts_query, query_terms
 
+ALIGNED = "keywords_rowid_is_chunk_rowid"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     source TEXT PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL,
@@ -33,9 +34,10 @@ CREATE TABLE IF NOT EXISTS chunks (
     page INTEGER NOT NULL DEFAULT 0, page_offset INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
-    text, id UNINDEXED, context, tokenize = "porter unicode61 remove_diacritics 2");
 """
+KEYWORDS = """CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
+    text, id UNINDEXED, context, tokenize = "porter unicode61 remove_diacritics 2")"""
+SCHEMA += KEYWORDS + ";\n"
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
@@ -83,6 +85,7 @@ class Manifest:
         self._lock = threading.RLock()
         if read_only:
             self._db = _open_read_only(path)
+            self._join = "k.rowid = c.rowid" if self._aligned() else "k.id = c.id"
             return
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
@@ -92,6 +95,15 @@ class Manifest:
         self._db.execute("ROLLBACK")
         self._db.executescript(SCHEMA)
         self._upgrade()
+        self._join = "k.rowid = c.rowid"  # how a chunk finds its keyword row (text, context)
+
+    def _aligned(self) -> bool:
+        """Keyword rows are numbered as their chunks' rows (an index older than that, opened
+        read-only, cannot be upgraded: its rows are joined by id, a scan of the table)."""
+        try:
+            return self.get_meta(ALIGNED) is not None
+        except sqlite3.Error:
+            return True  # no tables at all: nothing to join
 
     def _upgrade(self) -> None:
         """Bring an index made before PDFs were read up to this schema, keeping its rows."""
@@ -105,6 +117,21 @@ class Manifest:
                 "BEGIN; ALTER TABLE keywords RENAME TO keywords_old;" + SCHEMA
                 + "INSERT INTO keywords (text, id, context) SELECT text, id, '' FROM keywords_old;"
                 " DROP TABLE keywords_old; COMMIT;")
+        if self.get_meta(ALIGNED) is None:  # number keyword rows as their chunks' rows
+            self._db.execute("BEGIN IMMEDIATE")  # another process may be doing it right now
+            try:
+                if self.get_meta(ALIGNED) is None:
+                    self._db.execute("ALTER TABLE keywords RENAME TO keywords_old")
+                    self._db.execute(KEYWORDS)
+                    self._db.execute(
+                        "INSERT INTO keywords (rowid, text, id, context) SELECT c.rowid, k.text,"
+                        " k.id, k.context FROM keywords_old k JOIN chunks c ON c.id = k.id")
+                    self._db.execute("DROP TABLE keywords_old")
+                    self._db.execute("INSERT INTO meta VALUES (?, '1')", (ALIGNED,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         self._db.close()
@@ -146,9 +173,10 @@ class Manifest:
                     [(c.id, entry.source, c.start_line, c.end_line, c.sha256, c.page,
                       c.page_offset) for c in chunks],
                 )
-                self._db.executemany(
-                    "INSERT INTO keywords (text, id, context) VALUES (?, ?, ?)",
-                    [(c.text, c.id, c.context) for c in chunks],
+                self._db.executemany(  # a keyword row has its chunk's rowid: joins are lookups
+                    "INSERT INTO keywords (rowid, text, id, context) "
+                    "SELECT rowid, ?, ?, ? FROM chunks WHERE id = ?",
+                    [(c.text, c.id, c.context, c.id) for c in chunks],
                 )
                 self._db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
@@ -161,7 +189,8 @@ class Manifest:
 
     def _forget(self, source: str) -> None:
         self._db.execute(
-            "DELETE FROM keywords WHERE id IN (SELECT id FROM chunks WHERE source = ?)", (source,)
+            "DELETE FROM keywords WHERE rowid IN (SELECT rowid FROM chunks WHERE source = ?)",
+            (source,)
         )
         self._db.execute("DELETE FROM chunks WHERE source = ?", (source,))
 
@@ -210,7 +239,7 @@ class Manifest:
         with self._lock:
             rows = self._db.execute(
                 "SELECT k.text, c.start_line, c.end_line, c.sha256, c.page_offset, "
-                "k.context FROM chunks c JOIN keywords k ON k.id = c.id "
+                f"k.context FROM chunks c JOIN keywords k ON {self._join} "
                 "JOIN files f ON f.source = c.source WHERE c.source = ? AND c.page = ? "
                 "ORDER BY c.start_line", (source, page)).fetchall()
         return [Chunk(source, r[1], r[2], r[0], r[3], page=page, page_offset=r[4], context=r[5])
