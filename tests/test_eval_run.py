@@ -34,6 +34,7 @@ def test_seed_run_succeeds_and_prints_the_table(seed_run):
     assert str(out / "report.md") in proc.stdout
 
 
+@pytest.mark.slow
 def test_seed_run_writes_every_report_file(seed_run):
     _, out = seed_run
     for name in ("results.jsonl", "summary.json", "report.md", "metrics.png", "latency.png",
@@ -41,6 +42,7 @@ def test_seed_run_writes_every_report_file(seed_run):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
 
 
+@pytest.mark.slow
 def test_plots_are_valid_png_images(seed_run):
     import matplotlib.image
 
@@ -53,6 +55,7 @@ def test_plots_are_valid_png_images(seed_run):
         assert f"]({name})" in report  # embedded in the report
 
 
+@pytest.mark.slow
 def test_summary_holds_every_metric(seed_run):
     _, out = seed_run
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
@@ -70,6 +73,7 @@ def test_summary_holds_every_metric(seed_run):
     assert m["citation_precision"] > 0.5 and m["answer_accuracy"] > 0.5
 
 
+@pytest.mark.slow
 def test_results_have_one_row_per_question_with_metrics(seed_run):
     _, out = seed_run
     rows = [json.loads(line) for line in (out / "results.jsonl").open(encoding="utf-8")]
@@ -144,6 +148,7 @@ def test_python_entry_returns_the_summary(tmp_path, seed_copy):
     assert (tmp_path / "out" / "report.md").is_file()
 
 
+@pytest.mark.slow
 def test_refusal_sweep_is_replayed_from_the_run_threshold_with_the_default_marked(seed_run):
     _, out = seed_run
     sweep = json.loads((out / "summary.json").read_text(encoding="utf-8"))["refusal_sweep"]
