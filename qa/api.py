@@ -272,7 +272,7 @@ class QA:
         passages = _named_first(ids, self._file_names(ids, passages))
         from .ask.retrieve import whole_pages
 
-        passages = whole_pages(passages, self._manifest)[: k * RERANK_POOL if rerank_on else k]
+        passages = whole_pages(passages, self._manifest, k * RERANK_POOL if rerank_on else k)
         retrieved_at = time.perf_counter()
         scored = score_lines(query, passages, self.embed_lines, min_words=1)
         ranked = [s for s in scored if len(s.text.split()) >= 3]
@@ -432,7 +432,6 @@ def _named_first(ids: list[str], passages: list[Passage]) -> list[Passage]:
     named = [not grounding.missing(ids, passage_text(p)) for p in passages]
     return ([p for p, ok in zip(passages, named) if ok]
             + [p for p, ok in zip(passages, named) if not ok])
-
 
 
 def _count(n: int, noun: str) -> str:

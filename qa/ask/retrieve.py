@@ -18,8 +18,9 @@ from ..index.store import Store, chunk_from_metadata
 from ..types import Chunk, Passage
 
 
-def whole_pages(passages: list[Passage], manifest: Manifest) -> list[Passage]:
-    """Each PDF passage widened to its whole page, a page once, in the order first retrieved.
+def whole_pages(passages: list[Passage], manifest: Manifest, limit: int) -> list[Passage]:
+    """The first ``limit`` passages, each PDF passage widened to its whole page and a page
+    taken once, in the order first retrieved.
 
     A filing's figures sit in tables whose heading, columns and rows a 200-word chunk splits
     apart, and the income statement answers a dozen questions: a chunk finds the page, the
@@ -35,14 +36,15 @@ def whole_pages(passages: list[Passage], manifest: Manifest) -> list[Passage]:
         return pages[source, number]
 
     for p in passages:
+        if len(out) == limit:
+            break
         c = p.chunk
         if c.page and (c.source, c.page) in seen:
             continue
         parts = page(c.source, c.page) if c.page else []
         if parts:
             seen.add((c.source, c.page))
-            lines = {n: line for part in parts
-                     for n, line in enumerate(part.lines(), part.start_line)}
+            lines = dict(_numbered(parts))
             first, last = min(lines), max(lines)
             text = "\n".join(lines.get(n, "") for n in range(first, last + 1))  # gaps are blank
             neighbours = [_edges(page(c.source, c.page + d)) for d in (-1, 1)]
@@ -56,10 +58,14 @@ def whole_pages(passages: list[Passage], manifest: Manifest) -> list[Passage]:
     return out
 
 
+def _numbered(parts: list[Chunk]) -> list[tuple[int, str]]:
+    """A page's lines from its chunks, by file line number (overlapping lines repeat)."""
+    return [(n, line) for part in parts for n, line in enumerate(part.lines(), part.start_line)]
+
+
 def _edges(parts: list[Chunk]) -> list[tuple[int, str]]:
     """A page's first and last non-blank lines (by file line number), from its chunks."""
-    lines = [(n, line) for part in parts for n, line in enumerate(part.lines(), part.start_line)
-             if line.strip()]
+    lines = [(n, line) for n, line in _numbered(parts) if line.strip()]
     return lines[:1] + lines[-1:] if len(lines) > 1 else []
 
 

@@ -100,10 +100,7 @@ class Manifest:
     def _aligned(self) -> bool:
         """Keyword rows are numbered as their chunks' rows (an index older than that, opened
         read-only, cannot be upgraded: its rows are joined by id, a scan of the table)."""
-        try:
-            return self.get_meta(ALIGNED) is not None
-        except sqlite3.Error:
-            return True  # no tables at all: nothing to join
+        return self.get_meta(ALIGNED) is not None
 
     def _upgrade(self) -> None:
         """Bring an index made before PDFs were read up to this schema, keeping its rows."""
