@@ -18,7 +18,7 @@ from typing import Any
 from .ask import grounding
 from .ask.answer.base import REFUSAL, Answerer
 from .ask.answer.markers import NOT_FOUND
-from .ask.answerability import Evidence, assess, holder, passage_text
+from .ask.answerability import Evidence, assess, holder, named_files, passage_text
 from .ask.answerability import score as score_answerability
 from .ask.condense import rule_condense
 from .ask.gate import Gate, shown_text
@@ -269,7 +269,7 @@ class QA:
         rerank_on = self.settings.rerank == "on"
         passages = self.retriever.retrieve(query, max(self.settings.candidates * 2, k))
         ids = grounding.identifiers(grounding.without_instructions(query))
-        passages = _named_first(ids, self._file_names(ids, passages))
+        passages = _named_first(ids, self._file_names(ids, passages), query)
         from .ask.retrieve import whole_pages
 
         passages = whole_pages(passages, self._manifest, k * RERANK_POOL if rerank_on else k)
@@ -277,8 +277,11 @@ class QA:
         scored = score_lines(query, passages, self.embed_lines, min_words=1)
         ranked = [s for s in scored if len(s.text.split()) >= 3]
         if rerank_on:  # the named passages stay first: better lines of another company's
-            passages = _named_first(ids, rerank(passages, ranked))[:k]  # table are no answer
+            passages = _named_first(ids, rerank(passages, ranked), query)[:k]  # table are no answer
             ranked = [s for s in ranked if holder(passages, s.source, s.line)]
+        # "in the Q2 report": the Q1 report's lines answer nothing
+        if named := named_files({p.chunk.source for p in passages}, query):
+            ranked = sorted(ranked, key=lambda s: s.source not in named)
         return _Found(passages, scored, ranked, retrieved_at)
 
     def _decide(self, query: str, found: _Found) -> _Case:
@@ -417,21 +420,24 @@ class QA:
         return [dataclasses.replace(p, changed=drift(p.chunk, read)) for p in passages]
 
 
-def _named_first(ids: list[str], passages: list[Passage]) -> list[Passage]:
+def _named_first(ids: list[str], passages: list[Passage], question: str) -> list[Passage]:
     """Passages that name every identifier of the question (in their lines, page context or
-    file name) before those that miss one, each group in retrieval order.
+    file name) before those that miss one; within each group, passages of a file whose name
+    the question says come first; retrieval order otherwise.
 
     "Amazon's R&D expenses" matched Apple's R&D table best: the words are alike and the
     company is named on a filing's cover, not in its tables. The identifier gate would refuse
     such passages anyway; ranking them last lets the named ones in. On sec10q the passages
     from a file the question is about rose from 0.85 to 0.97 of questions (single-filing
     questions 0.83 to 0.96); squad2-dev hit@5 held (0.952, 600 answerable questions).
+
+    People name a document as they see it listed: "in the Q1 2023 10-Q" means
+    `2023 Q1 AAPL.pdf`, whose pages never print "Q1 2023" where the figures are. On sec10q
+    the share of reference figures in the top 5 passages rose from 0.414 to 0.458.
     """
-    if not ids:
-        return passages
-    named = [not grounding.missing(ids, passage_text(p)) for p in passages]
-    return ([p for p, ok in zip(passages, named) if ok]
-            + [p for p, ok in zip(passages, named) if not ok])
+    named = named_files({p.chunk.source for p in passages}, question)
+    return sorted(passages, key=lambda p: (
+        bool(ids) and bool(grounding.missing(ids, passage_text(p))), p.chunk.source not in named))
 
 
 def _count(n: int, noun: str) -> str:

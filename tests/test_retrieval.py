@@ -1,5 +1,7 @@
 """Hybrid retrieval, reranking and the refusal threshold, on hand-made cases."""
 
+from pathlib import Path
+
 from qa import QA
 from qa.ask.support import ScoredLine, rerank
 from qa.types import Chunk, Passage
@@ -130,3 +132,25 @@ def test_closing_qa_stops_the_retrievers_worker_threads(seeded_index):
                    if t.name.startswith("qa-bm25")]
         assert started
     assert not any(t.is_alive() for t in started)
+
+
+def test_a_question_that_names_a_file_reads_that_file_first(tmp_path):
+    """"In the Q2 2023 report" names `2023 Q2 report.txt`; the Q1 report says the question's
+    words more often, and ranks first on them alone."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "2023 Q1 report.txt").write_text(
+        "What were net sales in the quarter? Net sales were 410 million.\n")
+    (docs / "2023 Q2 report.txt").write_text(
+        "Net sales came to 380 million, after freight, warehousing and currency costs.\n")
+    (docs / "2022 Q4 report.txt").write_text("Net sales were 350 million in the quarter.\n")
+    question = "What were net sales in the Q2 2023 report?"
+    with QA(tmp_path / "ix", backend="extractive", min_support=0.0,
+            min_answerability=0.0) as qa:
+        qa.ingest(docs)
+        plain = qa.retriever.retrieve(question, 3)
+        answer = qa.ask(question)
+    assert not plain[0].chunk.source.endswith("2023 Q2 report.txt")  # the words pick another
+    assert answer.retrieved[0].chunk.source.endswith("2023 Q2 report.txt")
+    assert [Path(c.source).name for c in answer.citations] == ["2023 Q2 report.txt"]
+    assert "380 million" in answer.text

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
+from ..text import content_terms
 from ..types import Passage
 from . import grounding
 from .support import ScoredLine
@@ -44,6 +45,18 @@ def passage_text(p: Passage) -> str:
     PDF, its page's header and footer ("Apple Inc. | Q3 2022 Form 10-Q")."""
     stem = Path(p.chunk.source).stem.replace("_", " ").replace("-", " ")
     return f"{stem}\n{p.chunk.context}\n{p.chunk.text}"
+
+
+def named_files(sources: set[str], question: str) -> set[str]:
+    """The files whose names the question says: of those it names by two words or more, the
+    ones it names most fully. "In the Q1 2023 report" names `2023 Q1 report.txt` over
+    `2023 Q2 report.txt`; one word is too weak a sign ("Air Force" is not `Force.txt`)."""
+    said = content_terms(question)
+    count = {}
+    for source in sources:
+        if (n := len(content_terms(Path(source).stem.replace("_", " ")) & said)) >= 2:
+            count[source] = n
+    return {s for s, n in count.items() if n == max(count.values())}
 
 
 def holder(passages: list[Passage], source: str, line: int) -> Passage | None:
