@@ -301,7 +301,7 @@ class QA:
             gate = f"support {evidence.support:.2f} below QA_MIN_SUPPORT"
         judge = getattr(self.answerer, "judge", None)
         if not gate and judge is not None:
-            evidence.judge = judge(query, [s.text for s in ranked[:JUDGE_LINES]])
+            evidence.judge = judge(query, _in_context(ranked[:JUDGE_LINES], passages))
         answerability = score_answerability(evidence)
         if not gate and answerability < self.settings.min_answerability:
             gate = (f"answerability {answerability:.2f} below QA_MIN_ANSWERABILITY "
@@ -467,6 +467,18 @@ def _quote_best(ranked: list[ScoredLine], passages: list[Passage], question: str
         text = " ".join(s.text.split())
         return Draft(f"“{text}” [Q1]", [Proposal(s.source, s.line, s.line, s.text, "[Q1]", text)])
     return None
+
+
+def _in_context(lines: list[ScoredLine], passages: list[Passage]) -> list[str]:
+    """The lines, each PDF page's first one after its page's context: the judge reads a table
+    row as an answer only once it sees whose statement and which quarter the row is in."""
+    out: list[str] = []
+    for s in lines:
+        home = holder(passages, s.source, s.line)
+        if home is not None and home.chunk.context and f"({home.chunk.context})" not in out:
+            out.append(f"({home.chunk.context})")
+        out.append(s.text)
+    return out
 
 
 RERANK_POOL = 3  # with reranking, this many times top_k candidates are read line by line

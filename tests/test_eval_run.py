@@ -241,3 +241,25 @@ def test_a_conversation_needs_its_standalone_form(tmp_path):
     proc = run_qa("eval", str(data), "--corpus", "seeds/", "--out", str(tmp_path / "out"))
     assert proc.returncode == 1
     assert f"{data}:1:" in proc.stderr and '"standalone"' in proc.stderr
+
+
+@pytest.mark.slow
+def test_an_index_ingested_from_another_directory_scores_the_same(tmp_path, seed_copy,
+                                                                   monkeypatch):
+    """Sources are named as ingest was given them ("docs/…" from one directory); an eval that
+    reuses the index from elsewhere still finds each cited file and checks its quote."""
+    from qa import QA
+    from qa.evaluation import run
+
+    monkeypatch.chdir(tmp_path)
+    with QA(tmp_path / "ix") as qa:
+        qa.ingest("docs")  # relative: the sources are "docs/000_….txt"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    summary = run(SEED_SET, corpus=seed_copy, index=tmp_path / "ix", backend="extractive",
+                  out=tmp_path / "out", limit=3, progress=False)
+    assert summary["metrics"]["cited_page_exact"] == 1.0
+    assert summary["metrics"]["hit@5"] == 1.0
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").open()]
+    assert {c["source"] for r in rows for c in r["citations"]} == {SEED.name}

@@ -119,7 +119,7 @@ def _ask_qa(qa: Any, item: Item) -> dict:
     for question in item.history:
         history.append((question, qa.ask(question, history=list(history)).text))
     answer = qa.ask(item.question, history=history)
-    out = answer.to_dict()
+    out = _on_disk(qa, answer.to_dict())
     out.update(
         proposed=answer.debug.get("proposed", 0),
         dropped=len(answer.debug.get("dropped", [])),
@@ -136,8 +136,18 @@ def _ask_qa(qa: Any, item: Item) -> dict:
         alone = qa.ask(item.standalone)
         out.update(history=[{"question": q, "answer": a} for q, a in history],
                    query=answer.debug.get("query"),
-                   standalone={"question": item.standalone, **alone.to_dict()})
+                   standalone={"question": item.standalone, **_on_disk(qa, alone.to_dict())})
     return out
+
+
+def _on_disk(qa: Any, answer: dict) -> dict:
+    """Sources as the files the index read: a source is named as it was given to ingest
+    ("../shared/docs/a.pdf"), which means another file from another working directory."""
+    def located(spans: list[dict]) -> list[dict]:
+        return [{**s, "source": qa.path_of(s["source"]) or s["source"]} for s in spans]
+
+    return {**answer, "citations": located(answer["citations"]),
+            "retrieved": located(answer["retrieved"])}
 
 
 def _failed(exc: Exception, started: float) -> dict:
