@@ -1,5 +1,6 @@
 """Hybrid retrieval, reranking and the refusal threshold, on hand-made cases."""
 
+import dataclasses
 from pathlib import Path
 
 from qa import QA
@@ -82,6 +83,20 @@ def test_reranker_changes_the_order():
     lines = [ScoredLine("a.txt", 5, "The crane lifts 40 tonnes.", 0.8),
              ScoredLine("a.txt", 1, "Ports move cargo.", 0.2)]
     assert rerank([first, second], lines) == [second, first]
+
+
+def test_a_pdf_page_keeps_its_retrieval_rank_against_a_better_line_elsewhere():
+    """Line support alone puts the page of commentary above the table retrieval found first;
+    for a page, retrieval counts twice the line. Chunks of prose keep the line order."""
+    table = Passage(Chunk("q.pdf", 1, 2, "Net sales\nTotal net sales 82,959 81,434", "",
+                          page=4), 0.9)
+    prose = Passage(Chunk("q.pdf", 40, 40, "Net sales rose on strong demand for iPhone.", "",
+                          page=17), 0.8)
+    lines = [ScoredLine("q.pdf", 40, prose.chunk.text, 0.7),
+             ScoredLine("q.pdf", 2, "Total net sales 82,959 81,434", 0.5)]
+    assert rerank([table, prose], lines) == [table, prose]
+    as_chunks = [Passage(dataclasses.replace(p.chunk, page=0), p.score) for p in (table, prose)]
+    assert rerank(as_chunks, lines) == as_chunks[::-1]
 
 
 def test_refusal_threshold_changes_the_decision(seeded_index):

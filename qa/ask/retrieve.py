@@ -16,6 +16,7 @@ from .._hashing import sha256_text
 from ..index.manifest import Manifest
 from ..index.store import Store, chunk_from_metadata
 from ..types import Chunk, Passage
+from .support import RRF_K
 
 
 def whole_pages(passages: list[Passage], manifest: Manifest, limit: int) -> list[Passage]:
@@ -72,9 +73,6 @@ def _edges(parts: list[Chunk]) -> list[tuple[int, str]]:
 def _masked(line: str) -> str:
     """A running header or footer repeats from page to page but for its numbers."""
     return re.sub(r"\d+", "#", line.strip())
-
-
-RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 
 
 class DenseRetriever:
