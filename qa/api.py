@@ -17,7 +17,7 @@ from typing import Any
 
 from .ask import grounding
 from .ask.answer.base import REFUSAL, Answerer
-from .ask.answer.markers import NOT_FOUND
+from .ask.answer.markers import NOT_FOUND, heading
 from .ask.answerability import Evidence, assess, holder, named_files, passage_text
 from .ask.answerability import score as score_answerability
 from .ask.condense import rule_condense
@@ -475,8 +475,7 @@ def _in_context(lines: list[ScoredLine], passages: list[Passage]) -> list[str]:
     out: list[str] = []
     for s in lines:
         home = holder(passages, s.source, s.line)
-        if home is not None and home.chunk.context and f"({home.chunk.context})" not in out:
-            out.append(f"({home.chunk.context})")
+        out.extend(h for h in (heading(home) if home else []) if h not in out)
         out.append(s.text)
     return out
 

@@ -46,8 +46,13 @@ def format_passages(
             if line.strip() and (keep is None or (p.chunk.source, n) in keep)
         ]
         if body:
-            blocks.append("\n".join(([f"({p.chunk.context})"] if p.chunk.context else []) + body))
+            blocks.append("\n".join(heading(p) + body))
     return "\n\n".join(blocks)
+
+
+def heading(p: Passage) -> list[str]:
+    """The line that says what a PDF page is, as a model reads it before the page's lines."""
+    return [f"({p.chunk.context})"] if p.chunk.context else []
 
 
 def _lines(passages: list[Passage]) -> dict[tuple[str, int], str]:
