@@ -169,3 +169,18 @@ def test_a_question_that_names_a_file_reads_that_file_first(tmp_path):
     assert answer.retrieved[0].chunk.source.endswith("2023 Q2 report.txt")
     assert [Path(c.source).name for c in answer.citations] == ["2023 Q2 report.txt"]
     assert "380 million" in answer.text
+
+
+def test_one_shared_word_does_not_name_a_file():
+    """Found on squad2-dev, not tuned on: "the Air Force" put the physics article `Force.txt`
+    first. A file is named by two words of its name or more, the most fully named winning."""
+    from qa.ask.answerability import named_files
+
+    sources = {"docs/Force.txt", "docs/Immune_system.txt", "docs/2023 Q1 AAPL.pdf",
+               "docs/2023 Q2 AAPL.pdf", "docs/2022 Q3 AAPL.pdf"}
+    assert named_files(sources, "What was developed for the Air Force?") == set()
+    assert named_files(sources, "Which cells does the immune system use?") == {
+        "docs/Immune_system.txt"}
+    assert named_files(sources, "What did Apple report in its Q2 2023 10-Q?") == {
+        "docs/2023 Q2 AAPL.pdf"}
+    assert named_files(sources, "What did Apple report in 2023?") == set()
