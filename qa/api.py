@@ -17,10 +17,12 @@ from typing import Any
 
 from .ask import grounding
 from .ask.answer.base import REFUSAL, Answerer
+from .ask.answer.extractive import quoted
 from .ask.answer.markers import NOT_FOUND, heading
 from .ask.answerability import Evidence, assess, holder, named_files, passage_text
 from .ask.answerability import score as score_answerability
 from .ask.condense import rule_condense
+from .ask.figures import answer_lines, asks_for_figure, figures_first
 from .ask.gate import Gate, shown_text
 from .ask.support import ScoredLine, rerank, score_lines
 from .ask.verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
@@ -30,7 +32,7 @@ from .index.manifest import Manifest
 from .index.store import Store
 from .ingest.documents import PageReader, page_reader
 from .ingest.ingestor import EMBEDDER, Ingestor, Progress
-from .types import Answer, Draft, History, IngestReport, Passage, Proposal, Status
+from .types import Answer, Draft, History, IngestReport, Passage, Status
 
 log = logging.getLogger("qa")
 
@@ -231,7 +233,9 @@ class QA:
             yield from say("writing", "Writing the answer…")
             check = self._checker(case, query)
             gate = Gate(check, getattr(self.answerer, "parse", None), passages, query)
-            with closing(self.answerer.stream(query, passages, evidence=case.ranked)) as pieces:
+            # the lines an answer would quote come first: what an LLM is shown of the passages
+            evidence = figures_first(query, case.own)
+            with closing(self.answerer.stream(query, passages, evidence=evidence)) as pieces:
                 for item in pieces:
                     if text := gate.feed(item):
                         yield text
@@ -282,7 +286,7 @@ class QA:
         # "in the Q2 report": the Q1 report's lines answer nothing
         if named := named_files({p.chunk.source for p in passages}, query):
             ranked = sorted(ranked, key=lambda s: s.source not in named)
-        return _Found(passages, scored, ranked, retrieved_at)
+        return _Found(passages, scored, ranked, retrieved_at, named)
 
     def _decide(self, query: str, found: _Found) -> _Case:
         """Decide from the evidence whether to answer at all.
@@ -307,7 +311,7 @@ class QA:
             gate = (f"answerability {answerability:.2f} below QA_MIN_ANSWERABILITY "
                     f"{self.settings.min_answerability:g}")
         support = {(s.source, s.line): s.support for s in found.scored}
-        return _Case(passages, ranked, support, evidence, answerability, gate)
+        return _Case(passages, ranked, support, evidence, answerability, gate, found.named)
 
     def _file_names(self, names: list[str], passages: list[Passage]) -> list[Passage]:
         """A PDF page's context also holds the names and codes the question asks about that
@@ -402,7 +406,7 @@ class QA:
             d["reason"] == REPEATS_QUESTION for d in result.dropped)
         if not text and self.settings.fallback == "on" \
                 and not repeated:  # a reply that only echoes the question found nothing new
-            quoted = _quote_best(case.ranked, passages, question)
+            quoted = _quote_best(case, question)
             if quoted is not None:
                 fallback, said = shown_text(quoted, check)
                 if said and fallback is not None:
@@ -454,19 +458,20 @@ class _Say:
         return [Status(stage, message)] if self.on else []
 
 
-def _quote_best(ranked: list[ScoredLine], passages: list[Passage], question: str) -> Draft | None:
-    """The best-supported line that is no instruction and whose passage names the question's
-    identifiers, stated as a quote."""
+def _quote_best(case: _Case, question: str) -> Draft | None:
+    """The lines an answer quotes (``figures.answer_lines``: the best-supported line of the
+    first three, or the row and line that state a figure asked for), of those that are no
+    instruction and whose passage names the question's identifiers, stated as quotes."""
     ids = grounding.identifiers(grounding.without_instructions(question))
-    for s in ranked[:3]:
-        home = holder(passages, s.source, s.line)
-        if home is None or s.line in home.chunk.flagged:
-            continue
-        if grounding.missing(ids, passage_text(home)):
-            continue
-        text = " ".join(s.text.split())
-        return Draft(f"“{text}” [Q1]", [Proposal(s.source, s.line, s.line, s.text, "[Q1]", text)])
-    return None
+
+    def quotable(s: ScoredLine) -> bool:
+        home = holder(case.passages, s.source, s.line)
+        return home is not None and s.line not in home.chunk.flagged \
+            and not grounding.missing(ids, passage_text(home))
+
+    pool = case.own if asks_for_figure(question) else case.own[:3]
+    lines = answer_lines(question, [s for s in pool if quotable(s)])
+    return quoted(lines, marks=True) if lines else None
 
 
 def _in_context(lines: list[ScoredLine], passages: list[Passage]) -> list[str]:
@@ -492,6 +497,7 @@ class _Found:
     scored: list[ScoredLine]  # every line, short ones included
     ranked: list[ScoredLine]  # lines of 3+ words, best supported first
     retrieved_at: float
+    named: set[str]  # the files the question names ("in the Q2 2023 report")
 
 
 @dataclass
@@ -504,3 +510,9 @@ class _Case:
     evidence: Evidence
     answerability: float
     gate: str  # why no answer will be written; "" to answer
+    named: set[str]  # the files the question names ("in the Q2 2023 report")
+
+    @property
+    def own(self) -> list[ScoredLine]:
+        """The lines an answer may state: those of the files the question names, if any."""
+        return [s for s in self.ranked if s.source in self.named] or self.ranked

@@ -1,7 +1,8 @@
-"""The no-LLM answerer: quote the retrieved line that best supports the question.
+"""The no-LLM answerer: quote the retrieved lines that best answer the question.
 
 Whether to answer at all is decided before any backend runs (``QA_MIN_SUPPORT``, see
-``qa/ask/support.py``); this backend only picks the line.
+``qa/ask/support.py``); this backend only picks the lines: the best-supported one, or for a
+question that asks for a figure the row and the line that state one (``figures.py``).
 """
 
 from __future__ import annotations
@@ -9,8 +10,21 @@ from __future__ import annotations
 from collections.abc import Generator
 
 from ...types import Draft, Embed, Passage, Proposal
+from ..figures import answer_lines
 from ..support import ScoredLine, score_lines
 from .base import REFUSAL
+
+
+def quoted(lines: list[ScoredLine], *, marks: bool = False) -> Draft:
+    """A draft that states each line, one sentence a line, each citing itself; ``marks``
+    puts the line in quotation marks (the fallback of an LLM backend, which says so)."""
+    sentences, proposals = [], []
+    for n, s in enumerate(lines):
+        text = " ".join(s.text.split())
+        marker = f"[Q{n + 1}]"
+        sentences.append(f"“{text}” {marker}" if marks else f"{text} {marker}")
+        proposals.append(Proposal(s.source, s.line, s.line, s.text, marker, text, n))
+    return Draft("\n".join(sentences), proposals, sentences=sentences)
 
 
 class ExtractiveAnswerer:
@@ -23,13 +37,7 @@ class ExtractiveAnswerer:
         self, question: str, passages: list[Passage], *, evidence: list[ScoredLine] | None = None
     ) -> Generator[str | Draft, None, None]:
         ranked = evidence if evidence is not None else score_lines(question, passages, self._embed)
-        if not ranked:
-            draft = Draft(REFUSAL, refused=True)
-        else:
-            best = ranked[0]
-            draft = Draft(
-                f"{best.text.strip()} [1]",
-                [Proposal(best.source, best.line, best.line, best.text, "[1]")],
-            )
+        lines = answer_lines(question, ranked)
+        draft = quoted(lines) if lines else Draft(REFUSAL, refused=True)
         yield draft.text
         yield draft

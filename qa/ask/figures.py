@@ -1,0 +1,125 @@
+"""Questions that ask for a figure, and the lines that state one.
+
+"How has Apple's total net sales changed?" is answered by the row "Total net sales $ 82,959
+$ 81,434 ...", yet that row scores low as support: it is mostly numbers, so its embedding is
+far from the question's, and prose about the figure ("higher net sales of iPhone, partially
+offset by ...") wins. On sec10q the best-supported line stated a reference figure for 3 of 74
+questions. When a question asks for a quantity, the lines quoted are instead the table row
+whose label the question says and the best-supported line that states a figure.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ..text import content_terms
+from .support import ScoredLine
+
+# Wording that asks for a quantity: "how much/many", "what percentage", or a measured thing.
+_ASKS = re.compile(
+    r"\bhow (?:much|many|large|big|high|low)\b"
+    r"|\bwhat (?:percentage|proportion|share|portion|amount|number|rate|level|size|value|total)\b"
+    r"|\b(?:revenues?|sales|income|expenses?|expenditures?|spen[dt]|spending|margins?|cash"
+    r"|costs?|earnings|profits?|loss(?:es)?|debt|prices?|rates?|growth|figures?|inventor(?:y|ies)"
+    r"|assets|liabilities|dividends?|repurchases?|buybacks?|population|percent(?:age)?)\b",
+    re.I,
+)
+# A figure as written: a number with a separator, decimals, a currency sign or a percent, or
+# of two digits or more; a year ("2023") alone is a date, not a figure.
+# ("Q2", "10-Q" and "3rd" name things, not amounts)
+_NUMBER = re.compile(r"(?P<cur>[$€£]\s*)?\(?(?<![A-Za-z\d])(?P<num>\d+(?:[.,]\d+)*)"
+                     r"(?![A-Za-z]|-[A-Za-z])\)?(?P<pct>\s*%)?")
+# a date ("July 1, 2023", "1 July") or a period heading ("Three Months Ended") says when
+_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November"
+          r"|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\b\.?")
+_DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b(?![.,]\d)|\b\d{{1,2}}\s+{_MONTH}"
+                   r"|\b\w+\s+months?\s+ended\b", re.I)
+_YEAR = re.compile(r"(?:1[89]|20)\d\d")
+_LABEL_END = re.compile(r"[$€£(]?\s*\d")
+# "nine nations", "two-thirds": figures written out ("one", "half", "quarter" mostly are not)
+_NUMBER_WORD = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
+    r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
+    r"|eighty|ninety|hundreds?|thousands?|millions?|billions?|trillions?|dozens?)\b", re.I)
+
+FIGURE_LINES = 2  # lines a figure answer quotes: the matching row and the best figure line
+
+
+def asks_for_figure(question: str) -> bool:
+    return bool(_ASKS.search(question))
+
+
+def figures(text: str) -> list[str]:
+    """The figures a line states, as written: numbers, then number words."""
+    out = []
+    text = _DATE.sub(" ", text)
+    for m in _NUMBER.finditer(text):
+        num = m["num"]
+        if _YEAR.fullmatch(num) and not (m["cur"] or m["pct"]):
+            continue
+        if m["cur"] or m["pct"] or len(num.replace(",", "").split(".")[0]) >= 2 \
+                or "," in num or "." in num:
+            out.append(num)
+    return out + _NUMBER_WORD.findall(text)
+
+
+def _label(text: str) -> str:
+    """A table row's label: its words before the first figure ("Total net sales")."""
+    m = _LABEL_END.search(text)
+    return text[: m.start()] if m else text
+
+
+def matching_rows(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
+    """Table rows (a label, then two figures or more) whose label the question mostly says,
+    best first.
+
+    Label words are weighted by how rare they are among the lines read (an inverse document
+    frequency), so "iPhone" counts for more than "total" or "net"; a row scores the weight
+    of the label words the question says, times their share of the label's weight.
+    """
+    asked = content_terms(question)
+    terms = [content_terms(s.text) for s in ranked]
+    df: dict[str, int] = {}
+    for ts in terms:
+        for t in ts:
+            df[t] = df.get(t, 0) + 1
+
+    def weight(t: str) -> float:
+        return math.log(1 + len(ranked) / (1 + df.get(t, 0)))
+
+    rows = []
+    for s in ranked:
+        label = _label(s.text)
+        said = content_terms(label)
+        if not said or len(figures(s.text[len(label):])) < 2:
+            continue
+        hit = sum(weight(t) for t in said & asked)
+        share = hit / sum(weight(t) for t in said)
+        if share >= MIN_LABEL_SHARE:
+            rows.append((share * hit, s))
+    rows.sort(key=lambda r: -r[0])
+    return [s for _, s in rows]
+
+
+MIN_LABEL_SHARE = 0.5  # of a row label's weight the question must say
+
+
+def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
+    """The lines an answer quotes, best first: for a question that asks for a figure, the row
+    the question names and the best-supported line that states a figure (when there are
+    such lines); otherwise the best-supported line."""
+    if not ranked:
+        return []
+    if not asks_for_figure(question):
+        return ranked[:1]
+    chosen = matching_rows(question, ranked)[:1]
+    stating = [s for s in ranked if figures(s.text) and s not in chosen]
+    chosen += stating[: FIGURE_LINES - len(chosen)]
+    return chosen or ranked[:1]
+
+
+def figures_first(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
+    """``ranked`` with the answer lines moved to the front: what an answerer is given."""
+    first = answer_lines(question, ranked)
+    return first + [s for s in ranked if s not in first]

@@ -1,0 +1,125 @@
+"""A question that asks for a figure is answered with the line that states it.
+
+A table row is mostly numbers: its embedding is far from the question's, so the prose about
+the figure is the best-supported line. These tests show that on their own documents (the
+prose wins on support) and that the answer still quotes the row; then attack the rule with
+wording it was not written on, and with questions that ask for no figure.
+"""
+
+import pytest
+
+from qa import QA
+from qa.ask.figures import answer_lines, asks_for_figure, figures
+from qa.ask.support import score_lines
+
+from . import docmaker as dm
+from .chat_server import ChatServer
+
+SALES_ROW = "Total net sales 14,380 14,745"
+SERVICES_ROW = "Services 5,140 4,630"
+PROSE = ("Total net sales decreased compared with the second quarter of 2022, as lower sales "
+         "of hardware were partially offset by higher sales of services.")
+SIGNED = "Signed for Acme Corp. by Dana Whitfield, Chief Financial Officer"
+
+
+def filing() -> bytes:
+    footer = "Acme Corp. | Q2 2023 Form 10-Q | {}"
+    return dm.text_pdf([
+        ["Acme Corp.", "Management's discussion and analysis of results",
+         PROSE,
+         "Hardware sales fell as customers delayed upgrades; services grew with subscriptions.",
+         "The company expects demand for hardware to recover in the second half of the year.",
+         SIGNED, footer.format(1)],
+        ["Acme Corp.", "CONDENSED STATEMENTS OF OPERATIONS (In millions)",
+         "Three Months Ended July 1, 2023 and June 25, 2022",
+         "Hardware 9,240 10,115", SERVICES_ROW, SALES_ROW,
+         "Cost of sales 8,010 8,402", "Gross margin 6,370 6,343",
+         "Research and development 1,215 1,102", footer.format(2)],
+    ])
+
+
+@pytest.fixture(scope="module")
+def filing_index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("figures")
+    (root / "docs").mkdir()
+    (root / "docs" / "acme-10q.pdf").write_bytes(filing())
+    with QA(root / "ix") as qa:
+        qa.ingest(root / "docs")
+    return root / "ix"
+
+
+def ask(index, question, **options):
+    with QA(index, backend="extractive", read_only=True, **options) as qa:
+        answer = qa.ask(question)
+        ranked = score_lines(question, answer.retrieved, qa.embed_lines)
+    return answer, ranked
+
+
+def test_the_row_is_quoted_though_the_prose_is_better_supported(filing_index):
+    answer, ranked = ask(filing_index, "What were Acme's total net sales in the quarter?")
+    assert ranked[0].text == PROSE  # on support alone, the prose about the figure wins
+    assert not answer.refused and "14,380" in answer.text
+    assert SALES_ROW in [c.quote for c in answer.citations]
+    assert all(c.page for c in answer.citations)
+
+
+@pytest.mark.parametrize("question, row", [
+    # wordings the rule was not written on
+    ("How much did Acme bring in from services?", SERVICES_ROW),
+    ("Tell me the research and development spending of Acme.",
+     "Research and development 1,215 1,102"),
+    ("What gross margin did Acme report?", "Gross margin 6,370 6,343"),
+])
+def test_other_wordings_get_the_row_they_name(filing_index, question, row):
+    """Which line is quoted, whatever the refusal gate would say of these (tested elsewhere)."""
+    answer, _ = ask(filing_index, question, min_answerability=0.0)
+    assert not answer.refused
+    assert [c.quote for c in answer.citations][0] == row
+
+
+def test_a_question_for_no_figure_keeps_the_best_line(filing_index):
+    answer, _ = ask(filing_index, "Who signed the report for Acme?")
+    assert not asks_for_figure("Who signed the report for Acme?")
+    assert [c.quote for c in answer.citations] == [SIGNED]
+
+
+def test_a_figure_the_documents_do_not_hold_is_no_table_row(filing_index):
+    """Nothing in the filing counts employees: no row of figures may stand in for it."""
+    answer, _ = ask(filing_index, "How many employees did Acme have at the end of the quarter?")
+    assert answer.refused or not any(figures(c.quote) for c in answer.citations)
+
+
+def test_years_and_page_numbers_are_no_figures():
+    assert figures("Three Months Ended July 1, 2023 and June 25, 2022") == []
+    assert figures("Acme Corp. | Q2 2023 Form 10-Q | 2") == []
+    assert figures("Total net sales $ 82,959 $ 81,434 2 % $ 304,182") == [
+        "82,959", "81,434", "2", "304,182"]
+    assert figures("up 279% from a year ago, $14.51 billion") == ["279", "14.51", "billion"]
+    assert figures("nine nations share the basin") == ["nine"]
+
+
+def test_a_question_asking_for_nothing_measured_quotes_one_line():
+    from qa.ask.support import ScoredLine
+
+    lines = [ScoredLine("a.txt", 1, "Macron ruled out sending troops in 2024.", 0.9),
+             ScoredLine("a.txt", 2, "Troops 4,000 3,500", 0.5)]
+    assert answer_lines("Who ruled out sending troops?", lines) == lines[:1]
+    assert answer_lines("How many troops were sent?", lines) == [lines[1]]
+
+
+def test_an_llm_is_shown_the_row_first(filing_index):
+    """With two prompt lines, the row the question names is among them although two prose
+    lines support the question better."""
+    question = "What were Acme's total net sales in the quarter?"
+    reply = "Acme's total net sales were 14,380 [L{n}]."
+    with QA(filing_index, read_only=True) as qa:
+        chunk = next(p.chunk for p in qa.retrieve(question, k=10) if SALES_ROW in p.chunk.lines())
+    row_line = chunk.start_line + chunk.lines().index(SALES_ROW)  # the file's numbering
+    with ChatServer(lambda i, body: (200, reply.format(n=row_line), 0.0)) as server, \
+            QA(filing_index, read_only=True, backend="openai", openai_base_url=server.url,
+               model="test-model", timeout=5.0, max_retries=0, prompt_lines=2) as qa:
+        answer = qa.ask(question)
+    prompt = server.requests[0]["messages"][1]["content"]
+    assert f"[L{row_line}] {SALES_ROW}" in prompt
+    assert not answer.refused and answer.text.startswith("Acme's total net sales were 14,380")
+    assert [c.quote for c in answer.citations] == [SALES_ROW]
