@@ -123,3 +123,27 @@ def test_an_llm_is_shown_the_row_first(filing_index):
     assert f"[L{row_line}] {SALES_ROW}" in prompt
     assert not answer.refused and answer.text.startswith("Acme's total net sales were 14,380")
     assert [c.quote for c in answer.citations] == [SALES_ROW]
+
+
+def test_item_numbers_and_contents_pages_are_no_figures():
+    assert figures("101 The following financial statements from the Quarterly Report") == []
+    assert figures("3.2 Amended and Restated Bylaws of Amazon.com, Inc.") == []
+    assert figures("Item 2. Management's Discussion and Analysis of Results of Operations 23") \
+        == []
+    assert figures("Total 842") == ["842"]  # a short row keeps its one figure
+
+
+def test_an_abbreviation_the_documents_define_asks_for_its_words():
+    from qa.ask.figures import expansions, matching_rows
+    from qa.ask.support import ScoredLine
+
+    lines = [
+        ScoredLine("q.pdf", 1, "The growth in research and development (“R&D”) expense was "
+                   "driven by headcount.", 0.6),
+        ScoredLine("q.pdf", 2, "Selling, general and administrative 5,973 6,012", 0.3),
+        ScoredLine("q.pdf", 3, "Research and development 7,442 6,797", 0.3),
+    ]
+    assert expansions([s.text for s in lines]) == {"r&d": {"research", "development"}}
+    assert matching_rows("How much did Apple spend on R&D?", lines) == [lines[2]]
+    # a word that merely holds the letters asks for nothing
+    assert matching_rows("How much did the new laws on R and D cost?", lines) == []

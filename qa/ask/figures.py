@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..text import content_terms
+from ..text import STOPWORDS, content_terms
 from .support import ScoredLine
 
 # Wording that asks for a quantity: "how much/many", "what percentage", or a measured thing.
@@ -36,6 +36,10 @@ _MONTH = (r"(?:January|February|March|April|May|June|July|August|September|Octob
 _DATE = re.compile(rf"\b{_MONTH}\s+\d{{1,2}}\b(?![.,]\d)|\b\d{{1,2}}\s+{_MONTH}"
                    r"|\b\w+\s+months?\s+ended\b", re.I)
 _YEAR = re.compile(r"(?:1[89]|20)\d\d")
+# an item or exhibit number opening a line ("101 The following financial statements",
+# "3.2 Amended and Restated Bylaws"), a contents line's page number closing it ("... 23")
+_ITEM = re.compile(r"^\s*\d+(?:\.\d+)*[.)]?\s+(?=[A-Z“\"(])")
+_PAGE_NUMBER = re.compile(r"[A-Za-z’'”\"]\s+\d{1,3}\s*$")
 _LABEL_END = re.compile(r"[$€£(]?\s*\d")
 # "nine nations", "two-thirds": figures written out ("one", "half", "quarter" mostly are not)
 _NUMBER_WORD = re.compile(
@@ -53,7 +57,7 @@ def asks_for_figure(question: str) -> bool:
 def figures(text: str) -> list[str]:
     """The figures a line states, as written: numbers, then number words."""
     out = []
-    text = _DATE.sub(" ", text)
+    text = _DATE.sub(" ", _ITEM.sub("", text))
     for m in _NUMBER.finditer(text):
         num = m["num"]
         if _YEAR.fullmatch(num) and not (m["cur"] or m["pct"]):
@@ -61,6 +65,8 @@ def figures(text: str) -> list[str]:
         if m["cur"] or m["pct"] or len(num.replace(",", "").split(".")[0]) >= 2 \
                 or "," in num or "." in num:
             out.append(num)
+    if len(out) == 1 and len(text.split()) >= 6 and _PAGE_NUMBER.search(text):
+        out = []
     return out + _NUMBER_WORD.findall(text)
 
 
@@ -70,15 +76,38 @@ def _label(text: str) -> str:
     return text[: m.start()] if m else text
 
 
+# "research and development (“R&D”)": a document's own definition of an abbreviation
+_DEFINED = re.compile(r"((?:[\w-]+\s+){1,6})\(\s*[“\"']?([A-Z][A-Za-z&]*[A-Z])[”\"']?\s*\)")
+
+
+def expansions(lines: list[str]) -> dict[str, set[str]]:
+    """Abbreviations the lines define, each with the content words it stands for: the
+    shortest run of words before "(“R&D”)" whose initials spell its capitals."""
+    out: dict[str, set[str]] = {}
+    for line in lines:
+        for m in _DEFINED.finditer(line):
+            letters = [c.lower() for c in m[2] if c.isupper()]
+            before = [w for w in m[1].split() if w.lower() not in STOPWORDS]
+            if len(before) >= len(letters) and \
+                    [w[0].lower() for w in before[-len(letters):]] == letters:
+                out.setdefault(m[2].lower(), content_terms(" ".join(before[-len(letters):])))
+    return out
+
+
 def matching_rows(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     """Table rows (a label, then two figures or more) whose label the question mostly says,
     best first.
 
-    Label words are weighted by how rare they are among the lines read (an inverse document
-    frequency), so "iPhone" counts for more than "total" or "net"; a row scores the weight
-    of the label words the question says, times their share of the label's weight.
+    An abbreviation the question uses and the lines define ("R&D") asks for the words it
+    stands for. Label words are weighted by how rare they are among the lines read (an
+    inverse document frequency), so "iPhone" counts for more than "total" or "net"; a row
+    scores the weight of the label words the question says, times their share of the label's
+    weight.
     """
     asked = content_terms(question)
+    for short, long in expansions([s.text for s in ranked]).items():
+        if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question, re.I):  # "R&D spending"
+            asked |= long
     terms = [content_terms(s.text) for s in ranked]
     df: dict[str, int] = {}
     for ts in terms:
