@@ -22,7 +22,7 @@ from .ask.answer.markers import NOT_FOUND, heading
 from .ask.answerability import Evidence, assess, holder, named_files, passage_text
 from .ask.answerability import score as score_answerability
 from .ask.condense import rule_condense
-from .ask.figures import answer_lines, asks_for_figure, figures_first
+from .ask.figures import answer_lines, asks_for_figure, figures_first, matching_rows
 from .ask.gate import Gate, shown_text
 from .ask.support import ScoredLine, rerank, score_lines
 from .ask.verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
@@ -281,7 +281,8 @@ class QA:
         scored = score_lines(query, passages, self.embed_lines, min_words=1)
         ranked = [s for s in scored if len(s.text.split()) >= 3]
         if rerank_on:  # the named passages stay first: better lines of another company's
-            passages = _named_first(ids, rerank(passages, ranked), query)[:k]  # table are no answer
+            rows = matching_rows(query, ranked) if asks_for_figure(query) else []
+            passages = _named_first(ids, rerank(passages, ranked, rows=rows), query)[:k]
             ranked = [s for s in ranked if holder(passages, s.source, s.line)]
         # "in the Q2 report": the Q1 report's lines answer nothing
         if named := named_files({p.chunk.source for p in passages}, query):

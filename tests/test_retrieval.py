@@ -184,3 +184,26 @@ def test_one_shared_word_does_not_name_a_file():
     assert named_files(sources, "What did Apple report in its Q2 2023 10-Q?") == {
         "docs/2023 Q2 AAPL.pdf"}
     assert named_files(sources, "What did Apple report in 2023?") == set()
+
+
+def test_a_page_holding_the_row_the_question_names_rises():
+    """Retrieval and line support both put two pages of commentary first; the page whose
+    table row the question names ("total net sales") rises above them, and only for a
+    question whose row is among those the question names."""
+    from qa.ask.figures import matching_rows
+
+    def page(n, start, text):
+        return Passage(Chunk("q.pdf", start, start, text, "", page=n), 0.5)
+
+    talk = [page(17, 40, "Net sales rose on strong demand for iPhone and Services."),
+            page(18, 60, "Sales in Greater China fell as the yen weakened.")]
+    table = page(4, 9, "Total net sales 82,959 81,434")
+    passages = [*talk, table]
+    lines = [ScoredLine("q.pdf", 40, talk[0].chunk.text, 0.7),
+             ScoredLine("q.pdf", 60, talk[1].chunk.text, 0.6),
+             ScoredLine("q.pdf", 9, table.chunk.text, 0.4)]
+    assert rerank(passages, lines) == passages  # on retrieval and lines, the table is last
+    rows = matching_rows("What were total net sales in the quarter?", lines)
+    assert rows == [lines[2]]
+    assert rerank(passages, lines, rows=rows)[0] == table
+    assert matching_rows("Why did sales fall in China?", lines) == []
