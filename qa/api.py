@@ -22,7 +22,14 @@ from .ask.answer.markers import NOT_FOUND, heading
 from .ask.answerability import Evidence, assess, holder, named_files, passage_text
 from .ask.answerability import score as score_answerability
 from .ask.condense import rule_condense
-from .ask.figures import answer_lines, asks_for_figure, figures_first, matching_rows
+from .ask.figures import (
+    FIGURE_LINES,
+    answer_lines,
+    asks_for_figure,
+    figures_first,
+    matching_rows,
+    stating,
+)
 from .ask.gate import Gate, shown_text
 from .ask.support import ScoredLine, rerank, score_lines
 from .ask.verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
@@ -407,8 +414,7 @@ class QA:
             d["reason"] == REPEATS_QUESTION for d in result.dropped)
         if not text and self.settings.fallback == "on" \
                 and not repeated:  # a reply that only echoes the question found nothing new
-            quoted = _quote_best(case, question)
-            if quoted is not None:
+            for quoted in _quotes(case, question):
                 fallback, said = shown_text(quoted, check)
                 if said and fallback is not None:
                     debug["fallback"] = True
@@ -459,10 +465,12 @@ class _Say:
         return [Status(stage, message)] if self.on else []
 
 
-def _quote_best(case: _Case, question: str) -> Draft | None:
-    """The lines an answer quotes (``figures.answer_lines``: the best-supported line of the
-    first three, or the row and line that state a figure asked for), of those that are no
-    instruction and whose passage names the question's identifiers, stated as quotes."""
+def _quotes(case: _Case, question: str) -> Iterator[Draft]:
+    """Quotes to fall back on, best first, of the lines that are no instruction and whose
+    passage names the question's identifiers: the lines an answer quotes
+    (``figures.answer_lines``), then for a question that asks for a figure the best lines
+    stating one and the best-supported line, as verification may find a bare row unrelated
+    to the question."""
     ids = grounding.identifiers(grounding.without_instructions(question))
 
     def quotable(s: ScoredLine) -> bool:
@@ -470,9 +478,16 @@ def _quote_best(case: _Case, question: str) -> Draft | None:
         return home is not None and s.line not in home.chunk.flagged \
             and not grounding.missing(ids, passage_text(home))
 
-    pool = case.own if asks_for_figure(question) else case.own[:3]
-    lines = answer_lines(question, [s for s in pool if quotable(s)])
-    return quoted(lines, marks=True) if lines else None
+    if not asks_for_figure(question):
+        choices = [answer_lines(question, [s for s in case.own[:3] if quotable(s)])]
+    else:
+        pool = [s for s in case.own if quotable(s)]
+        choices = [answer_lines(question, pool), stating(pool)[:FIGURE_LINES], pool[:1]]
+    tried: list[list[ScoredLine]] = []
+    for lines in choices:
+        if lines and lines not in tried:
+            tried.append(lines)
+            yield quoted(lines, marks=True)
 
 
 def _in_context(lines: list[ScoredLine], passages: list[Passage]) -> list[str]:

@@ -59,8 +59,18 @@ def test_the_row_is_quoted_though_the_prose_is_better_supported(filing_index):
     answer, ranked = ask(filing_index, "What were Acme's total net sales in the quarter?")
     assert ranked[0].text == PROSE  # on support alone, the prose about the figure wins
     assert not answer.refused and "14,380" in answer.text
-    assert SALES_ROW in [c.quote for c in answer.citations]
-    assert all(c.page for c in answer.citations)
+    # the question says the row's whole label: the row alone is the answer
+    assert [(c.page, c.quote) for c in answer.citations] == [(2, SALES_ROW)]
+
+
+def test_a_row_named_in_part_comes_first(filing_index):
+    """"development" names the row in part; a second line may follow, if it states a figure
+    and verification finds it related to the question."""
+    answer, _ = ask(filing_index, "How much did Acme spend on development?",
+                    min_answerability=0.0)
+    quotes = [c.quote for c in answer.citations]
+    assert quotes[0] == "Research and development 1,215 1,102"
+    assert all(figures(q) for q in quotes[1:])
 
 
 @pytest.mark.parametrize("question, row", [

@@ -47,7 +47,7 @@ _NUMBER_WORD = re.compile(
     r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
     r"|eighty|ninety|hundreds?|thousands?|millions?|billions?|trillions?|dozens?)\b", re.I)
 
-FIGURE_LINES = 2  # lines a figure answer quotes: the matching row and the best figure line
+FIGURE_LINES = 2  # most lines a figure answer quotes: the matching row, the best figure line
 
 
 def asks_for_figure(question: str) -> bool:
@@ -104,10 +104,7 @@ def matching_rows(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     scores the weight of the label words the question says, times their share of the label's
     weight.
     """
-    asked = content_terms(question)
-    for short, long in expansions([s.text for s in ranked]).items():
-        if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question, re.I):  # "R&D spending"
-            asked |= long
+    asked = _asked(question, ranked)
     terms = [content_terms(s.text) for s in ranked]
     df: dict[str, int] = {}
     for ts in terms:
@@ -134,18 +131,35 @@ def matching_rows(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
 MIN_LABEL_SHARE = 0.5  # of a row label's weight the question must say
 
 
+def _asked(question: str, ranked: list[ScoredLine]) -> set[str]:
+    """The question's content words, and those of the abbreviations it uses that the lines
+    define."""
+    asked = content_terms(question)
+    for short, long in expansions([s.text for s in ranked]).items():
+        if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question, re.I):  # "R&D spending"
+            asked |= long
+    return asked
+
+
 def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     """The lines an answer quotes, best first: for a question that asks for a figure, the row
-    the question names and the best-supported line that states a figure (when there are
-    such lines); otherwise the best-supported line."""
+    the question names and, unless the question says every word of its label, the
+    best-supported line that states a figure (when there are such lines); otherwise the
+    best-supported line."""
     if not ranked:
         return []
     if not asks_for_figure(question):
         return ranked[:1]
     chosen = matching_rows(question, ranked)[:1]
-    stating = [s for s in ranked if figures(s.text) and s not in chosen]
-    chosen += stating[: FIGURE_LINES - len(chosen)]
+    if chosen and content_terms(_label(chosen[0].text)) <= _asked(question, ranked):
+        return chosen  # "How much did the pier repairs cost?": the "Pier repairs" row says it
+    chosen += [s for s in stating(ranked) if s not in chosen][: FIGURE_LINES - len(chosen)]
     return chosen or ranked[:1]
+
+
+def stating(ranked: list[ScoredLine]) -> list[ScoredLine]:
+    """The lines that state a figure, in their order."""
+    return [s for s in ranked if figures(s.text)]
 
 
 def figures_first(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
