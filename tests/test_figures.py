@@ -157,3 +157,17 @@ def test_an_abbreviation_the_documents_define_asks_for_its_words():
     assert matching_rows("How much did Apple spend on R&D?", lines) == [lines[2]]
     # a word that merely holds the letters asks for nothing
     assert matching_rows("How much did the new laws on R and D cost?", lines) == []
+
+
+def test_a_row_verification_finds_unrelated_gives_way_to_the_next_lines(filing_index):
+    """With QA_MIN_LINE_SUPPORT between the row's support and the prose's, the row alone
+    fails verification; the answer falls back on the lines that pass instead of refusing."""
+    question = "What were Acme's total net sales in the quarter?"
+    _, ranked = ask(filing_index, question)
+    row = next(s for s in ranked if s.text == SALES_ROW)
+    above = min(s.support for s in ranked if s.support > row.support)
+    bar = (row.support + above) / 2
+    answer, _ = ask(filing_index, question, min_line_support=bar)
+    assert not answer.refused and SALES_ROW not in [c.quote for c in answer.citations]
+    support = {(s.source, s.line): s.support for s in ranked}
+    assert all(support[c.source, c.start_line] >= bar for c in answer.citations)
