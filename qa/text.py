@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import string
+from functools import lru_cache
 
 STOPWORDS = frozenset(
     """a an the of to in on at by for from with about as into over after before between
@@ -20,6 +21,7 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+@lru_cache(maxsize=65536)  # a page's lines are scored question after question
 def stem(word: str) -> str:
     """A crude suffix strip: enough for 'supported'/'supports' to meet 'support'."""
     for suffix in ("ingly", "edly", "ing", "ed", "es", "s", "ly"):

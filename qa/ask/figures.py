@@ -77,7 +77,8 @@ def _label(text: str) -> str:
 
 
 # "research and development (“R&D”)": a document's own definition of an abbreviation
-_DEFINED = re.compile(r"((?:[\w-]+\s+){1,6})\(\s*[“\"']?([A-Z][A-Za-z&]*[A-Z])[”\"']?\s*\)")
+_ABBREVIATION = re.compile(r"\(\s*[“\"']?([A-Z][A-Za-z&]*[A-Z])[”\"']?\s*\)")
+_SAYS_ABBREVIATION = re.compile(r"\b[A-Z][A-Za-z&]*[A-Z]\b")
 
 
 def expansions(lines: list[str]) -> dict[str, set[str]]:
@@ -85,12 +86,12 @@ def expansions(lines: list[str]) -> dict[str, set[str]]:
     shortest run of words before "(“R&D”)" whose initials spell its capitals."""
     out: dict[str, set[str]] = {}
     for line in lines:
-        for m in _DEFINED.finditer(line):
-            letters = [c.lower() for c in m[2] if c.isupper()]
-            before = [w for w in m[1].split() if w.lower() not in STOPWORDS]
+        for m in _ABBREVIATION.finditer(line):
+            letters = [c.lower() for c in m[1] if c.isupper()]
+            before = [w for w in line[: m.start()].split()[-6:] if w.lower() not in STOPWORDS]
             if len(before) >= len(letters) and \
                     [w[0].lower() for w in before[-len(letters):]] == letters:
-                out.setdefault(m[2].lower(), content_terms(" ".join(before[-len(letters):])))
+                out.setdefault(m[1].lower(), content_terms(" ".join(before[-len(letters):])))
     return out
 
 
@@ -104,11 +105,13 @@ def matching_rows(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     scores the weight of the label words the question says, times their share of the label's
     weight.
     """
-    asked = _asked(question, ranked)
-    terms = [content_terms(s.text) for s in ranked]
+    return _rows(_asked(question, ranked), ranked)
+
+
+def _rows(asked: set[str], ranked: list[ScoredLine]) -> list[ScoredLine]:
     df: dict[str, int] = {}
-    for ts in terms:
-        for t in ts:
+    for s in ranked:
+        for t in content_terms(s.text):
             df[t] = df.get(t, 0) + 1
 
     def weight(t: str) -> float:
@@ -133,11 +136,12 @@ MIN_LABEL_SHARE = 0.5  # of a row label's weight the question must say
 
 def _asked(question: str, ranked: list[ScoredLine]) -> set[str]:
     """The question's content words, and those of the abbreviations it uses that the lines
-    define."""
+    define (the lines are read for them only when the question holds one)."""
     asked = content_terms(question)
-    for short, long in expansions([s.text for s in ranked]).items():
-        if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question, re.I):  # "R&D spending"
-            asked |= long
+    if _SAYS_ABBREVIATION.search(question):
+        for short, long in expansions([s.text for s in ranked]).items():
+            if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question, re.I):  # "R&D"
+                asked |= long
     return asked
 
 
@@ -150,8 +154,9 @@ def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
         return []
     if not asks_for_figure(question):
         return ranked[:1]
-    chosen = matching_rows(question, ranked)[:1]
-    if chosen and content_terms(_label(chosen[0].text)) <= _asked(question, ranked):
+    asked = _asked(question, ranked)
+    chosen = _rows(asked, ranked)[:1]
+    if chosen and content_terms(_label(chosen[0].text)) <= asked:
         return chosen  # "How much did the pier repairs cost?": the "Pier repairs" row says it
     chosen += [s for s in stating(ranked) if s not in chosen][: FIGURE_LINES - len(chosen)]
     return chosen or ranked[:1]
