@@ -186,6 +186,44 @@ def test_one_shared_word_does_not_name_a_file():
     assert named_files(sources, "What did Apple report in 2023?") == set()
 
 
+def test_the_latest_report_and_an_ordinal_quarter_name_files():
+    """Found on sec10q (12 filings named "2023 Q3 AAPL.pdf"), checked on other names: "the
+    latest 10-Q" names the newest dated file, "the first quarter of 2023" names Q1."""
+    from qa.ask.answerability import named_files
+
+    filings = {"d/2022 Q3 AAPL.pdf", "d/2023 Q1 AAPL.pdf", "d/2023 Q2 AAPL.pdf"}
+    assert named_files(filings, "What was Apple's gross margin in the latest 10-Q?") == {
+        "d/2023 Q2 AAPL.pdf"}
+    assert named_files(filings, "What did the most recent quarterly filing say?") == {
+        "d/2023 Q2 AAPL.pdf"}
+    assert named_files(filings, "How much was spent in the first quarter of 2023?") == {
+        "d/2023 Q1 AAPL.pdf"}
+    minutes = {"m/board-minutes-2021-March.txt", "m/board-minutes-2022-January.txt",
+               "m/board-minutes-2021-November.txt"}
+    assert named_files(minutes, "What did the newest minutes decide?") == set()  # not a report
+    assert named_files(minutes, "What did the latest version of the minutes decide?") == {
+        "m/board-minutes-2022-January.txt"}
+    # undated names, one dated file, or no ask for the latest: nothing is named
+    assert named_files({"a/Warsaw.txt", "a/Normans.txt"}, "What is the latest report?") == set()
+    assert named_files({"a/Warsaw.txt", "a/2008_Sichuan_earthquake.txt"},
+                       "What was the most recent report of the earthquake?") == set()
+    assert named_files(filings, "Which was the latest iPhone?") == set()
+
+
+def test_the_latest_report_is_the_companys_own(tmp_path):
+    """Globex's report is newer; the latest report of Acme is still Acme's."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "2023 Q1 acme.txt").write_text("Acme Corp. net sales were 410 million.\n")
+    (docs / "2023 Q2 acme.txt").write_text("Acme Corp. net sales were 380 million.\n")
+    (docs / "2023 Q3 globex.txt").write_text("Globex Inc. net sales were 990 million.\n")
+    with QA(tmp_path / "ix", backend="extractive", min_answerability=0.0) as qa:
+        qa.ingest(docs)
+        answer = qa.ask("What were Acme's net sales in its latest report?")
+    assert [Path(c.source).name for c in answer.citations] == ["2023 Q2 acme.txt"]
+    assert "380 million" in answer.text
+
+
 def test_a_page_holding_the_row_the_question_names_rises():
     """Retrieval and line support both put two pages of commentary first; the page whose
     table row the question names ("total net sales") rises above them, and only for a

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
@@ -49,14 +50,43 @@ def passage_text(p: Passage) -> str:
 
 def named_files(sources: set[str], question: str) -> set[str]:
     """The files whose names the question says: of those it names by two words or more, the
-    ones it names most fully. "In the Q1 2023 report" names `2023 Q1 report.txt` over
-    `2023 Q2 report.txt`; one word is too weak a sign ("Air Force" is not `Force.txt`)."""
-    said = content_terms(question)
+    ones it names most fully. "In the Q1 2023 report" and "in the first quarter of 2023" name
+    `2023 Q1 report.txt` over `2023 Q2 report.txt`; one word is too weak a sign ("Air Force"
+    is not `Force.txt`). Naming none, "the latest report" names the file whose name holds the
+    newest date, when two names or more hold one."""
+    said = content_terms(_QUARTER.sub(lambda m: f"Q{_ORDINALS[m[1].lower()]}", question))
     count = {}
     for source in sources:
         if (n := len(content_terms(Path(source).stem.replace("_", " ")) & said)) >= 2:
             count[source] = n
-    return {s for s, n in count.items() if n == max(count.values())}
+    if count:
+        return {s for s, n in count.items() if n == max(count.values())}
+    dated = {s: d for s in sources if (d := _date(Path(s).stem))}
+    if len(dated) < 2 or not _LATEST.search(question):
+        return set()
+    return {s for s, d in dated.items() if d == max(dated.values())}
+
+
+_ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+             "4th": 4}
+_QUARTER = re.compile(rf"\b({'|'.join(_ORDINALS)})\s+(?:fiscal\s+)?quarter\b", re.I)
+# "the latest 10-Q", "the most recent quarterly filing": a request for the newest document
+_LATEST = re.compile(r"\b(?:latest|most recent|newest)\s+(?:\w+\s+)?(?:reports?|filings?"
+                     r"|10-?[QK]|quarters?|documents?|statements?|versions?|releases?|editions?"
+                     r"|issues?|years?|months?)\b", re.I)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_FILE_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+_FILE_PERIOD = re.compile(rf"\b(?:Q([1-4])|({'|'.join(_MONTHS)})[a-z]*)\b", re.I)
+
+
+def _date(stem: str) -> tuple[int, int] | None:
+    """The year and month a file's name holds ("2023 Q3 AAPL": 2023, 9), or None."""
+    if not (year := _FILE_DATE.search(stem)):
+        return None
+    period = _FILE_PERIOD.search(stem.replace("_", " "))
+    month = 0 if not period else int(period[1]) * 3 if period[1] else \
+        _MONTHS.index(period[2][:3].lower()) + 1
+    return int(year[1]), month
 
 
 def holder(passages: list[Passage], source: str, line: int) -> Passage | None:

@@ -97,7 +97,12 @@ def expansions(lines: list[str]) -> dict[str, set[str]]:
 
 def matching_rows(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     """Table rows (a label, then two figures or more) whose label the question mostly says,
-    best first.
+    best first."""
+    return [s for s, _ in named_rows(question, ranked)]
+
+
+def named_rows(question: str, ranked: list[ScoredLine]) -> list[tuple[ScoredLine, float]]:
+    """``matching_rows``, each with the share of its label the question says.
 
     An abbreviation the question uses and the lines define ("R&D") asks for the words it
     stands for. Label words are weighted by how rare they are among the lines read (an
@@ -108,7 +113,7 @@ def matching_rows(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     return _rows(_asked(question, ranked), ranked)
 
 
-def _rows(asked: set[str], ranked: list[ScoredLine]) -> list[ScoredLine]:
+def _rows(asked: set[str], ranked: list[ScoredLine]) -> list[tuple[ScoredLine, float]]:
     df: dict[str, int] = {}
     for s in ranked:
         for t in content_terms(s.text):
@@ -126,9 +131,9 @@ def _rows(asked: set[str], ranked: list[ScoredLine]) -> list[ScoredLine]:
         hit = sum(weight(t) for t in said & asked)
         share = hit / sum(weight(t) for t in said)
         if share >= MIN_LABEL_SHARE:
-            rows.append((share * hit, s))
+            rows.append((share * hit, share, s))
     rows.sort(key=lambda r: -r[0])
-    return [s for _, s in rows]
+    return [(s, share) for _, share, s in rows]
 
 
 MIN_LABEL_SHARE = 0.5  # of a row label's weight the question must say
@@ -155,7 +160,7 @@ def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     if not asks_for_figure(question):
         return ranked[:1]
     asked = _asked(question, ranked)
-    chosen = _rows(asked, ranked)[:1]
+    chosen = [s for s, _ in _rows(asked, ranked)[:1]]
     if chosen and content_terms(_label(chosen[0].text)) <= asked:
         return chosen  # "How much did the pier repairs cost?": the "Pier repairs" row says it
     chosen += [s for s in stating(ranked) if s not in chosen][: FIGURE_LINES - len(chosen)]
