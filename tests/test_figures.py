@@ -207,3 +207,65 @@ def test_a_row_of_another_company_answers_nothing(tmp_path):
             "Advertising 310 250"
         answer = qa.ask("How much did Acme spend on advertising?")
     assert not any("Advertising" in c.quote or "globex" in c.source for c in answer.citations)
+
+
+@pytest.fixture(scope="module")
+def quarterly_index(tmp_path_factory):
+    """Three quarterly reports of Acme, each with its sales table and a margin table."""
+    root = tmp_path_factory.mktemp("quarters")
+    docs = root / "docs"
+    docs.mkdir()
+    for quarter, sales, services in (("Q1", "14,380 14,745", "5,140 4,630"),
+                                     ("Q2", "13,910 14,380", "5,320 5,140"),
+                                     ("Q3", "15,020 13,910", "5,610 5,320")):
+        (docs / f"2023 {quarter} acme.txt").write_text("\n".join([
+            f"Acme Corp. report for {quarter} 2023.",
+            "Demand for hardware was uneven while subscriptions kept growing.",
+            "Net sales by category (in millions), this quarter and the one before:",
+            f"Total net sales {sales}", f"Services {services}",
+            "Gross margin percentage by category:", "Services 71.0 % 72.6 %",
+            "Hardware 35.2 % 36.1 %"]) + "\n")
+    with QA(root / "ix") as qa:
+        qa.ingest(docs)
+    return root / "ix"
+
+
+def test_a_question_over_the_quarters_quotes_each_reports_row(quarterly_index):
+    answer, _ = ask(quarterly_index, "How have Acme's total net sales changed over the year?")
+    rows = {(c.source.rsplit("/", 1)[-1], c.quote) for c in answer.citations}
+    assert rows == {("2023 Q1 acme.txt", "Total net sales 14,380 14,745"),
+                    ("2023 Q2 acme.txt", "Total net sales 13,910 14,380"),
+                    ("2023 Q3 acme.txt", "Total net sales 15,020 13,910")}
+
+
+@pytest.mark.parametrize("question, first", [
+    # the statement says "net sales" where people say "revenue"
+    ("What was Acme's total revenue in the second quarter of 2023?",
+     "Total net sales 13,910 14,380"),
+    # an amount is asked for: the row of amounts, not the margin row of the same label
+    ("How much did services bring Acme in the Q3 2023 report?", "Services 5,610 5,320"),
+    ("What percentage margin did Acme's services earn in its Q1 2023 report?",
+     "Services 71.0 % 72.6 %"),
+])
+def test_the_row_asked_for_by_other_words_and_units(quarterly_index, question, first):
+    answer, _ = ask(quarterly_index, question)
+    assert not answer.refused and answer.citations[0].quote == first
+
+
+def test_a_sentence_with_figures_is_no_table_row():
+    """Found on squad2-dev: a sentence whose first words the question says read as a row
+    ("The plague of" 1576-77 ... 50,000) and was quoted alone, over the sentence that answers.
+    A row's values are figures, with no more words than figures."""
+    from qa.ask.figures import matching_rows
+    from qa.ask.support import ScoredLine
+
+    question = "How many times did plague occur in Venice?"
+    prose = [ScoredLine("b.txt", 1, "Plague occurred in Venice 22 times between 1361 and 1528.",
+                        0.8),
+             ScoredLine("b.txt", 2, "The plague of 1576–77 killed 50,000 in Venice, almost a "
+                        "third of the population.", 0.7)]
+    assert matching_rows(question, prose) == []
+    assert [s.line for s in answer_lines(question, prose)] == [1, 2]
+    table = ScoredLine("b.txt", 3, "Plague outbreaks in Venice 22 14 (in 1361-1528, 1600-1700)",
+                       0.4)
+    assert matching_rows(question, [*prose, table]) == [table]

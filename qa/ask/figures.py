@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..text import STOPWORDS, content_terms
+from ..text import STOPWORDS, content_terms, stem
 from .support import ScoredLine
 
 # Wording that asks for a quantity: "how much/many", "what percentage", or a measured thing.
@@ -47,7 +47,13 @@ _NUMBER_WORD = re.compile(
     r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
     r"|eighty|ninety|hundreds?|thousands?|millions?|billions?|trillions?|dozens?)\b", re.I)
 
-FIGURE_LINES = 2  # most lines a figure answer quotes: the matching row, the best figure line
+ROW_LINES = 3  # most table rows an answer quotes: one per file and label
+FIGURE_LINES = 2  # most lines stating a figure quoted beside rows named only in part
+# how statements label what people ask for by another word ("revenue" is "net sales")
+_SYNONYMS = [frozenset(stem(w) for w in group.split())
+             for group in ("revenue revenues sales", "earnings profit profits income")]
+# wording that asks for a share: only then do rows of percentages come first
+_ASKS_SHARE = re.compile(r"percent|proportion|\bshare\b|\bratio\b|\brates?\b|%", re.I)
 
 
 def asks_for_figure(question: str) -> bool:
@@ -108,9 +114,31 @@ def named_rows(question: str, ranked: list[ScoredLine]) -> list[tuple[ScoredLine
     stands for. Label words are weighted by how rare they are among the lines read (an
     inverse document frequency), so "iPhone" counts for more than "total" or "net"; a row
     scores the weight of the label words the question says, times their share of the label's
-    weight.
+    weight. A statement's word for what people ask by another ("net sales" for "revenue")
+    counts as said; rows of percentages follow rows of amounts unless a share is asked for.
     """
-    return _rows(_asked(question, ranked), ranked)
+    return _best_rows(question, _asked(question, ranked), ranked)
+
+
+def _best_rows(question: str, asked: set[str],
+               ranked: list[ScoredLine]) -> list[tuple[ScoredLine, float]]:
+    rows = _rows(asked, ranked)
+    if not _ASKS_SHARE.search(question):  # "Services 71.0 % 72.6 %" is a margin, not sales
+        rows.sort(key=lambda r: _of_shares(r[0].text))
+    return rows
+
+
+def _of_shares(row: str) -> bool:
+    """Most of the row's figures are percentages."""
+    values = row[len(_label(row)):]
+    return 2 * values.count("%") >= len(figures(values))
+
+
+def _values(text: str) -> bool:
+    """A row's values: two figures or more, and words for at most half of them ("82,959
+    81,434 (3)%", not "22 times between 1361 and 1528")."""
+    found = figures(text)
+    return len(found) >= 2 and 2 * sum(w.isalpha() for w in text.split()) <= len(found)
 
 
 def _rows(asked: set[str], ranked: list[ScoredLine]) -> list[tuple[ScoredLine, float]]:
@@ -126,7 +154,7 @@ def _rows(asked: set[str], ranked: list[ScoredLine]) -> list[tuple[ScoredLine, f
     for s in ranked:
         label = _label(s.text)
         said = content_terms(label)
-        if not said or len(figures(s.text[len(label):])) < 2:
+        if not said or not _values(s.text[len(label):]):
             continue
         hit = sum(weight(t) for t in said & asked)
         share = hit / sum(weight(t) for t in said)
@@ -143,6 +171,7 @@ def _asked(question: str, ranked: list[ScoredLine]) -> set[str]:
     """The question's content words, and those of the abbreviations it uses that the lines
     define (the lines are read for them only when the question holds one)."""
     asked = content_terms(question)
+    asked |= {w for group in _SYNONYMS if asked & group for w in group}
     if _SAYS_ABBREVIATION.search(question):
         for short, long in expansions([s.text for s in ranked]).items():
             if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question, re.I):  # "R&D"
@@ -151,19 +180,25 @@ def _asked(question: str, ranked: list[ScoredLine]) -> set[str]:
 
 
 def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
-    """The lines an answer quotes, best first: for a question that asks for a figure, the row
-    the question names and, unless the question says every word of its label, the
-    best-supported line that states a figure (when there are such lines); otherwise the
-    best-supported line."""
+    """The lines an answer quotes, best first: for a question that asks for a figure whose
+    best row's whole label it says, the rows it says so (one per file and label: "total net
+    sales" over four quarterly reports), else the rows it names and the best-supported lines
+    that state a figure; otherwise, or when no line states one, the best-supported line."""
     if not ranked:
         return []
     if not asks_for_figure(question):
         return ranked[:1]
     asked = _asked(question, ranked)
-    chosen = [s for s, _ in _rows(asked, ranked)[:1]]
-    if chosen and content_terms(_label(chosen[0].text)) <= asked:
-        return chosen  # "How much did the pier repairs cost?": the "Pier repairs" row says it
-    chosen += [s for s in stating(ranked) if s not in chosen][: FIGURE_LINES - len(chosen)]
+    rows, seen = [], set()
+    for s, _ in _best_rows(question, asked, ranked):
+        if (key := (s.source, _label(s.text).strip().casefold())) not in seen:
+            seen.add(key)
+            rows.append(s)
+    whole = [s for s in rows if content_terms(_label(s.text)) <= asked]
+    if whole and whole[0] is rows[0]:  # "How much did the pier repairs cost?": "Pier repairs"
+        return whole[:ROW_LINES]
+    chosen = rows[:ROW_LINES]
+    chosen += [s for s in stating(ranked) if s not in chosen][:FIGURE_LINES]
     return chosen or ranked[:1]
 
 
