@@ -27,6 +27,7 @@ from .ask.figures import (
     answer_lines,
     asks_for_figure,
     figures_first,
+    matching_rows,
     named_rows,
     stating,
 )
@@ -287,18 +288,18 @@ class QA:
         retrieved_at = time.perf_counter()
         scored = score_lines(query, passages, self.embed_lines, min_words=1)
         ranked = [s for s in scored if len(s.text.split()) >= 3]
-        rows = named_rows(query, ranked) if asks_for_figure(query) else []
+        figure = asks_for_figure(query)
         if rerank_on:  # the named passages stay first: better lines of another company's
-            rows_first = [s for s, _ in rows]
-            passages = _named_first(ids, rerank(passages, ranked, rows=rows_first), query)[:k]
+            rows = matching_rows(query, ranked) if figure else []
+            passages = _named_first(ids, rerank(passages, ranked, rows=rows), query)[:k]
             ranked = [s for s in ranked if holder(passages, s.source, s.line)]
         # "in the Q2 report": the Q1 report's lines answer nothing
         about = [p for p in passages if not ids or not grounding.missing(ids, passage_text(p))]
         if named := _named(passages, query, about):
             ranked = sorted(ranked, key=lambda s: s.source not in named)
-        rows = [(s, share) for s, share in rows if holder(about, s.source, s.line)
-                and (not named or s.source in named)]
-        return _Found(passages, scored, ranked, retrieved_at, named, rows, about)
+        own = _own(ranked, named, about)
+        return _Found(passages, scored, ranked, retrieved_at, own,
+                      named_rows(query, own) if figure else [])
 
     def _decide(self, query: str, found: _Found) -> _Case:
         """Decide from the evidence whether to answer at all.
@@ -332,8 +333,7 @@ class QA:
         support = {(s.source, s.line): s.support for s in found.scored}
         for s, share in found.rows:  # a row relates to the question by its label
             support[s.source, s.line] = max(support[s.source, s.line], share)
-        return _Case(passages, ranked, support, evidence, answerability, gate, found.named,
-                     found.about)
+        return _Case(passages, ranked, support, evidence, answerability, gate, found.own)
 
     def _file_names(self, names: list[str], passages: list[Passage]) -> list[Passage]:
         """A PDF page's context also holds the names and codes the question asks about that
@@ -535,11 +535,10 @@ class _Found:
     scored: list[ScoredLine]  # every line, short ones included
     ranked: list[ScoredLine]  # lines of 3+ words, best supported first
     retrieved_at: float
-    named: set[str]  # the files the question names ("in the Q2 2023 report")
-    # for a question that asks for a figure: the table rows whose label it names, in
-    # passages that name its identifiers, each with the share of its label the question says
+    own: list[ScoredLine]  # the lines an answer may state (``_own``)
+    # for a question that asks for a figure: the table rows among ``own`` whose label it
+    # names, each with the share of its label the question says
     rows: list[tuple[ScoredLine, float]]
-    about: list[Passage]  # the passages that name the question's identifiers
 
 
 @dataclass
@@ -552,13 +551,12 @@ class _Case:
     evidence: Evidence
     answerability: float
     gate: str  # why no answer will be written; "" to answer
-    named: set[str]  # the files the question names ("in the Q2 2023 report")
-    about: list[Passage]  # the passages that name the question's identifiers
+    own: list[ScoredLine]  # the lines an answer may state (``_own``)
 
-    @property
-    def own(self) -> list[ScoredLine]:
-        """The lines an answer may state: those of the files the question names, else those
-        of the passages that name its identifiers, if any. "How much did Acme spend on
-        advertising?" is not answered by Globex's advertising row."""
-        return [s for s in self.ranked if s.source in self.named] or [
-            s for s in self.ranked if holder(self.about, s.source, s.line)] or self.ranked
+
+def _own(ranked: list[ScoredLine], named: set[str], about: list[Passage]) -> list[ScoredLine]:
+    """The lines an answer may state: those of the files the question names, else those of
+    the passages that name its identifiers, if any. "How much did Acme spend on advertising?"
+    is not answered by Globex's advertising row."""
+    return [s for s in ranked if s.source in named] or [
+        s for s in ranked if holder(about, s.source, s.line)] or ranked
