@@ -4,8 +4,9 @@
 $ 81,434 ...", yet that row scores low as support: it is mostly numbers, so its embedding is
 far from the question's, and prose about the figure ("higher net sales of iPhone, partially
 offset by ...") wins. On sec10q the best-supported line stated a reference figure for 3 of 74
-questions. When a question asks for a quantity, the lines quoted are instead the table row
-whose label the question says and the best-supported line that states a figure.
+questions. When a question asks for a quantity, the lines quoted are instead the table rows
+whose label the question says and, when it says a label only in part, the best-supported
+lines that state a figure.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def expansions(lines: list[str]) -> dict[str, set[str]]:
 
 
 def matching_rows(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
-    """Table rows (a label, then two figures or more) whose label the question mostly says,
+    """Table rows (a label, then figures: ``_values``) whose label the question mostly says,
     best first."""
     return [s for s, _ in named_rows(question, ranked)]
 
