@@ -240,3 +240,31 @@ def test_a_codes_plural_names_the_code():
                              "Quarterly report on Form 10-Q") == []
     assert grounding.missing(grounding.identifiers("What changed across these 10-Ks?"),
                              "Quarterly report on Form 10-Q") != []
+
+
+
+def test_a_name_from_the_line_about_another_report_is_unbound():
+    """Found by the local model: "Tomas Berg carried report 044 [1][2]" cites report 044's
+    line and another's; each word is cited, but not by the line about report 044. Attacked
+    with other wording and entities than the one found."""
+    spans = [report_line(44), report_line(42)]
+    question = "Which courier carried report 044?"
+    assert grounding.unbound("Tomas Berg carried report 044.", spans, question) == [
+        "Tomas", "Berg"]
+    assert grounding.unbound("Lina Ortiz carried report 044.", spans, question) == [
+        "Lina", "Ortiz"]  # the other line's own courier
+    assert grounding.unbound("Ayla Demir carried report 044.", spans, question) == []
+    # new wording and entities: a summit's host city taken from the next summit's line
+    summits = ["Summit 12 met in Lisbon under the chair of Mara Quist.",
+               "Summit 13 met in Oslo under the chair of Ivo Brandt."]
+    assert grounding.unbound("Summit 12 was held in Oslo.", summits,
+                             "Where did summit 12 meet?") == ["Oslo"]
+    assert grounding.unbound("Summit 12 met in Lisbon, chaired by Mara Quist.", summits,
+                             "Where did summit 12 meet?") == []
+    # no cited line holds what the claim says the question asks of, or every one does:
+    # nothing to bind (a table row never names the company its page is about)
+    rows = ["Total net sales 82,959 81,434", "Services 19,604 17,486"]
+    assert grounding.unbound("Apple's net sales were 82,959 and services 19,604.", rows,
+                             "What were Apple's net sales and services revenue?") == []
+    assert grounding.unbound("Tomas Berg carried report 044.", [report_line(44)], question) \
+        == []  # one span: the word check (unsupported) alone decides

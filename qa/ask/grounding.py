@@ -125,6 +125,23 @@ def unsupported(claim: str, cited: str, question: str = "", context: str = "") -
     ]
 
 
+def unbound(claim: str, spans: list[str], question: str) -> list[str]:
+    """Names and numbers of ``claim`` that are not in the cited span about what it says the
+    question asks of. "Tomas Berg carried report 044 [1][2]" cites report 044's line and
+    report 042's: every word is cited, but the 044 line names Ayla Demir. When some cited
+    spans hold every identifier of the question that the claim states and others do not, the
+    claim's other names and numbers must be in the former (or in the question)."""
+    if len(spans) < 2:
+        return []
+    said = keys(claim)
+    asked = [i for i in identifiers(question) if i in said]
+    anchors = [s for s in spans if asked and not missing(asked, s)]
+    if not anchors or len(anchors) == len(spans):
+        return []
+    held = keys("\n".join(anchors)) | keys(question)
+    return [t.text for t in tokens(claim) if t.identifier and t.key not in held]
+
+
 def adds_nothing(claim: str, question: str) -> bool:
     """The sentence only repeats the question ("Estonian Prime Minister [1]" to "who is ...")."""
     return not (keys(claim) - keys(question))

@@ -4,7 +4,8 @@ A proposed citation survives only if its lines lie inside a passage that was ret
 question, the stored passage is intact (its hash matches), any quote the answerer gave equals
 those lines, the file on disk still has exactly those lines, and none of them reads as an
 instruction to an assistant. A sentence is then shown only if the lines it cites say everything
-it says (``grounding.unsupported``), it adds something to the question, and at least one of its
+it says (``grounding.unsupported``; names and numbers from the line about what the question
+asks of, ``grounding.unbound``), it adds something to the question, and at least one of its
 lines relates to the question (support of ``min_line_support`` or more), so "I have been pwned"
 cannot ride along with a correct answer on the authority of a real line.
 """
@@ -76,7 +77,8 @@ def _dropped(prop: Proposal, reason: str) -> dict:
 
 
 def _sentence_problem(claim, cited, question, context, pairs, support, min_line_support):
-    missing = grounding.unsupported(claim, cited, question, context)
+    missing = grounding.unsupported(claim, cited, question, context) or \
+        grounding.unbound(claim, [c.quote for _, c in pairs], question)
     if missing:
         return f"the cited lines do not say: {', '.join(missing)}", {"unsupported": missing}
     if question and grounding.adds_nothing(claim, question):
