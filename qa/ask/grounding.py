@@ -131,11 +131,11 @@ def unbound(claim: str, spans: list[str], question: str) -> list[str]:
     report 042's: every word is cited, but the 044 line names Ayla Demir. When some cited
     spans hold every identifier of the question that the claim states and others do not, the
     claim's other names and numbers must be in the former (or in the question)."""
-    if len(spans) < 2:
-        return []
     said = keys(claim)
     asked = [i for i in identifiers(question) if i in said]
-    anchors = [s for s in spans if asked and not missing(asked, s)]
+    if len(spans) < 2 or not asked:
+        return []
+    anchors = [s for s in spans if not missing(asked, s)]
     if not anchors or len(anchors) == len(spans):
         return []
     held = keys("\n".join(anchors)) | keys(question)
@@ -155,11 +155,16 @@ def identifiers(question: str) -> list[str]:
 def missing(ids: list[str], evidence: str) -> list[str]:
     """The identifiers ``evidence`` does not contain. A name also matches its other forms
     ("Saharan" ~ "Sahara", "European" ~ "Europe"): a shared stem of all but three letters."""
-    have = keys(evidence) | {k.lower() for k in _TOKEN.findall(normalise(evidence))}
+    have = _named_in(evidence)
     return [i for i in ids if i not in have and not _related(i, have)]
 
 
-def _related(name: str, have: set[str]) -> bool:
+@lru_cache(maxsize=4096)  # the same pages are checked by several steps of every question
+def _named_in(evidence: str) -> frozenset[str]:
+    return frozenset(keys(evidence) | {k.lower() for k in _TOKEN.findall(normalise(evidence))})
+
+
+def _related(name: str, have: frozenset[str]) -> bool:
     if any(c.isdigit() for c in name) or len(name) < 5:
         return False
     stem = name[: max(4, len(name) - 3)]
