@@ -24,12 +24,16 @@ from .ask.answerability import score as score_answerability
 from .ask.condense import rule_condense
 from .ask.figures import (
     FIGURE_LINES,
+    Table,
     answer_lines,
+    asked_terms,
     asks_for_figure,
     figures_first,
     matching_rows,
     named_rows,
     stating,
+    table,
+    whole_rows,
 )
 from .ask.gate import Gate, shown_text
 from .ask.support import ScoredLine, rerank, score_lines
@@ -40,7 +44,7 @@ from .index.manifest import Manifest
 from .index.store import Store
 from .ingest.documents import PageReader, page_reader
 from .ingest.ingestor import EMBEDDER, Ingestor, Progress
-from .types import Answer, Draft, History, IngestReport, Passage, Status
+from .types import Answer, Chunk, Draft, History, IngestReport, Passage, Status
 
 log = logging.getLogger("qa")
 
@@ -79,6 +83,7 @@ class QA:
         self._embed_model: Any = None
         self._retriever: Any = None
         self._embed_lines: Any = None
+        self._tables: dict[str, tuple[str, Table, list[Chunk]]] = {}
         self._write_lock = threading.Lock()
         self._init_lock = threading.RLock()
 
@@ -293,6 +298,12 @@ class QA:
             rows = matching_rows(query, ranked) if figure else []
             passages = _named_first(ids, rerank(passages, ranked, rows=rows), query)[:k]
             ranked = [s for s in ranked if holder(passages, s.source, s.line)]
+        if figure and (extra := self._row_pages(query, ids, passages, ranked)):
+            passages = passages + extra
+            more = score_lines(query, extra, self.embed_lines, min_words=1)
+            scored = sorted(scored + more, key=lambda s: -s.support)
+            ranked = sorted(ranked + [s for s in more if len(s.text.split()) >= 3],
+                            key=lambda s: -s.support)
         # "in the Q2 report": the Q1 report's lines answer nothing
         about = [p for p in passages if not ids or not grounding.missing(ids, passage_text(p))]
         if named := _named(passages, query, about):
@@ -334,6 +345,48 @@ class QA:
         for s, share in found.rows:  # a row relates to the question by its label
             support[s.source, s.line] = max(support[s.source, s.line], share)
         return _Case(passages, ranked, support, evidence, answerability, gate, found.own)
+
+    def _row_pages(self, query: str, ids: list[str], passages: list[Passage],
+                   ranked: list[ScoredLine]) -> list[Passage]:
+        """The pages, beyond ``passages``, of the best row whose whole label the question
+        says in each file it is about (that it names, else whose passages name its
+        identifiers), at most ``ROW_PAGES``.
+
+        "How have Apple's inventory levels changed?" is answered by the balance sheet's
+        "Inventories 7,351 4,946", yet a page of numbers is far from the question's words:
+        retrieval finds the prose about inventory instead. Only a row that names more than
+        a measure ("Inventories", not "Revenues" or "Cash") is looked up, and only when the
+        passages of those files hold none.
+        """
+        about = [p for p in passages if not ids or not grounding.missing(ids, passage_text(p))]
+        files = sorted(_named(passages, query, about) or {p.chunk.source for p in about})
+        asked = asked_terms(query, ranked)
+        held = [s for s in ranked if s.source in files and holder(about, s.source, s.line)]
+        if not files or whole_rows(query, asked, [table(held)], specific=True):
+            return []
+        seeds: list[Passage] = []
+        done: set[str] = set()
+        for s in whole_rows(query, asked, [self._table(f)[0] for f in files], specific=True):
+            if s.source in done:
+                continue
+            done.add(s.source)
+            if holder(passages, s.source, s.line) is None:
+                chunks = self._table(s.source)[1]
+                seeds.append(Passage(next(c for c in chunks if c.holds(s.source, s.line)), 0.0))
+        from .ask.retrieve import whole_pages
+
+        return self._file_names(ids, whole_pages(seeds, self._manifest, ROW_PAGES))
+
+    def _table(self, source: str) -> tuple[Table, list[Chunk]]:
+        """A file's table rows (``figures.table``) and its chunks, read once per version."""
+        sha = self._manifest.files()[source].sha256
+        if (cached := self._tables.get(source)) is None or cached[0] != sha:
+            chunks = self._manifest.file_chunks(source)
+            lines = {(n, line) for c in chunks for n, line in enumerate(c.lines(), c.start_line)}
+            rows = table([ScoredLine(source, n, line, 0.0) for n, line in sorted(lines)])
+            cached = sha, rows, chunks
+            self._tables[source] = cached
+        return cached[1], cached[2]
 
     def _file_names(self, names: list[str], passages: list[Passage]) -> list[Passage]:
         """A PDF page's context also holds the names and codes the question asks about that
@@ -523,6 +576,7 @@ def _in_context(lines: list[ScoredLine], passages: list[Passage]) -> list[str]:
     return out
 
 
+ROW_PAGES = 3  # most pages added for the rows a question names (one per file): as ROW_LINES
 RERANK_POOL = 3  # with reranking, this many times top_k candidates are read line by line
 JUDGE_LINES = 2  # best lines the backend judges (measured: 2 lines beat the 8 of the prompt)
 

@@ -23,7 +23,10 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)  # a page's lines are scored question after question
 def stem(word: str) -> str:
-    """A crude suffix strip: enough for 'supported'/'supports' to meet 'support'."""
+    """A crude suffix strip: enough for 'supported'/'supports' to meet 'support', and
+    'inventories' to meet 'inventory'."""
+    if len(word) > 5 and word.endswith("ies"):
+        return word[:-3] + "y"
     for suffix in ("ingly", "edly", "ing", "ed", "es", "s", "ly"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
             return word[: -len(suffix)]

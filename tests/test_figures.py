@@ -269,3 +269,106 @@ def test_a_sentence_with_figures_is_no_table_row():
     table = ScoredLine("b.txt", 3, "Plague outbreaks in Venice 22 14 (in 1361-1528, 1600-1700)",
                        0.4)
     assert matching_rows(question, [*prose, table]) == [table]
+
+
+INVENTORY_ROW = "Inventories 7,351 4,946"
+
+
+def inventory_filing() -> bytes:
+    """24 pages of prose about inventory and the supply chain, and a balance sheet whose one
+    row answers: a page of numbers that retrieval ranks below all of them, beyond the pages
+    it reads line by line (``RERANK_POOL`` times ``top_k``)."""
+    footer = "Acme Corp. | Q3 2023 Form 10-Q | {}"
+    topics = [f"{region} {partner}" for region in ("northern", "southern", "eastern", "western")
+              for partner in ("component suppliers", "contract manufacturers", "freight carriers",
+                              "logistics partners", "regional warehouses", "retail partners")]
+    prose = [["Acme Corp.", f"Supply chain: {topic}",
+              f"Inventory levels at our {topic} reflect how the supply chain managed demand.",
+              f"The company works with its {topic} to keep inventory levels close to demand.",
+              "Supply chain management and inventory planning remain a focus of the company.",
+              footer.format(n + 1)] for n, topic in enumerate(topics)]
+    sheet = ["Acme Corp.", "CONDENSED BALANCE SHEETS (In millions)",
+             "July 1, 2023 and September 24, 2022", "Cash 28,408 23,646",
+             "Accounts receivable, net 19,549 28,184", INVENTORY_ROW,
+             "Vendor non-trade receivables 19,637 32,748", "Total current assets 122,659 135,405",
+             footer.format(len(prose) + 1)]
+    return dm.text_pdf([*prose, sheet])
+
+
+@pytest.fixture(scope="module")
+def inventory_index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inventory")
+    (root / "docs").mkdir()
+    (root / "docs" / "acme-10q.pdf").write_bytes(inventory_filing())
+    (root / "docs" / "globex.txt").write_text(
+        "Globex Inc. quarterly report.\nInventories 910 870\nPatents 12 10\n")
+    with QA(root / "ix") as qa:
+        qa.ingest(root / "docs")
+    return root / "ix"
+
+
+@pytest.mark.parametrize("question", [
+    "How have Acme's inventory levels changed, and what does it say of its supply chain?",
+    "How much inventory did Acme keep across its supply chain?",
+])
+def test_a_row_the_question_names_is_found_on_a_page_retrieval_missed(inventory_index,
+                                                                      question):
+    with QA(inventory_index, read_only=True) as qa:
+        top = qa.retrieve(question)
+    assert not any(INVENTORY_ROW in p.chunk.text for p in top)  # retrieval alone misses it
+    answer, _ = ask(inventory_index, question)
+    assert not answer.refused and answer.citations[0].quote == INVENTORY_ROW
+    assert answer.citations[0].page == 25
+    assert any(INVENTORY_ROW in p.chunk.text for p in answer.retrieved)  # among the sources
+
+
+def test_a_looked_up_row_is_of_the_company_asked_about(inventory_index):
+    answer, _ = ask(inventory_index, "How have Globex's inventory levels changed?")
+    assert [c.quote for c in answer.citations][:1] == ["Inventories 910 870"]
+    acme, _ = ask(inventory_index, "How much inventory did Acme keep across its supply chain?")
+    assert all("globex" not in c.source for c in acme.citations)
+
+
+def test_a_row_naming_only_a_measure_is_not_looked_up():
+    """"Cash", "Total revenues", "expenses" head rows of many tables: a question about cash
+    flows or revenue names none of them in particular."""
+    from qa.ask.figures import asked_terms, table, whole_rows
+    from qa.ask.support import ScoredLine
+
+    lines = [ScoredLine("a.pdf", n, text, 0.0) for n, text in enumerate(
+        ["Cash 28,408 23,646", "Total revenues 1,000 900", "expenses 622 592",
+         INVENTORY_ROW, "Research and development 1,215 1,102"])]
+    for question, found in [
+        ("What cash flows and total revenues and expenses were reported?", []),
+        ("How did inventory and cash change?", [INVENTORY_ROW]),
+        ("How much went to research and development?", ["Research and development 1,215 1,102"]),
+    ]:
+        rows = whole_rows(question, asked_terms(question, lines), [table(lines)], specific=True)
+        assert [s.text for s in rows] == found
+
+
+def test_units_and_guesses_are_no_figures():
+    assert figures("Net sales information is as follows (in millions):") == []
+    assert figures("shares, which are reflected in thousands") == []
+    assert figures("Thousands of customers wrote in") == []
+    assert figures("a million units shipped") == ["million"]
+
+
+def test_a_rate_row_without_its_percent_sign_follows_the_amounts():
+    """A table prints "%" on its first row only: "AWS 27 12 32 13" is growth."""
+    from qa.ask.support import ScoredLine
+
+    growth = ScoredLine("a.pdf", 1, "AWS 27 12 32 13", 0.5)
+    amounts = ScoredLine("a.pdf", 2, "AWS 20,538 23,059 58,718 66,553", 0.4)
+    assert answer_lines("What was the revenue of the AWS segment?", [growth, amounts])[0] \
+        is amounts
+    interest = ScoredLine("a.pdf", 3, "Interest income 108 611", 0.5)  # in millions
+    assert answer_lines("How much interest income was there?", [interest, amounts]) == \
+        [interest]
+
+
+def test_plurals_in_ies_meet_their_singular():
+    from qa.text import content_terms
+
+    assert content_terms("Inventories") == content_terms("inventory")
+    assert content_terms("companies") == content_terms("company")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
+from dataclasses import dataclass
 
 from ..text import STOPWORDS, content_terms, stem
 from .support import ScoredLine
@@ -42,17 +44,22 @@ _YEAR = re.compile(r"(?:1[89]|20)\d\d")
 _ITEM = re.compile(r"^\s*\d+(?:\.\d+)*[.)]?\s+(?=[A-Z“\"(])")
 _PAGE_NUMBER = re.compile(r"[A-Za-z’'”\"]\s+\d{1,3}\s*$")
 _LABEL_END = re.compile(r"[$€£(]?\s*\d")
-# "nine nations", "two-thirds": figures written out ("one", "half", "quarter" mostly are not)
+# "nine nations", "two-thirds", "a million": figures written out ("one", "half", "quarter"
+# mostly are not; nor is a unit, "in millions", or a guess, "thousands of")
 _NUMBER_WORD = re.compile(
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
     r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
-    r"|eighty|ninety|hundreds?|thousands?|millions?|billions?|trillions?|dozens?)\b", re.I)
+    r"|eighty|ninety|hundred|thousand|million|billion|trillion|dozen)\b", re.I)
 
 ROW_LINES = 3  # most table rows an answer quotes: one per file and label
 FIGURE_LINES = 2  # most lines stating a figure quoted beside rows named only in part
 # how statements label what people ask for by another word ("revenue" is "net sales")
 _SYNONYMS = [frozenset(stem(w) for w in group.split())
              for group in ("revenue revenues sales", "earnings profit profits income")]
+# what any row may measure: a label of these words alone says what, not of what
+_MEASURES = frozenset(stem(w) for w in (
+    "revenue revenues sales income expense expenses cost costs cash earnings profit profits"
+    " loss losses obligations total net other amount amounts").split())
 # wording that asks for a share: only then do rows of percentages come first
 _ASKS_SHARE = re.compile(r"percent|proportion|\bshare\b|\bratio\b|\brates?\b|%", re.I)
 
@@ -118,21 +125,27 @@ def named_rows(question: str, ranked: list[ScoredLine]) -> list[tuple[ScoredLine
     weight. A statement's word for what people ask by another ("net sales" for "revenue")
     counts as said; rows of percentages follow rows of amounts unless a share is asked for.
     """
-    return _best_rows(question, _asked(question, ranked), ranked)
+    return _best_rows(question, asked_terms(question, ranked), [table(ranked)])
 
 
 def _best_rows(question: str, asked: set[str],
-               ranked: list[ScoredLine]) -> list[tuple[ScoredLine, float]]:
-    rows = _rows(asked, ranked)
+               tables: list[Table]) -> list[tuple[ScoredLine, float]]:
+    rows = _rows(asked, tables)
     if not _ASKS_SHARE.search(question):  # "Services 71.0 % 72.6 %" is a margin, not sales
         rows.sort(key=lambda r: _of_shares(r[0].text))
     return rows
 
 
-def _of_shares(row: str) -> bool:
-    """Most of the row's figures are percentages."""
+def _of_shares(row: str) -> tuple[bool, bool]:
+    """Whether most of the row's figures are percentages, and whether all are bare whole
+    numbers below 100, as rows of rates often are: a table prints "%" on its first row
+    only ("AWS 27 12 32 13" under "North America 20 % 11 %" is growth), while its amounts
+    read "AWS 20,538 23,059"."""
     values = row[len(_label(row)):]
-    return 2 * values.count("%") >= len(figures(values))
+    found = [m for m in _NUMBER.finditer(values) if m["num"] in figures(values)]
+    return (2 * values.count("%") >= len(figures(values)),
+            all(m["num"].isdigit() and int(m["num"]) < 100 and not (m["cur"] or m["pct"])
+                for m in found))
 
 
 def _values(text: str) -> bool:
@@ -142,25 +155,44 @@ def _values(text: str) -> bool:
     return len(found) >= 2 and 2 * sum(w.isalpha() for w in text.split()) <= len(found)
 
 
-def _rows(asked: set[str], ranked: list[ScoredLine]) -> list[tuple[ScoredLine, float]]:
-    df: dict[str, int] = {}
-    for s in ranked:
-        for t in content_terms(s.text):
-            df[t] = df.get(t, 0) + 1
+@dataclass(frozen=True)
+class Table:
+    """The table rows among some lines, each with its label's words, and in how many of the
+    lines each word occurs: what scoring a row needs, kept for a file that is asked of
+    again."""
+
+    rows: tuple[tuple[ScoredLine, frozenset[str]], ...]
+    df: Counter
+    lines: int
+
+
+def table(lines: list[ScoredLine]) -> Table:
+    df: Counter = Counter()
+    rows = []
+    for s in lines:
+        df.update(content_terms(s.text))
+        label = _label(s.text)
+        if (said := content_terms(label)) and _values(s.text[len(label):]):
+            rows.append((s, frozenset(said)))
+    return Table(tuple(rows), df, len(lines))
+
+
+def _rows(asked: set[str], tables: list[Table]) -> list[tuple[ScoredLine, float]]:
+    df = tables[0].df if len(tables) == 1 else sum((t.df for t in tables), Counter())
+    n = sum(t.lines for t in tables)
 
     def weight(t: str) -> float:
-        return math.log(1 + len(ranked) / (1 + df.get(t, 0)))
+        return math.log(1 + n / (1 + df.get(t, 0)))
 
     rows = []
-    for s in ranked:
-        label = _label(s.text)
-        said = content_terms(label)
-        if not said or not _values(s.text[len(label):]):
-            continue
-        hit = sum(weight(t) for t in said & asked)
-        share = hit / sum(weight(t) for t in said)
-        if share >= MIN_LABEL_SHARE:
-            rows.append((share * hit, share, s))
+    for t in tables:
+        for s, said in t.rows:
+            if not said & asked:
+                continue
+            hit = sum(weight(w) for w in said & asked)
+            share = hit / sum(weight(w) for w in said)
+            if share >= MIN_LABEL_SHARE:
+                rows.append((share * hit, share, s))
     rows.sort(key=lambda r: -r[0])
     return [(s, share) for _, share, s in rows]
 
@@ -168,9 +200,10 @@ def _rows(asked: set[str], ranked: list[ScoredLine]) -> list[tuple[ScoredLine, f
 MIN_LABEL_SHARE = 0.5  # of a row label's weight the question must say
 
 
-def _asked(question: str, ranked: list[ScoredLine]) -> set[str]:
-    """The question's content words, and those of the abbreviations it uses that the lines
-    define (the lines are read for them only when the question holds one)."""
+def asked_terms(question: str, ranked: list[ScoredLine]) -> set[str]:
+    """What the question asks of a row label: its content words, their statement synonyms,
+    and the words of the abbreviations it uses that the lines define (the lines are read for
+    them only when the question holds one)."""
     asked = content_terms(question)
     asked |= {w for group in _SYNONYMS if asked & group for w in group}
     if _SAYS_ABBREVIATION.search(question):
@@ -178,6 +211,16 @@ def _asked(question: str, ranked: list[ScoredLine]) -> set[str]:
             if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question, re.I):  # "R&D"
                 asked |= long
     return asked
+
+
+def whole_rows(question: str, asked: set[str], tables: list[Table], *,
+               specific: bool = False) -> list[ScoredLine]:
+    """The rows of ``tables`` whose whole label is ``asked`` (``asked_terms``), best first;
+    ``specific``: only those whose label says more than a measure ("Cash", "Total
+    revenues", "expenses" head many tables)."""
+    return [s for s, _ in _best_rows(question, asked, tables)
+            if (said := content_terms(_label(s.text))) <= asked
+            and not (specific and said <= _MEASURES)]
 
 
 def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
@@ -189,9 +232,9 @@ def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
         return []
     if not asks_for_figure(question):
         return ranked[:1]
-    asked = _asked(question, ranked)
+    asked = asked_terms(question, ranked)
     rows, seen = [], set()
-    for s, _ in _best_rows(question, asked, ranked):
+    for s, _ in _best_rows(question, asked, [table(ranked)]):
         if (key := (s.source, _label(s.text).strip().casefold())) not in seen:
             seen.add(key)
             rows.append(s)
