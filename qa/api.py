@@ -378,14 +378,16 @@ class QA:
         return self._file_names(ids, whole_pages(seeds, self._manifest, ROW_PAGES))
 
     def _table(self, source: str) -> tuple[Table, list[Chunk]]:
-        """A file's table rows (``figures.table``) and its chunks, read once per version."""
-        sha = self._manifest.files()[source].sha256
+        """A file's table rows (``figures.table``) and its chunks, read once per version (of
+        the last ``TABLE_FILES`` files read)."""
+        sha = self._manifest.sha256(source)
         if (cached := self._tables.get(source)) is None or cached[0] != sha:
             chunks = self._manifest.file_chunks(source)
             lines = {(n, line) for c in chunks for n, line in enumerate(c.lines(), c.start_line)}
             rows = table([ScoredLine(source, n, line, 0.0) for n, line in sorted(lines)])
-            cached = sha, rows, chunks
-            self._tables[source] = cached
+            cached = self._tables[source] = sha or "", rows, chunks
+            while len(self._tables) > TABLE_FILES:
+                self._tables.pop(next(iter(self._tables)))
         return cached[1], cached[2]
 
     def _file_names(self, names: list[str], passages: list[Passage]) -> list[Passage]:
@@ -576,6 +578,7 @@ def _in_context(lines: list[ScoredLine], passages: list[Passage]) -> list[str]:
     return out
 
 
+TABLE_FILES = 64  # files whose rows a QA keeps read
 ROW_PAGES = 3  # most pages added for the rows a question names (one per file): as ROW_LINES
 RERANK_POOL = 3  # with reranking, this many times top_k candidates are read line by line
 JUDGE_LINES = 2  # best lines the backend judges (measured: 2 lines beat the 8 of the prompt)

@@ -23,14 +23,15 @@ def words(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)  # a page's lines are scored question after question
 def stem(word: str) -> str:
-    """A crude suffix strip: enough for 'supported'/'supports' to meet 'support', and
-    'inventories' to meet 'inventory'."""
+    """A crude suffix strip: enough for 'supported'/'supports' to meet 'support',
+    'inventories' to meet 'inventory' and 'expenses' to meet 'expense'."""
     if len(word) > 5 and word.endswith("ies"):
         return word[:-3] + "y"
     for suffix in ("ingly", "edly", "ing", "ed", "es", "s", "ly"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if len(word) > 4 and word.endswith("e") else word
 
 
 def content_terms(text: str) -> set[str]:

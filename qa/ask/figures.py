@@ -55,11 +55,18 @@ ROW_LINES = 3  # most table rows an answer quotes: one per file and label
 FIGURE_LINES = 2  # most lines stating a figure quoted beside rows named only in part
 # how statements label what people ask for by another word ("revenue" is "net sales")
 _SYNONYMS = [frozenset(stem(w) for w in group.split())
-             for group in ("revenue revenues sales", "earnings profit profits income")]
+             for group in ("revenue revenues sales", "earnings profit profits income",
+                           "flow flows provide provided generate generated",
+                           "operations operating")]
 # what any row may measure: a label of these words alone says what, not of what
 _MEASURES = frozenset(stem(w) for w in (
     "revenue revenues sales income expense expenses cost costs cash earnings profit profits"
     " loss losses obligations total net other amount amounts").split())
+# kinds of measure: a row of one kind does not answer for another ("cash" is not "Operating
+# income", "interest expense" not "Interest income")
+_KINDS = [frozenset(stem(w) for w in group.split()) for group in (
+    "revenue revenues sales", "income earnings profit profits", "expense expenses cost costs",
+    "cash", "loss losses")]
 # wording that asks for a share: only then do rows of percentages come first
 _ASKS_SHARE = re.compile(r"percent|proportion|\bshare\b|\bratio\b|\brates?\b|%", re.I)
 
@@ -184,10 +191,12 @@ def _rows(asked: set[str], tables: list[Table]) -> list[tuple[ScoredLine, float]
     def weight(t: str) -> float:
         return math.log(1 + n / (1 + df.get(t, 0)))
 
+    kinds = [k for k in _KINDS if k & asked]
     rows = []
     for t in tables:
         for s, said in t.rows:
-            if not said & asked:
+            if not said & asked or kinds and not any(said & k for k in kinds) and any(
+                    said & k for k in _KINDS):
                 continue
             hit = sum(weight(w) for w in said & asked)
             share = hit / sum(weight(w) for w in said)

@@ -144,6 +144,13 @@ class Manifest:
             row = self._db.execute("SELECT path FROM files WHERE source = ?", (source,)).fetchone()
         return row[0] if row else None
 
+    def sha256(self, source: str) -> str | None:
+        """The hash of the version of ``source`` indexed; None when it is not in the index."""
+        with self._lock:
+            row = self._db.execute("SELECT sha256 FROM files WHERE source = ?",
+                                   (source,)).fetchone()
+        return row[0] if row else None
+
     def chunk_ids(self, source: str) -> set[str]:
         with self._lock:
             rows = self._db.execute("SELECT id FROM chunks WHERE source = ?", (source,))
