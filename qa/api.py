@@ -385,9 +385,10 @@ class QA:
             chunks = self._manifest.file_chunks(source)
             lines = {(n, line) for c in chunks for n, line in enumerate(c.lines(), c.start_line)}
             rows = table([ScoredLine(source, n, line, 0.0) for n, line in sorted(lines)])
-            cached = self._tables[source] = sha or "", rows, chunks
-            while len(self._tables) > TABLE_FILES:
-                self._tables.pop(next(iter(self._tables)))
+            with self._init_lock:
+                cached = self._tables[source] = sha or "", rows, chunks
+                while len(self._tables) > TABLE_FILES:
+                    self._tables.pop(next(iter(self._tables)))
         return cached[1], cached[2]
 
     def _file_names(self, names: list[str], passages: list[Passage]) -> list[Passage]:

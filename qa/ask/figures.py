@@ -58,15 +58,14 @@ _SYNONYMS = [frozenset(stem(w) for w in group.split())
              for group in ("revenue revenues sales", "earnings profit profits income",
                            "flow flows provide provided generate generated",
                            "operations operating")]
-# what any row may measure: a label of these words alone says what, not of what
-_MEASURES = frozenset(stem(w) for w in (
-    "revenue revenues sales income expense expenses cost costs cash earnings profit profits"
-    " loss losses obligations total net other amount amounts").split())
 # kinds of measure: a row of one kind does not answer for another ("cash" is not "Operating
 # income", "interest expense" not "Interest income")
 _KINDS = [frozenset(stem(w) for w in group.split()) for group in (
     "revenue revenues sales", "income earnings profit profits", "expense expenses cost costs",
     "cash", "loss losses")]
+# what any row may measure: a label of these words alone says what, not of what
+_MEASURES = frozenset().union(*_KINDS) | {stem(w) for w in "obligations total net other amount"
+                                          " amounts".split()}
 # wording that asks for a share: only then do rows of percentages come first
 _ASKS_SHARE = re.compile(r"percent|proportion|\bshare\b|\bratio\b|\brates?\b|%", re.I)
 
@@ -195,8 +194,7 @@ def _rows(asked: set[str], tables: list[Table]) -> list[tuple[ScoredLine, float]
     rows = []
     for t in tables:
         for s, said in t.rows:
-            if not said & asked or kinds and not any(said & k for k in kinds) and any(
-                    said & k for k in _KINDS):
+            if not said & asked or _other_kind(said, kinds):
                 continue
             hit = sum(weight(w) for w in said & asked)
             share = hit / sum(weight(w) for w in said)
@@ -207,6 +205,11 @@ def _rows(asked: set[str], tables: list[Table]) -> list[tuple[ScoredLine, float]
 
 
 MIN_LABEL_SHARE = 0.5  # of a row label's weight the question must say
+
+
+def _other_kind(said: frozenset[str], kinds: list[frozenset[str]]) -> bool:
+    """The label measures a kind (``_KINDS``), and none of the ``kinds`` asked for."""
+    return bool(kinds) and not any(said & k for k in kinds) and any(said & k for k in _KINDS)
 
 
 def asked_terms(question: str, ranked: list[ScoredLine]) -> set[str]:
