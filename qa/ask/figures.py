@@ -231,8 +231,15 @@ def whole_rows(question: str, asked: set[str], tables: list[Table], *,
     ``specific``: only those whose label says more than a measure ("Cash", "Total
     revenues", "expenses" head many tables)."""
     return [s for s, _ in _best_rows(question, asked, tables)
-            if (said := content_terms(_label(s.text))) <= asked
-            and not (specific and said <= _MEASURES)]
+            if _said_whole(s, asked) and not (specific and _label_terms(s) <= _MEASURES)]
+
+
+def _label_terms(row: ScoredLine) -> set[str]:
+    return content_terms(_label(row.text))
+
+
+def _said_whole(row: ScoredLine, asked: set[str]) -> bool:
+    return _label_terms(row) <= asked
 
 
 def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
@@ -250,7 +257,7 @@ def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
         if (key := (s.source, _label(s.text).strip().casefold())) not in seen:
             seen.add(key)
             rows.append(s)
-    whole = [s for s in rows if content_terms(_label(s.text)) <= asked]
+    whole = [s for s in rows if _said_whole(s, asked)]
     if whole and whole[0] is rows[0]:  # "How much did the pier repairs cost?": "Pier repairs"
         return whole[:ROW_LINES]
     chosen = rows[:ROW_LINES]
