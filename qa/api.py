@@ -44,7 +44,7 @@ from .index.manifest import Manifest
 from .index.store import Store
 from .ingest.documents import PageReader, page_reader
 from .ingest.ingestor import EMBEDDER, Ingestor, Progress
-from .types import Answer, Chunk, Draft, History, IngestReport, Passage, Status
+from .types import Answer, Chunk, Draft, History, IngestReport, Passage, Refusal, Status
 
 log = logging.getLogger("qa")
 
@@ -241,7 +241,8 @@ class QA:
         passages = case.passages
         if case.gate:
             answer = Answer(REFUSAL, True, [], passages,
-                            {"dropped": [], "proposed": 0, "refused_because": case.gate})
+                            {"dropped": [], "proposed": 0, "refused_because": case.gate,
+                             "refusal": case.refusal})
         else:
             yield from say("writing", "Writing the answer…")
             check = self._checker(case, query)
@@ -329,11 +330,13 @@ class QA:
         """
         passages, ranked = found.passages, found.ranked
         evidence = assess(query, passages, ranked)
-        gate = ""
+        gate, refusal = "", None
         if evidence.missing:  # "report 999": no passage names what the question is about
             gate = f"no passage found mentions {', '.join(evidence.missing)}"
+            refusal = Refusal.IDENTIFIER_MISSING
         elif evidence.support < self.settings.min_support and not found.rows:
             gate = f"support {evidence.support:.2f} below QA_MIN_SUPPORT"  # too weak to ask
+            refusal = Refusal.LOW_SUPPORT
         judge = getattr(self.answerer, "judge", None)
         if not gate and judge is not None:
             evidence.judge = judge(query, _in_context(ranked[:JUDGE_LINES], passages))
@@ -341,10 +344,12 @@ class QA:
         if not gate and answerability < self.settings.min_answerability and not found.rows:
             gate = (f"answerability {answerability:.2f} below QA_MIN_ANSWERABILITY "
                     f"{self.settings.min_answerability:g}")
+            refusal = Refusal.LOW_ANSWERABILITY
         support = {(s.source, s.line): s.support for s in found.scored}
         for s, share in found.rows:  # a row relates to the question by its label
             support[s.source, s.line] = max(support[s.source, s.line], share)
-        return _Case(passages, ranked, support, evidence, answerability, gate, found.own)
+        return _Case(passages, ranked, support, evidence, answerability, gate, refusal,
+                     found.own)
 
     def _row_pages(self, query: str, ids: list[str], passages: list[Passage],
                    ranked: list[ScoredLine]) -> list[Passage]:
@@ -492,6 +497,8 @@ class QA:
         if not text or result is None:
             if result is not None:
                 debug["refused_because"] = NOT_VERIFIED
+            debug["refusal"] = Refusal.NOT_VERIFIED if result is not None \
+                else Refusal.MODEL_REFUSED
             return Answer(REFUSAL, True, [], passages, debug)
         return Answer(text, False, result.citations, passages, debug)
 
@@ -609,6 +616,7 @@ class _Case:
     evidence: Evidence
     answerability: float
     gate: str  # why no answer will be written; "" to answer
+    refusal: Refusal | None  # what decided ``gate``; None to answer
     own: list[ScoredLine]  # the lines an answer may state (``_own``)
 
 

@@ -15,6 +15,18 @@ STOPWORDS = frozenset(
     very just only own same other more most many much one""".split()
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+# The tokens that name things: a number ("82959", "7:30", "3.5"); a code, letters and digits in
+# one token ("AB123C", "B12", "10-Q", "COVID-19"), never split so that "123" inside "AB123C"
+# counts as named; a word. Digits followed by lower-case letters are a number and its unit or
+# suffix ("5kg", "1990s", "21st"), not a code; a hyphen joins a code only beside a capital
+# ("S-8", not "mid-1990s").
+TOKEN = re.compile(
+    r"""(?:[^\W_]+-)*[^\W_]*?(?:[A-Z]-?\d|[^\W\d_]\d|\d-?[A-Z])[^\W_]*(?:-(?=[^\W_]*[A-Z\d])[^\W_]+)*
+    | \d+(?:[.:]\d+)*
+    | [^\W\d_]+(?:['’][^\W\d_]+)*
+    | [^\W_]+""",
+    re.UNICODE | re.X,
+)
 
 
 def words(text: str) -> list[str]:

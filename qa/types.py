@@ -8,12 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from functools import cached_property
 
 # Texts -> their vectors, in order: ``QA.embed`` or a cached wrapper of it.
 Embed = Callable[[list[str]], list[list[float]]]
 # A conversation's earlier turns, (question, answer), oldest first.
 History = list[tuple[str, str]]
+
+
+class Refusal(StrEnum):
+    """What decided that a question is not answered: set where the refusal is made, read by the
+    eval and the debug output as it is (the value is what the eval's report prints)."""
+
+    IDENTIFIER_MISSING = "identifier missing from the evidence"
+    LOW_SUPPORT = "support gate (QA_MIN_SUPPORT)"
+    LOW_ANSWERABILITY = "answerability score (QA_MIN_ANSWERABILITY)"
+    NOT_VERIFIED = "no sentence verified"
+    MODEL_REFUSED = "model refused, nothing to fall back on"
 
 
 def lines_hold(start: int, end: int, first: int, last: int | None = None) -> bool:

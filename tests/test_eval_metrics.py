@@ -17,6 +17,7 @@ from qa.evaluation.metrics import (
     hit_at,
     percentile,
     reciprocal_rank,
+    refusal_reasons,
     refusal_sweep,
     score,
     source_matches,
@@ -24,6 +25,7 @@ from qa.evaluation.metrics import (
     token_f1,
 )
 from qa.evaluation.pipeline import relative_source
+from qa.types import Refusal
 
 GOLD = Item("q1", "Who voiced support?", ["Estonian Prime Minister"], source="a.txt", lines=[30])
 
@@ -349,3 +351,15 @@ def test_every_marker_style_is_stripped_before_scoring():
     item = Item("q", "?", ["30"])
     for marker in ("[1]", "[L30]", "[L12-14]", "[L3, L5]", "[seeds/a.txt:L30]"):
         assert not answer_correct(f"Scholz opposed it {marker}.", item), marker
+
+
+def test_refusals_are_counted_by_the_reason_the_pipeline_gave():
+    rows = [{"refused": True, "answerable": True, "refusal": str(Refusal.IDENTIFIER_MISSING)},
+            {"refused": True, "answerable": False, "refusal": str(Refusal.IDENTIFIER_MISSING)},
+            {"refused": True, "answerable": False, "refusal": str(Refusal.LOW_ANSWERABILITY)},
+            {"refused": True, "answerable": True},  # the backend refused: no gate said why
+            {"refused": False, "answerable": True, "refusal": None}]
+    assert refusal_reasons(rows) == {
+        Refusal.IDENTIFIER_MISSING: {"answerable": 1, "unanswerable": 1},
+        Refusal.LOW_ANSWERABILITY: {"answerable": 0, "unanswerable": 1},
+        Refusal.MODEL_REFUSED: {"answerable": 1, "unanswerable": 0}}

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..text import STOPWORDS
+from ..text import STOPWORDS, TOKEN
 
 # Words that frame an answer without stating a fact ("X is called Y", "according to the text").
 FRAME_WORDS = frozenset(
@@ -33,7 +33,6 @@ _NUMBER_WORDS = {
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\b\.?", re.I)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _NAME_NEXT = re.compile(r"\s+[A-Z][a-z]")
-_TOKEN = re.compile(r"\d+(?:[.:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*|[^\W_]+", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
@@ -75,7 +74,7 @@ def tokens(text: str) -> list[Token]:
     """The substantive tokens of ``text``: no stopwords, no frame words, each key once."""
     out: dict[str, Token] = {}
     text = normalise(text)
-    for m in _TOKEN.finditer(text):
+    for m in TOKEN.finditer(text):
         raw = m.group(0)
         word = re.sub(r"['’]s$", "", raw).replace("’", "'")
         low = word.lower()
@@ -156,12 +155,31 @@ def missing(ids: list[str], evidence: str) -> list[str]:
     """The identifiers ``evidence`` does not contain. A name also matches its other forms
     ("Saharan" ~ "Sahara", "European" ~ "Europe"): a shared stem of all but three letters."""
     have = _named_in(evidence)
-    return [i for i in ids if i not in have and not _related(i, have)]
+    return [i for i in ids if i not in have and not _related(i, have)
+            and not any(_abbreviates(a, i) for a in _abbreviations(evidence))]
+
+
+# An abbreviation written the way forms and addresses write one: capitals after a comma or in
+# parentheses ("Springfield, IL 62701", "Lyon (FR)"), never a word of an all-caps heading.
+_ABBREVIATION = re.compile(r"(?:,\s*|\()([A-Z]{2,3})(?![\w-])")
+
+
+@lru_cache(maxsize=4096)
+def _abbreviations(evidence: str) -> frozenset[str]:
+    return frozenset(a.lower() for a in _ABBREVIATION.findall(evidence))
+
+
+def _abbreviates(short: str, name: str) -> bool:
+    """"il" abbreviates "illinois": the name's first letter, then others of it in order."""
+    if len(name) <= len(short) or not name.isalpha() or short[0] != name[0]:
+        return False
+    rest = iter(name[1:])
+    return all(c in rest for c in short[1:])
 
 
 @lru_cache(maxsize=4096)  # the same pages are checked by several steps of every question
 def _named_in(evidence: str) -> frozenset[str]:
-    return frozenset(keys(evidence) | {k.lower() for k in _TOKEN.findall(normalise(evidence))})
+    return frozenset(keys(evidence) | {k.lower() for k in TOKEN.findall(normalise(evidence))})
 
 
 def _related(name: str, have: frozenset[str]) -> bool:

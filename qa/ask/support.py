@@ -8,6 +8,7 @@ question asks is a better signal, and it also picks the extractive answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,11 @@ class ScoredLine:
     support: float
     similarity: float = 0.0  # cosine of line and question embeddings
     lexical: float = 0.0  # share of the question's content words the line contains
+    end: int = 0  # the last line, when the text runs on to the next one; 0: ``line`` alone
+
+    @property
+    def last(self) -> int:
+        return self.end or self.line
 
 
 def score_lines(
@@ -30,15 +36,22 @@ def score_lines(
 ) -> list[ScoredLine]:
     """Every line of at least ``min_words`` words in the passages, best supported first."""
     candidates: dict[tuple[str, int], str] = {}
+    ends: dict[tuple[str, int], int] = {}
     context: dict[tuple[str, int], set[str]] = {}
     for p in passages:
         terms = content_terms(p.chunk.context)
-        for offset, text in enumerate(p.chunk.lines()):
+        lines = p.chunk.lines()
+        for offset, text in enumerate(lines):
             if p.chunk.start_line + offset in p.chunk.running:
                 continue  # a page's running header or footer answers nothing
+            after = lines[offset + 1] if offset + 1 < len(lines) else ""
+            end = 0
+            if runs_on(text, after) and p.chunk.start_line + offset + 1 not in p.chunk.running:
+                text, end = f"{text}\n{after}", p.chunk.start_line + offset + 1
             if len(text.split()) >= max(min_words, 1):
                 key = (p.chunk.source, p.chunk.start_line + offset)
                 candidates.setdefault(key, text)
+                ends.setdefault(key, end)
                 context.setdefault(key, terms)
     if not candidates:
         return []
@@ -53,10 +66,28 @@ def score_lines(
         said = content_terms(candidates[key]) | context[key]
         lex = len(q_terms & said) / len(q_terms) if q_terms else 0.0
         scored.append(
-            ScoredLine(key[0], key[1], candidates[key], 0.5 * sim + 0.5 * lex, sim, lex)
+            ScoredLine(key[0], key[1], candidates[key], 0.5 * sim + 0.5 * lex, sim, lex,
+                       ends[key])
         )
     scored.sort(key=lambda s: -s.support)
     return scored
+
+
+_OPEN_END = re.compile(r":\s*$|[^\W\d_]\s*$")  # "... the cause to be:", "... ran on to the"
+_LOWER_START = re.compile(r"\s*[a-z(]")
+_FIGURE_END = re.compile(r"[\d%)]\s*$")  # a table row ends on its last figure
+
+
+def runs_on(line: str, after: str) -> bool:
+    """``line`` is completed by the display line ``after``: a sentence broken mid-way (it ends
+    on a word or ":" and the next line goes on in lower case), or a heading or label that ends
+    in ":" with its value below it. A caption's ":" over a table row is no such pair: the row
+    stands alone. Such a pair is scored and quoted as one."""
+    if not after.strip() or not (m := _OPEN_END.search(line)):
+        return False
+    if _LOWER_START.match(after):
+        return True
+    return m.group(0).startswith(":") and not _FIGURE_END.search(after)
 
 
 def rerank(

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..ask.answer.markers import ANY_MARKER
 from ..text import normalize_answer
-from ..types import lines_hold
+from ..types import Refusal, lines_hold
 from .dataset import Item
 
 Span = Mapping[str, Any]  # {"source", "start_line", "end_line", "quote"?}: a citation or passage
@@ -441,23 +441,13 @@ def refusal_sweep(
     return points
 
 
-REFUSAL_KINDS = {  # prefix of ``debug["refused_because"]`` -> what decided the refusal
-    "no passage found mentions": "identifier missing from the evidence",
-    "support ": "support gate (QA_MIN_SUPPORT)",
-    "answerability ": "answerability score (QA_MIN_ANSWERABILITY)",
-    "no sentence survived": "no sentence verified",
-}
-
-
 def refusal_reasons(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     """How many refusals each rule made, on answerable and on unanswerable questions."""
     out: dict[str, dict[str, int]] = {}
     for r in rows:
         if not r["refused"]:
             continue
-        why = str(r.get("refused_because") or "")
-        kind = next((k for p, k in REFUSAL_KINDS.items() if why.startswith(p)),
-                    "model refused, nothing to fall back on")
+        kind = str(r.get("refusal") or Refusal.MODEL_REFUSED)
         bucket = out.setdefault(kind, {"answerable": 0, "unanswerable": 0})
         bucket["answerable" if r["answerable"] else "unanswerable"] += 1
     return out

@@ -88,6 +88,8 @@ def _row(system: str, item: Item, output: dict, corpus: Corpus) -> dict:
         row["answerability"] = output["answerability"]
     if output.get("refused_because"):
         row["refused_because"] = output["refused_because"]
+    if output.get("refusal"):
+        row["refusal"] = str(output["refusal"])
     if output.get("fallback"):  # the answer is the best line, quoted, not the model's
         row["fallback"] = True
     if output.get("model_refused"):  # the backend itself said NOT FOUND
@@ -127,6 +129,7 @@ def _ask_qa(qa: Any, item: Item) -> dict:
         support=answer.debug.get("support"),  # the refusal gate's evidence score, to calibrate
         answerability=answer.debug.get("answerability"),
         refused_because=answer.debug.get("refused_because"),
+        refusal=answer.debug.get("refusal"),
         fallback=answer.debug.get("fallback"),
         model_refused=answer.debug.get("model_refused"),
         retrieval_ms=answer.debug.get("retrieval_ms"),

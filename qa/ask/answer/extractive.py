@@ -23,7 +23,7 @@ def quoted(lines: list[ScoredLine], *, marks: bool = False) -> Draft:
         text = " ".join(s.text.split())
         marker = f"[Q{n + 1}]"
         sentences.append(f"“{text}” {marker}" if marks else f"{text} {marker}")
-        proposals.append(Proposal(s.source, s.line, s.line, s.text, marker, text, n))
+        proposals.append(Proposal(s.source, s.line, s.last, s.text, marker, text, n))
     return Draft("\n".join(sentences), proposals, sentences=sentences)
 
 

@@ -1,0 +1,69 @@
+"""Forms and broken lines: a label whose value is on the next line, and a sentence that runs
+over two display lines, are scored and quoted as one; a place written as a form writes it
+("Marlow, OR") is named by the question's "Oregon". Real Chroma, the packaged embedder, the
+extractive backend; the report is written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa import QA
+from qa.ask.support import runs_on
+from qa.types import Refusal
+
+REPORT = """Case Report 2291
+
+Location: Marlow, OR
+Date: 14 March 2024
+Aircraft: Piper PA-28, registration N4821
+
+The aircraft departed from the municipal airfield at dawn for a short local flight and
+struck power lines two miles north of the field during the climb.
+
+The board determines the probable cause of this event to be:
+the pilot's failure to maintain clearance from the power lines during the initial climb.
+"""
+
+
+@pytest.mark.parametrize("line, after, expected", [
+    ("The board determines the probable cause of this event to be:",
+     "the pilot's failure to maintain clearance.", True),  # a heading completed below
+    ("Narrative:", "The aircraft departed at dawn.", True),  # a label with its value below
+    ("The ship sailed out of the", "harbor at dawn.", True),  # a sentence broken mid-way
+    ("The ship sailed at dawn.", "then it rained.", False),  # the sentence ended
+    ("Total net sales 82,959 81,434", "cost of sales", False),  # a table row ends on a figure
+    ("SUMMARY OF FINDINGS", "The crew was rested.", False),  # a heading, not a broken line
+    ("Cause:", "", False),  # nothing below to complete it
+    ("Revenue (in millions) for the quarter:", "Hardware 9,240 10,115", False),  # a caption
+])
+def test_a_line_runs_on_only_when_the_next_completes_it(line, after, expected):
+    assert runs_on(line, after) is expected
+
+
+@pytest.fixture(scope="module")
+def report_qa(tmp_path_factory):
+    root = tmp_path_factory.mktemp("forms")
+    (root / "docs").mkdir()
+    (root / "docs" / "case_2291.txt").write_text(REPORT, encoding="utf-8")
+    with QA(root / "ix", backend="extractive") as qa:
+        qa.ingest(root / "docs")
+        yield qa
+
+
+@pytest.mark.slow
+def test_a_heading_is_quoted_with_the_line_that_completes_it(report_qa):
+    answer = report_qa.ask("What was the probable cause of the event?")
+    assert not answer.refused, answer.debug.get("refused_because")
+    assert "clearance" in answer.text, answer.text
+    cited = [(c.start_line, c.end_line) for c in answer.citations]
+    assert (10, 11) in cited, cited
+
+
+@pytest.mark.slow
+def test_a_place_written_as_forms_write_it_is_named(report_qa):
+    """The identifier rule alone is under test: "Oregon" is named by "Marlow, OR"; "Ohio" is
+    not, so that question is refused before any backend is asked."""
+    answer = report_qa.ask("Where in Oregon did the accident happen?")
+    assert answer.debug.get("refusal") is not Refusal.IDENTIFIER_MISSING, answer.debug
+    answer = report_qa.ask("Where in Ohio did the accident happen?")
+    assert answer.refused and answer.debug["refusal"] is Refusal.IDENTIFIER_MISSING
