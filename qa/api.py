@@ -495,10 +495,9 @@ class QA:
                     debug["fallback"] = True
                     return Answer(said, False, fallback.citations, passages, debug)
         if not text or result is None:
+            debug["refusal"] = Refusal.MODEL_REFUSED
             if result is not None:
-                debug["refused_because"] = NOT_VERIFIED
-            debug["refusal"] = Refusal.NOT_VERIFIED if result is not None \
-                else Refusal.MODEL_REFUSED
+                debug["refused_because"], debug["refusal"] = NOT_VERIFIED, Refusal.NOT_VERIFIED
             return Answer(REFUSAL, True, [], passages, debug)
         return Answer(text, False, result.citations, passages, debug)
 

@@ -35,8 +35,7 @@ def score_lines(
     question: str, passages: list[Passage], embed: Embed, *, min_words: int = 3
 ) -> list[ScoredLine]:
     """Every line of at least ``min_words`` words in the passages, best supported first."""
-    candidates: dict[tuple[str, int], str] = {}
-    ends: dict[tuple[str, int], int] = {}
+    candidates: dict[tuple[str, int], tuple[str, int]] = {}  # line -> (its text, its end)
     context: dict[tuple[str, int], set[str]] = {}
     for p in passages:
         terms = content_terms(p.chunk.context)
@@ -50,24 +49,23 @@ def score_lines(
                 text, end = f"{text}\n{after}", p.chunk.start_line + offset + 1
             if len(text.split()) >= max(min_words, 1):
                 key = (p.chunk.source, p.chunk.start_line + offset)
-                candidates.setdefault(key, text)
-                ends.setdefault(key, end)
+                candidates.setdefault(key, (text, end))
                 context.setdefault(key, terms)
     if not candidates:
         return []
     keys = list(candidates)
-    vectors = embed([question] + [candidates[k] for k in keys])
+    vectors = embed([question] + [candidates[k][0] for k in keys])
     q_vec, line_vecs = vectors[0], vectors[1:]
     q_terms = content_terms(question)
     scored = []
     for key, vec in zip(keys, line_vecs):
         sim = sum(a * b for a, b in zip(q_vec, vec))
         # a PDF table row says neither whose figures nor which quarter: its page context does
-        said = content_terms(candidates[key]) | context[key]
+        text, end = candidates[key]
+        said = content_terms(text) | context[key]
         lex = len(q_terms & said) / len(q_terms) if q_terms else 0.0
         scored.append(
-            ScoredLine(key[0], key[1], candidates[key], 0.5 * sim + 0.5 * lex, sim, lex,
-                       ends[key])
+            ScoredLine(key[0], key[1], text, 0.5 * sim + 0.5 * lex, sim, lex, end)
         )
     scored.sort(key=lambda s: -s.support)
     return scored
