@@ -291,6 +291,8 @@ class QA:
         from .ask.retrieve import whole_pages
 
         passages = whole_pages(passages, self._manifest, k * RERANK_POOL if rerank_on else k)
+        passages = [dataclasses.replace(p, chunk=self._manifest.with_rows(p.chunk))
+                    for p in passages]
         retrieved_at = time.perf_counter()
         scored = score_lines(query, passages, self.embed_lines, min_words=1)
         ranked = [s for s in scored if len(s.text.split()) >= 3]
@@ -305,6 +307,7 @@ class QA:
             scored = sorted(scored + more, key=lambda s: -s.support)
             ranked = sorted(ranked + [s for s in more if len(s.text.split()) >= 3],
                             key=lambda s: -s.support)
+        passages = self._with_heads(passages)
         # "in the Q2 report": the Q1 report's lines answer nothing
         about = [p for p in passages if not ids or not grounding.missing(ids, passage_text(p))]
         if named := _named(passages, query, about):
@@ -380,7 +383,27 @@ class QA:
                 seeds.append(Passage(next(c for c in chunks if c.holds(s.source, s.line)), 0.0))
         from .ask.retrieve import whole_pages
 
-        return self._file_names(ids, whole_pages(seeds, self._manifest, ROW_PAGES))
+        pages = whole_pages(seeds, self._manifest, ROW_PAGES)
+        return self._file_names(ids, [dataclasses.replace(p, chunk=self._manifest.with_rows(
+            p.chunk)) for p in pages])
+
+    def _with_heads(self, passages: list[Passage]) -> list[Passage]:
+        """``passages`` and the chunks that hold the heads (title, unit, column headers) of
+        their table rows, where a row's figure is said to be of a period and a unit."""
+        held = {(p.chunk.source, n) for p in passages
+                for n in range(p.chunk.start_line, p.chunk.end_line + 1)}
+        out = list(passages)
+        for p in passages:
+            c = p.chunk
+            wanted = {n for r in c.rows for a, b in r.read_with for n in range(a, b + 1)}
+            if not wanted - {n for s, n in held if s == c.source}:
+                continue
+            for extra in self._manifest.page_chunks(c.source, c.page) if c.page else []:
+                lines = set(range(extra.start_line, extra.end_line + 1))
+                if lines & wanted and not lines <= {n for s, n in held if s == c.source}:
+                    out.append(Passage(self._manifest.with_rows(extra), 0.0))
+                    held |= {(c.source, n) for n in lines}
+        return out
 
     def _table(self, source: str) -> tuple[Table, list[Chunk]]:
         """A file's table rows (``figures.table``) and its chunks, read once per version (of
@@ -571,7 +594,7 @@ def _quotes(case: _Case, question: str) -> Iterator[Draft]:
     for lines in choices:
         if lines and lines not in tried:
             tried.append(lines)
-            yield quoted(lines, marks=True)
+            yield quoted(lines, marks=True, question=question)
 
 
 def _in_context(lines: list[ScoredLine], passages: list[Passage]) -> list[str]:

@@ -77,6 +77,46 @@ class _Shown:
 
 
 @dataclass(frozen=True)
+class Cell:
+    """One figure of a table row as printed ("82,959", "$ 1.20", "(10)"), with the headers of
+    its column, outermost first: ("Three Months Ended", "June 25,", "2022")."""
+
+    value: str
+    headers: tuple[str, ...] = ()
+
+    @property
+    def column(self) -> str:
+        """The column's headers as one phrase: "Three Months Ended June 25, 2022"."""
+        return " ".join(self.headers)
+
+
+@dataclass(frozen=True)
+class Row:
+    """A table row read as structure beside its display line (``line``, the file's view
+    numbering): its label, its cells under their column headers, the section it is in ("Net
+    sales", on line ``section_line``), the table's title and unit lines as printed, and the
+    lines ``head`` (first, last; (0, 0) without) that hold the title, unit and headers. A
+    figure's citation names the head and section lines beside the row."""
+
+    line: int
+    label: str
+    cells: tuple[Cell, ...]
+    section: str = ""
+    title: str = ""
+    unit: str = ""
+    head: tuple[int, int] = (0, 0)
+    section_line: int = 0
+
+    @property
+    def read_with(self) -> list[tuple[int, int]]:
+        """The line ranges that say what the row's figures are: its head, its section."""
+        out = [self.head] if self.head[0] else []
+        if self.section_line and not (out and out[0][0] <= self.section_line <= out[0][1]):
+            out.append((self.section_line, self.section_line))
+        return out
+
+
+@dataclass(frozen=True)
 class Chunk(_Shown):
     source: str  # the path as given to ingest
     start_line: int  # 1-based, inclusive
@@ -93,6 +133,8 @@ class Chunk(_Shown):
     # A PDF page's running header or footer ("Apple Inc. | Q3 2023 Form 10-Q | 13"), by file
     # line number: shown and citable, never evidence that the page answers a question.
     running: tuple[int, ...] = field(default=(), compare=False)
+    # The table rows among its lines, as the reader found them (``Row``), in line order.
+    rows: tuple[Row, ...] = field(default=(), compare=False)
 
     @property
     def id(self) -> str:
@@ -102,6 +144,10 @@ class Chunk(_Shown):
 
     def lines(self) -> list[str]:
         return self.text.split("\n")
+
+    def row(self, line: int) -> Row | None:
+        """The table row on ``line`` (the file's numbering), if the line is one."""
+        return next((r for r in self.rows if r.line == line), None)
 
     def holds(self, source: str, first: int, last: int | None = None) -> bool:
         """The chunk is from ``source`` and holds its lines ``first..last`` (file numbering;

@@ -136,3 +136,52 @@ SCRIPT_ONLY_HTML = (
     "<script>window.app = {boot: function () { return 42; }};</script></head>"
     "<body><script src='bundle.js'></script><script>app.boot();</script></body></html>"
 )
+
+
+def placed_pdf(items: list[tuple[float, float, str, str]]) -> bytes:
+    """A one-page PDF of text placed where a layout puts it: (x, y, text, align), x and y as
+    shares of the page, align "left" or "right" (figures in a column align on the right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    buf = io.BytesIO()
+    with PdfPages(buf, metadata={"CreationDate": None}) as pdf:
+        fig = plt.figure(figsize=(8.5, 11))
+        for x, y, text, align in items:
+            fig.text(x, y, text, fontsize=9, ha=align)
+        pdf.savefig(fig)
+        plt.close(fig)
+    return buf.getvalue()
+
+
+def statement_pdf() -> bytes:
+    """A made statement unlike the 10-Qs: a title, a unit line, a spanning header over two
+    year columns and one over a third, figures aligned right, a section line, then a prose
+    paragraph whose lines end in numbers and a second table with its own header."""
+    rows = [("Revenue:", None), ("Tickets", ("1,240", "1,105", "96")),
+            ("Concessions", ("310", "287", "24")), ("Total revenue", ("1,550", "1,392", "120")),
+            ("Staff costs", ("(640)", "(602)", "(51)"))]
+    items = [(0.5, 0.95, "HARBOUR THEATRE TRUST", "center"),
+             (0.5, 0.93, "STATEMENT OF ACTIVITIES", "center"),
+             (0.5, 0.915, "(amounts in thousands of euros)", "center"),
+             (0.62, 0.89, "Year to March", "center"), (0.84, 0.89, "Budget", "center"),
+             (0.58, 0.875, "2024", "right"), (0.68, 0.875, "2023", "right"),
+             (0.86, 0.875, "2024", "right")]
+    y = 0.855
+    for label, values in rows:
+        items.append((0.08, y, label, "left"))
+        for x, v in zip((0.58, 0.68, 0.86), values or ()):
+            items.append((x, y, v, "right"))
+        y -= 0.015
+    items += [(0.08, 0.70, "The trust sold tickets to 41 schools in the year, up from 37", "left"),
+              (0.08, 0.685, "and its volunteers gave some 2,300 hours, against 1,900", "left"),
+              (0.5, 0.64, "Attendance by season", "center"),
+              (0.62, 0.625, "Spring", "right"), (0.78, 0.625, "Autumn", "right"),
+              (0.08, 0.61, "Evening shows", "left"), (0.62, 0.61, "18,400", "right"),
+              (0.78, 0.61, "21,050", "right"),
+              (0.08, 0.595, "Matinees", "left"), (0.62, 0.595, "6,120", "right"),
+              (0.78, 0.595, "7,480", "right")]
+    return placed_pdf(items)

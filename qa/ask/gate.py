@@ -24,7 +24,7 @@ def shown_text(draft: Draft, check: Check) -> tuple[Verified | None, str]:
     result = check(draft)
     if not result.citations:
         return result, ""
-    return result, renumber(draft, result.citations, result.sentences)
+    return result, renumber(draft, result.citations, result.sentences, result.heads)
 
 
 class Gate:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..text import STOPWORDS, TOKEN
+from ..types import Row
 
 # Words that frame an answer without stating a fact ("X is called Y", "according to the text").
 FRAME_WORDS = frozenset(
@@ -139,6 +140,23 @@ def unbound(claim: str, spans: list[str], question: str) -> list[str]:
         return []
     held = keys("\n".join(anchors)) | keys(question)
     return [t.text for t in tokens(claim) if t.identifier and t.key not in held]
+
+
+def miscolumned(claim: str, rows: list[Row]) -> list[str]:
+    """Words of ``claim`` that head other columns than the cells it states. "Tickets: 1,240,
+    year to March 2023" cites a row whose 1,240 stands under "Year to March 2024": every word
+    is in the cited lines (the head names both years), yet "2023" is said of the wrong cell.
+    A cell is stated when its figure is in the claim; the words its headers and the row's
+    label, section, title and unit hold are its own. The question's words are not: "in the
+    year to March 2023" asks for one column, and another's figure does not answer it."""
+    said = keys(claim)
+    stated = [c for r in rows for c in r.cells if keys(c.value) & said]
+    if not stated:
+        return []
+    own = keys(" ".join(c.column for c in stated)) | keys(" ".join(
+        f"{r.label} {r.section} {r.title} {r.unit}" for r in rows))
+    others = keys(" ".join(c.column for r in rows for c in r.cells)) - own
+    return [t.text for t in tokens(claim) if t.key in others]
 
 
 def adds_nothing(claim: str, question: str) -> bool:

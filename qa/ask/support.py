@@ -8,12 +8,13 @@ question asks is a better signal, and it also picks the extractive answer.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..text import content_terms
-from ..types import Embed, Passage
+from ..types import Embed, Passage, Row
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,15 @@ class ScoredLine:
     similarity: float = 0.0  # cosine of line and question embeddings
     lexical: float = 0.0  # share of the question's content words the line contains
     end: int = 0  # the last line, when the text runs on to the next one; 0: ``line`` alone
+    row: Row | None = None  # the table row the line is, as the reader read it
+
+    @property
+    def cell_terms(self) -> set[str]:
+        """What the row's structure says beside its line: section, title, column headers."""
+        if self.row is None:
+            return set()
+        r = self.row
+        return content_terms(" ".join([r.section, r.title, *(c.column for c in r.cells)]))
 
     @property
     def last(self) -> int:
@@ -36,6 +46,7 @@ def score_lines(
 ) -> list[ScoredLine]:
     """Every line of at least ``min_words`` words in the passages, best supported first."""
     candidates: dict[tuple[str, int], tuple[str, int]] = {}  # line -> (its text, its end)
+    rows: dict[tuple[str, int], Row] = {}
     context: dict[tuple[str, int], set[str]] = {}
     for p in passages:
         terms = content_terms(p.chunk.context)
@@ -51,6 +62,8 @@ def score_lines(
                 key = (p.chunk.source, p.chunk.start_line + offset)
                 candidates.setdefault(key, (text, end))
                 context.setdefault(key, terms)
+                if (row := p.chunk.row(key[1])) is not None:
+                    rows.setdefault(key, row)
     if not candidates:
         return []
     keys = list(candidates)
@@ -62,11 +75,11 @@ def score_lines(
         sim = sum(a * b for a, b in zip(q_vec, vec))
         # a PDF table row says neither whose figures nor which quarter: its page context does
         text, end = candidates[key]
-        said = content_terms(text) | context[key]
+        line = ScoredLine(key[0], key[1], text, 0.0, sim, 0.0, end, rows.get(key))
+        # and a row's column headers, section and title say which figures it holds
+        said = content_terms(text) | context[key] | line.cell_terms
         lex = len(q_terms & said) / len(q_terms) if q_terms else 0.0
-        scored.append(
-            ScoredLine(key[0], key[1], text, 0.5 * sim + 0.5 * lex, sim, lex, end)
-        )
+        scored.append(dataclasses.replace(line, support=0.5 * sim + 0.5 * lex, lexical=lex))
     scored.sort(key=lambda s: -s.support)
     return scored
 

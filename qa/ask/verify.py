@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from .._hashing import sha256_text
 from ..ingest.documents import PageReader
-from ..types import Chunk, Citation, Draft, Passage, Proposal
+from ..types import Chunk, Citation, Draft, Passage, Proposal, Row
 from . import grounding
 
 REPEATS_QUESTION = "the sentence only repeats the question"
@@ -28,6 +28,9 @@ class Verified:
     citations: list[Citation] = field(default_factory=list)  # proposal order, no repeats
     dropped: list[dict] = field(default_factory=list)  # each with its reason
     sentences: set[int] = field(default_factory=set)  # the draft sentences that may be shown
+    # a cited table row's key (source, start, end) -> its head's citations' keys, which its
+    # marker names after it
+    heads: dict[tuple[str, int, int], list[tuple[str, int, int]]] = field(default_factory=dict)
 
 
 def verify(
@@ -54,21 +57,57 @@ def verify(
     contexts = {(p.chunk.source, p.chunk.page): p.chunk.context for p in passages}
     for n in sorted(good):
         pairs = good[n]
+        heads = [_heads(c, passages, read) for _, c in pairs]
         claim = pairs[0][0].claim or " ".join(c.quote for _, c in pairs)
-        cited = "\n".join(c.quote for _, c in pairs)
+        # a cited table row is read with the lines of its table's head, and cites them too
+        spans = ["\n".join([c.quote, *(h.quote for h in head)])
+                 for (_, c), head in zip(pairs, heads, strict=True)]
+        cited = "\n".join(spans)
         context = "\n".join({contexts.get((c.source, c.page), "") for _, c in pairs})
-        reason, extra = _sentence_problem(claim, cited, question, context, pairs, support,
-                                          min_line_support)
+        rows = [r for _, c in pairs for r in _rows(c, passages)]
+        reason, extra = _sentence_problem(claim, cited, spans, rows, question, context, pairs,
+                                          support, min_line_support)
         if reason:
             out.dropped += [{**_dropped(p, reason), **extra} for p, _ in pairs]
             continue
         out.sentences.add(n)
-        for _, c in pairs:
-            key = (c.source, c.start_line, c.end_line)
-            if key not in seen:
-                seen.add(key)
-                out.citations.append(c)
+        for (_, c), head in zip(pairs, heads, strict=True):
+            if head:
+                out.heads[_key(c)] = [_key(h) for h in head]
+            for each in (c, *head):
+                if _key(each) not in seen:
+                    seen.add(_key(each))
+                    out.citations.append(each)
     return out
+
+
+def _key(c: Citation) -> tuple[str, int, int]:
+    return c.source, c.start_line, c.end_line
+
+
+def _rows(cited: Citation, passages: list[Passage]) -> list[Row]:
+    """The table rows among ``cited``'s lines."""
+    home = next((p.chunk for p in passages
+                 if p.chunk.holds(cited.source, cited.start_line, cited.end_line)), None)
+    return [r for r in home.rows if cited.start_line <= r.line <= cited.end_line] if home else []
+
+
+def _heads(cited: Citation, passages: list[Passage], read: PageReader) -> list[Citation]:
+    """The head lines (title, unit, column headers) and section line of the table rows among
+    ``cited``'s lines, as verified citations: a figure's period and unit are read there, never
+    in the row. They are checked like any citation; those that fail are left out, and the
+    words only they say are then unsupported."""
+    out: list[Citation] = []
+    for first, last in [span for row in _rows(cited, passages) for span in row.read_with]:
+        for holder in passages:  # a head may lie across two chunks of the page
+            c = holder.chunk
+            a, b = max(first, c.start_line), min(last, c.end_line)
+            if c.source != cited.source or a > b or any(h.start_line == a for h in out):
+                continue
+            _, head = _check(Proposal(cited.source, a, b), passages, read)
+            if head is not None:
+                out.append(head)
+    return sorted(out, key=lambda h: h.start_line)
 
 
 def _dropped(prop: Proposal, reason: str) -> dict:
@@ -76,9 +115,11 @@ def _dropped(prop: Proposal, reason: str) -> dict:
             "marker": prop.marker, "sentence": prop.claim, "reason": reason}
 
 
-def _sentence_problem(claim, cited, question, context, pairs, support, min_line_support):
+def _sentence_problem(claim, cited, spans, rows, question, context, pairs, support,
+                      min_line_support):
     missing = grounding.unsupported(claim, cited, question, context) or \
-        grounding.unbound(claim, [c.quote for _, c in pairs], question)
+        grounding.unbound(claim, spans, question) or \
+        grounding.miscolumned(claim, rows)
     if missing:
         return f"the cited lines do not say: {', '.join(missing)}", {"unsupported": missing}
     if question and grounding.adds_nothing(claim, question):

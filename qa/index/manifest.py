@@ -12,6 +12,8 @@ leaves at worst invisible orphans that the next ingest removes.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import sqlite3
 import threading
@@ -20,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..types import Chunk
+from ..types import Cell, Chunk, Row
 from .keywords import BM25_BUDGET, affordable, fts_query, query_terms
 
 ALIGNED = "keywords_rowid_is_chunk_rowid"
@@ -34,6 +36,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     page INTEGER NOT NULL DEFAULT 0, page_offset INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rows (
+    source TEXT NOT NULL, line INTEGER NOT NULL, row TEXT NOT NULL, PRIMARY KEY (source, line));
 """
 KEYWORDS = """CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
     text, id UNINDEXED, context, tokenize = "porter unicode61 remove_diacritics 2")"""
@@ -182,6 +186,9 @@ class Manifest:
                     "SELECT rowid, ?, ?, ? FROM chunks WHERE id = ?",
                     [(c.text, c.id, c.context, c.id) for c in chunks],
                 )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO rows VALUES (?, ?, ?)",
+                    [(entry.source, r.line, _row_json(r)) for c in chunks for r in c.rows])
                 self._db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                     (entry.source, entry.path, entry.sha256, entry.chunks, entry.ingested_at),
@@ -197,6 +204,7 @@ class Manifest:
             (source,)
         )
         self._db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+        self._db.execute("DELETE FROM rows WHERE source = ?", (source,))
 
     def remove_file(self, source: str) -> None:
         with self._lock:
@@ -237,6 +245,17 @@ class Manifest:
         return [(Chunk(r[1], r[2], r[3], r[0], r[4], page=r[5], page_offset=r[6], context=r[7]),
                  score)
                 for r, score in rows]
+
+    def with_rows(self, chunk: Chunk) -> Chunk:
+        """``chunk`` holding the table rows that ingest read among its lines."""
+        try:
+            with self._lock:
+                found = self._db.execute(
+                    "SELECT row FROM rows WHERE source = ? AND line BETWEEN ? AND ? ORDER BY line",
+                    (chunk.source, chunk.start_line, chunk.end_line)).fetchall()
+        except sqlite3.OperationalError:  # an index older than rows, opened read-only
+            return chunk
+        return dataclasses.replace(chunk, rows=tuple(_row(r[0]) for r in found))
 
     def page_chunks(self, source: str, page: int) -> list[Chunk]:
         """The committed chunks of one page of ``source``, in line order."""
@@ -294,3 +313,13 @@ class Manifest:
 
     def mark_ingest(self) -> None:
         self.set_meta("last_ingest", str(time.time()))
+
+
+def _row_json(row: Row) -> str:
+    return json.dumps(dataclasses.asdict(row), ensure_ascii=False, separators=(",", ":"))
+
+
+def _row(text: str) -> Row:
+    d = json.loads(text)
+    cells = tuple(Cell(c["value"], tuple(c["headers"])) for c in d.pop("cells"))
+    return Row(**{**d, "cells": cells, "head": tuple(d["head"])})

@@ -78,9 +78,10 @@ def chunk_view(
         size = page_words or max_words if page else max_words
         for start, end in _windows(lines, size, overlap):
             body = "\n".join(lines[start : end + 1])
-            chunks.append(Chunk(source, offset + start + 1, offset + end + 1, body,
-                                sha256_text(body), page=page, page_offset=offset,
-                                context=context))
+            first, last = offset + start + 1, offset + end + 1
+            chunks.append(Chunk(source, first, last, body, sha256_text(body), page=page,
+                                page_offset=offset, context=context,
+                                rows=tuple(r for r in view.rows if first <= r.line <= last)))
     return chunks
 
 

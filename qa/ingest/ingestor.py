@@ -24,6 +24,9 @@ from .readers._worker import Extractor
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
 DIRTY = "ingest_in_progress"
 EMBEDDER = "embedder"
+# What the readers give beside the lines (table rows); a file read before is read again.
+READER = "reader"
+READER_VERSION = "rows-1"
 
 
 @dataclass
@@ -56,6 +59,8 @@ class Ingestor:
         if self._manifest.get_meta(DIRTY):
             self.repair()
         self._manifest.set_meta(DIRTY, str(time.time()))
+        # files read by an older reader are read again (their vectors are kept)
+        self._reread = self._manifest.get_meta(READER) != READER_VERSION
         known = self._manifest.files()
         found = [pair for target in targets for pair in find_files(target)]
         batch = _Batch()
@@ -83,6 +88,8 @@ class Ingestor:
                     self._flush(batch, report)
         self._flush(batch, report)
         self._remove_deleted(targets, known, seen, report)
+        if not any(source not in seen for source in known):  # every file is read as now
+            self._manifest.set_meta(READER, READER_VERSION)
         self._manifest.mark_ingest()
         self._manifest.set_meta(DIRTY, None)
         if progress:
@@ -92,7 +99,7 @@ class Ingestor:
 
     def _consider(self, source: str, path: Path | Skip, entry: FileEntry | None, report, batch,
                   extractor: Extractor) -> None:
-        if entry and not isinstance(path, Skip) and _unchanged(path, entry):
+        if entry and not isinstance(path, Skip) and not self._reread and _unchanged(path, entry):
             report.unchanged.append(source)
             return
         try:
@@ -104,7 +111,7 @@ class Ingestor:
                 self.remove(source)
                 report.removed.append(source)
             return
-        if entry and entry.sha256 == doc.sha256:
+        if entry and entry.sha256 == doc.sha256 and not self._reread:
             report.unchanged.append(source)
             return
         chunks = chunk_view(
@@ -117,7 +124,8 @@ class Ingestor:
         report.flagged += sorted({(source, n) for c in chunks for n in c.flagged})
         old_ids = self._manifest.chunk_ids(source) if entry else set()
         new = [c for c in chunks if c.id not in old_ids]
-        batch.files.append(_Pending(doc, chunks, new, old_ids, "updated" if entry else "added"))
+        kind = "added" if not entry else "unchanged" if entry.sha256 == doc.sha256 else "updated"
+        batch.files.append(_Pending(doc, chunks, new, old_ids, kind))
         batch.size += len(new)
 
     def _flush(self, batch: _Batch, report: IngestReport) -> None:

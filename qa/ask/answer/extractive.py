@@ -10,19 +10,26 @@ from __future__ import annotations
 from collections.abc import Generator
 
 from ...types import Draft, Embed, Passage, Proposal
+from ..cells import pick, statement
 from ..figures import answer_lines
 from ..support import ScoredLine, score_lines
 from .base import REFUSAL
 
 
-def quoted(lines: list[ScoredLine], *, marks: bool = False) -> Draft:
+def quoted(lines: list[ScoredLine], *, marks: bool = False, question: str = "") -> Draft:
     """A draft that states each line, one sentence a line, each citing itself; ``marks``
-    puts the line in quotation marks (the fallback of an LLM backend, which says so)."""
+    puts the line in quotation marks (the fallback of an LLM backend, which says so). A
+    table row is stated as the cell the question asks for, with its column and unit
+    (``cells.statement``), not quoted."""
     sentences, proposals = [], []
     for n, s in enumerate(lines):
-        text = " ".join(s.text.split())
         marker = f"[Q{n + 1}]"
-        sentences.append(f"“{text}” {marker}" if marks else f"{text} {marker}")
+        if s.row is not None and (cell := pick(question, s.row)) is not None:
+            text = statement(s.row, cell)
+            sentences.append(f"{text} {marker}")
+        else:
+            text = " ".join(s.text.split())
+            sentences.append(f"“{text}” {marker}" if marks else f"{text} {marker}")
         proposals.append(Proposal(s.source, s.line, s.last, s.text, marker, text, n))
     return Draft("\n".join(sentences), proposals, sentences=sentences)
 
@@ -38,6 +45,6 @@ class ExtractiveAnswerer:
     ) -> Generator[str | Draft, None, None]:
         ranked = evidence if evidence is not None else score_lines(question, passages, self._embed)
         lines = answer_lines(question, ranked)
-        draft = quoted(lines) if lines else Draft(REFUSAL, refused=True)
+        draft = quoted(lines, question=question) if lines else Draft(REFUSAL, refused=True)
         yield draft.text
         yield draft

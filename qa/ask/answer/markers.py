@@ -9,6 +9,7 @@ here: every proposal still goes through ``verify``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from ...types import Draft, Passage, Proposal
 from .. import grounding
@@ -168,15 +169,19 @@ def parse_reply(text: str, passages: list[Passage], question: str = "") -> Draft
     return Draft(text, proposals, sentences=sentences)
 
 
-def renumber(draft: Draft, citations: list, kept: set[int]) -> str:
-    """The kept sentences, their markers replaced by [1], [2]... in citation order."""
+def renumber(draft: Draft, citations: list, kept: set[int],
+             heads: Mapping[tuple[str, int, int], list[tuple[str, int, int]]] | None = None
+             ) -> str:
+    """The kept sentences, their markers replaced by [1], [2]... in citation order; a cited
+    table row's marker also names its head's citations (``heads``)."""
     number = {(c.source, c.start_line, c.end_line): i for i, c in enumerate(citations, 1)}
     refs: dict[tuple[int, str], list[int]] = {}
     for p in draft.proposals:
-        got = number.get((p.source, p.start_line, p.end_line))
+        key = (p.source, p.start_line, p.end_line)
         bucket = refs.setdefault((p.sentence, p.marker), [])
-        if got and got not in bucket:
-            bucket.append(got)
+        for got in [number.get(key), *(number.get(h) for h in (heads or {}).get(key, []))]:
+            if got and got not in bucket:
+                bucket.append(got)
     out = []
     for n, sentence in enumerate(draft.sentences or [draft.text]):
         if n not in kept:

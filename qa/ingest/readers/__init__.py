@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock
 
+from ...types import Row
 from ._lines import MAX_LINE_CHARS, display_lines, split_lines
 from ._skip import Skip
 
@@ -35,6 +36,8 @@ class View:
 
     lines: list[str]
     pages: list[int] = field(default_factory=list)
+    # The table rows among the lines, read as structure (``qa.types.Row``), in line order.
+    rows: tuple[Row, ...] = ()
 
     def segments(self) -> list[tuple[int, int, int]]:
         """(page, offset, count): each page's lines start after ``offset`` lines of the file;

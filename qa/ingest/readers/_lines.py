@@ -21,8 +21,16 @@ def split_lines(text: str) -> list[str]:
 
 
 def display_lines(lines: list[str], limit: int = MAX_LINE_CHARS) -> list[str]:
+    return numbered_display_lines(lines, limit)[0]
+
+
+def numbered_display_lines(lines: list[str],
+                           limit: int = MAX_LINE_CHARS) -> tuple[list[str], list[int]]:
+    """``display_lines``, and the display line number (1-based) where each line begins."""
     out: list[str] = []
+    starts: list[int] = []
     for line in lines:
+        starts.append(len(out) + 1)
         while len(line) > limit:
             cut = line.rfind(" ", limit // 2, limit + 1)
             if cut <= 0:
@@ -30,4 +38,4 @@ def display_lines(lines: list[str], limit: int = MAX_LINE_CHARS) -> list[str]:
             out.append(line[:cut].rstrip())
             line = line[cut:].lstrip(" ")
         out.append(line)
-    return out
+    return out, starts

@@ -9,12 +9,15 @@ chrome leaked 0% / 7.6% against 10.1% / 10.6%, table rows as one line 100% / 99.
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import re
 from typing import TYPE_CHECKING
 
+from ...types import Row
 from . import View
-from ._lines import display_lines
+from ._lines import numbered_display_lines
 from ._skip import Skip
+from .grid import Grid, GridCell, grid_rows
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -125,6 +128,30 @@ class _Lines:
         self.block: list[str] = []
         self.text: list[str] = []
         self.prefix = ""
+        # data tables: each row's cells, and where its line is (block, line in block)
+        self.tables: list[tuple[list[list[GridCell]], list[tuple[int, int] | None]]] = []
+        self.starts: list[int] = []  # each block's first line in ``lines()``
+
+    def row(self, cells: list[GridCell]) -> None:
+        """A data table's row: one line of its cells (none when all are empty)."""
+        text = " | ".join(c.text for c in cells if c.text)
+        if text:
+            self.block.append(text)
+        rows, at = self.tables[-1]
+        rows.append(cells)
+        at.append((len(self.blocks), len(self.block) - 1) if text else None)
+
+    def grids(self, lines: list[str]) -> list[tuple[list[list[GridCell]], list[int], int]]:
+        """Each data table after ``lines()``: its rows, each row's index in the lines (-1: no
+        line), and the index of the table's first line."""
+        out = []
+        for rows, at in self.tables:
+            index = [self.starts[b] + i if (b, i) != (-1, -1) else -1
+                     for b, i in (a or (-1, -1) for a in at)]
+            shown = [i for i in index if i >= 0]
+            if shown:
+                out.append((rows, index, shown[0]))
+        return out
 
     def line(self) -> None:
         text = _collapse("".join(self.text))
@@ -151,9 +178,11 @@ class _Lines:
     def lines(self) -> list[str]:
         self.end()
         out: list[str] = []
+        self.starts = []
         for block in self.blocks:
             if out:
                 out.append("")
+            self.starts.append(len(out))
             out += block
         return out
 
@@ -224,8 +253,17 @@ def _table_is_layout(table: LexborNode) -> bool:
     return False
 
 
-def _walk(root: LexborNode, menus: bool) -> list[str]:
-    """The display lines of ``root``; ``menus``: leave out lists and cells of links."""
+def _span(value: str | None) -> int:
+    """A colspan or rowspan as a count of 1 to ``MAX_SPAN`` (a page's "0" or "999" is 1)."""
+    return int(value) if value and value.strip().isdigit() and 0 < int(value) <= MAX_SPAN else 1
+
+
+MAX_SPAN = 64
+
+
+def _walk(root: LexborNode, menus: bool) -> _Lines:
+    """The display lines of ``root`` (``.lines()``); ``menus``: leave out lists and cells of
+    links."""
     out = _Lines()
     root_id = root.mem_id
     page_chars = len(_collapse(root.text(deep=True)))
@@ -234,8 +272,9 @@ def _walk(root: LexborNode, menus: bool) -> list[str]:
     groups = 0          # open lists, tables and definition lists: one block, many lines
     mains = sections = 0  # open <main> and sectioning elements
     lists: list[list[int]] = []  # [ordered, next number] of the open lists
-    cells: list[str] | None = None  # the cells of the open table row
+    cells: list[GridCell] | None = None  # the cells of the open table row
     cell: list[str] | None = None
+    opened: GridCell | None = None  # the open cell's kind and spans
     layout: list[bool] = []  # open tables: read as layout (True) or as data (False)
     pre: list[str] | None = None
     pre_depth = 0
@@ -271,13 +310,12 @@ def _walk(root: LexborNode, menus: bool) -> list[str]:
                 continue
             if layout and not layout[-1] and cells is not None:
                 if tag in _CELLS and cell is not None:
-                    cells.append(_collapse("".join(cell)))
+                    kind = opened or GridCell("")
+                    cells.append(dataclasses.replace(kind, text=_collapse("".join(cell))))
                     cell = None
                     continue
                 if tag == "tr":
-                    row = " | ".join(c for c in cells if c)
-                    if row:
-                        out.block.append(row)
+                    out.row(cells)
                     cells = None
                     continue
                 if cell is not None:
@@ -332,6 +370,8 @@ def _walk(root: LexborNode, menus: bool) -> list[str]:
             layout.append(_table_is_layout(node))
             out.line() if groups else out.end()
             groups += not layout[-1]
+            if not layout[-1]:
+                out.tables.append(([], []))
             continue
         if layout and not layout[-1]:
             if tag == "tr":
@@ -342,6 +382,8 @@ def _walk(root: LexborNode, menus: bool) -> list[str]:
                 if cells is None:
                     cells = []
                 cell = []
+                opened = GridCell("", tag == "th", _span(attrs.get("colspan")),
+                                  _span(attrs.get("rowspan")))
                 continue
         if tag in _LISTS or tag == "dl":
             out.line() if groups else out.end()
@@ -365,7 +407,7 @@ def _walk(root: LexborNode, menus: bool) -> list[str]:
             sections += 1
         if tag in _BLOCK:
             out.line() if groups else out.end()
-    return out.lines()
+    return out
 
 
 def _content_root(tree: LexborHTMLParser) -> LexborNode | None:
@@ -395,25 +437,32 @@ def _content_root(tree: LexborHTMLParser) -> LexborNode | None:
 
 def extract_lines(html: str) -> list[str]:
     """The display lines of a page's main text (before cutting long lines)."""
+    return _extract(html)[0]
+
+
+def _extract(html: str) -> tuple[list[str], _Lines | None]:
+    """The lines of a page's main text and the walk that found them (its tables)."""
     from selectolax.lexbor import LexborHTMLParser
 
     tree = LexborHTMLParser(html)
     root = _content_root(tree)
     if root is None:
-        return []
+        return [], None
     body = tree.body
     if body is not None and root.mem_id != body.mem_id:
-        lines = _walk(root, menus=False)
-        if lines:
-            return lines
+        walk = _walk(root, menus=False)
+        if lines := walk.lines():
+            return lines, walk
         root = body
     # no content element: menus (lists of links) are left out, unless they are nearly all
     # of the page's text (a table of contents, an index)
-    lines = _walk(root, menus=True)
-    every = _walk(root, menus=False)
+    walk = _walk(root, menus=True)
+    lines = walk.lines()
+    every_walk = _walk(root, menus=False)
+    every = every_walk.lines()
     if _chars(lines) * 4 < _chars(every):
-        return every
-    return lines
+        return every, every_walk
+    return lines, walk
 
 
 def _chars(lines: list[str]) -> int:
@@ -422,7 +471,7 @@ def _chars(lines: list[str]) -> int:
 
 def read_html(raw: bytes) -> View:
     try:
-        lines = extract_lines(decode(raw))
+        lines, walk = _extract(decode(raw))
     except Skip:
         raise
     except Exception as exc:  # whatever the parser or a codec raises on malformed input
@@ -430,4 +479,10 @@ def read_html(raw: bytes) -> View:
         raise Skip(f"not readable HTML: {type(exc).__name__}: {detail}") from None
     if not lines:
         raise Skip(NO_TEXT)
-    return View(display_lines(lines))
+    shown, starts = numbered_display_lines(lines)
+    rows: list[Row] = []
+    for cells, index, first in walk.grids(lines) if walk else []:
+        # a caption is the table block's lines before its first row; else the lines before
+        above = [(starts[i], lines[i]) for i in range(max(first - 3, 0), first) if lines[i]]
+        rows += grid_rows(Grid(cells, [starts[i] if i >= 0 else 0 for i in index], above[-2:]))
+    return View(shown, rows=tuple(rows))

@@ -11,6 +11,7 @@ import re
 import threading
 import time
 
+from ...types import Row
 from . import View
 from ._lines import MAX_LINE_CHARS
 from ._skip import Skip
@@ -33,17 +34,48 @@ def _open(raw: bytes):
         raise Skip(f"not a readable PDF (corrupt or truncated): {exc}") from None
 
 
-def _page_text(pdf, index: int) -> list[str]:
+def _page_text(pdf, index: int, offset: int | None = None) -> tuple[list[str], list[Row]]:
+    """A page's display lines; with ``offset`` (the file's lines before the page) also its
+    table rows (``layout.rows``), numbered as the file's lines."""
     page = pdf[index]
     try:
         textpage = page.get_textpage()
         try:
             text = textpage.get_text_range()
+            spans = line_spans(text)
+            rows = [] if offset is None else _rows(textpage, text, spans, offset)
         finally:
             textpage.close()
     finally:
         page.close()
-    return page_text_lines(text)
+    return [line for line, _ in spans], rows
+
+
+def _rows(textpage, text: str, spans: list[tuple[str, list[int]]], offset: int) -> list[Row]:
+    from .layout import MAX_HEAD_LINES, Word, ends_in_figure, rows
+
+    candidates = [n for n, (line, _) in enumerate(spans) if ends_in_figure(line)]
+    if len(candidates) < 2:
+        return []  # no table on a page without two lines ending in figures
+    near = {m for n in candidates for m in range(n - MAX_HEAD_LINES - 4, n + 1)}
+    page: list[tuple[int, list[Word]]] = []
+    for n, (_, chars) in enumerate(spans, offset + 1):
+        if n - offset - 1 not in near:  # boxes only near rows: most of a page is prose
+            page.append((n, []))
+            continue
+        words: list[Word] = []
+        run: list[tuple[str, tuple[float, float, float, float]]] = []
+        for i in [*chars, -1]:
+            if i >= 0 and not text[i].isspace():
+                run.append((text[i], textpage.get_charbox(i)))
+                continue
+            if run:
+                words.append(Word("".join(ch for ch, _ in run), min(b[0] for _, b in run),
+                                  max(b[2] for _, b in run),
+                                  max(b[3] for _, b in run) - min(b[1] for _, b in run)))
+                run = []
+        page.append((n, words))
+    return rows(page)
 
 
 def page_text_lines(text: str) -> list[str]:
@@ -114,18 +146,20 @@ def _read_pdf(raw: bytes, deadline: float | None) -> View:
     try:
         lines: list[str] = []
         pages: list[int] = []
+        rows: list[Row] = []
         for index in range(len(pdf)):
             if deadline is not None and time.monotonic() > deadline:
                 raise Skip(f"extraction stopped at page {index + 1} of {len(pdf)}: time limit "
                            "reached (QA_EXTRACT_SECONDS)")
-            page = _page_text(pdf, index)
+            page, found = _page_text(pdf, index, len(lines))
             lines += page
+            rows += found
             pages.append(len(page))
     finally:
         pdf.close()
     if not any(line for line in lines):
         raise Skip(NO_TEXT if pages else "PDF has no pages")
-    return View(lines, pages)
+    return View(lines, pages, tuple(rows))
 
 
 def read_page(raw: bytes, number: int) -> list[str] | None:
@@ -135,6 +169,6 @@ def read_page(raw: bytes, number: int) -> list[str] | None:
         try:
             if not 1 <= number <= len(pdf):
                 return None
-            return _page_text(pdf, number - 1)
+            return _page_text(pdf, number - 1)[0]
         finally:
             pdf.close()

@@ -1,0 +1,287 @@
+"""Tables on a PDF page, read from where the characters sit: rows, columns and their headers.
+
+A statement row comes out of PDFium as one line, "Total net sales 82,959 81,434 304,182
+282,457", and nothing in the text says which figure is which quarter. The page does: each
+figure lies under its column's headers ("Three Months Ended" spanning two columns, then
+"June 25," and "2022"), and the table's title and unit ("(In millions ...)") lie above. This
+module rebuilds that from the words' horizontal extents, page by page, with no vocabulary:
+
+- a body row is a line of a label followed by figures; rows whose figures share right edges
+  form a table, and the figures' extents give its columns;
+- the header lines are the lines above the first row that lie wholly right of the labels; each
+  phrase of them heads the columns whose zone (up to half-way to the next column) it overlaps;
+- above the header, a line that says what the figures count ("in millions", "in thousands")
+  is the unit, and the line above the table's head its title;
+- a label-only line ending ":" ("Net sales:") is the section of the rows below it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ...types import Cell, Row
+
+# A figure as a cell prints it: "82,959", "(10)", "1.20", "26%", "(3)%", "—"; "$" stands alone
+# before it on most statements.
+_FIGURE = re.compile(r"^\(?-?\d(?:[\d,]*\d)?(?:\.\d+)?\)?%?$|^[—–-]$")
+_NOTE = re.compile(r"^\([^\d()]*\)$")  # "(Unaudited)", "(In millions)"
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+_CURRENCY = re.compile(r"^[$€£¥]$")
+_UNIT = re.compile(r"\b(?:in\s+)?(?:millions|thousands|billions)\b|\bper\s+share\b", re.I)
+MAX_HEAD_LINES = 12  # header lines read above a table's first row
+EDGE = 4.0  # points: right edges this close are one column
+GAP = 2.2  # a space wider than this many times the words' height starts a new phrase
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    x0: float
+    x1: float
+    height: float = 8.0
+
+
+@dataclass
+class _Line:
+    number: int  # the file's view line number
+    words: list[Word]
+    label: list[Word]  # the words before the figures
+    cells: list[list[Word]]  # each figure, with a "$" before it
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def row(self) -> bool:
+        return bool(self.label) and bool(self.cells)
+
+
+def _split(number: int, words: list[Word]) -> _Line:
+    """A line as label words and the figures that end it."""
+    cells: list[list[Word]] = []
+    i = len(words)
+    while i > 0 and _FIGURE.match(words[i - 1].text) and not _dated(words, i - 1):
+        cell = [words[i - 1]]
+        i -= 1
+        if i > 0 and _CURRENCY.match(words[i - 1].text):
+            cell.insert(0, words[i - 1])
+            i -= 1
+        cells.insert(0, cell)
+    if i > 0 and not any(c.isalpha() for w in words[:i] for c in w.text):
+        return _Line(number, words, [], [])  # a line of figures and signs: no label
+    return _Line(number, words, words[:i], cells)
+
+
+def _dated(words: list[Word], i: int) -> bool:
+    """``words[i]`` is the year of a date in a label ("Balances, July 30, 2023")."""
+    return i > 0 and bool(_YEAR.match(words[i].text)) and words[i - 1].text.endswith(",")
+
+
+def rows(page: list[tuple[int, list[Word]]]) -> list[Row]:
+    """The table rows of one page, each with its cells' column headers, section, title and
+    unit. ``page`` is each display line's number and words, in reading order."""
+    lines = [_split(n, words) for n, words in page]
+    out: list[Row] = []
+    last: _Head | None = None
+    i = 0
+    while i < len(lines):
+        end = _table_end(lines, i)
+        if end > i:
+            start = i
+            while start > 0 and _section(lines[start - 1], lines[i]):  # "Net sales:" above
+                start -= 1
+            found, last = _table(lines, start, end, last)
+            out += found
+            i = end
+        else:
+            i += 1
+    return out
+
+
+@dataclass(frozen=True)
+class _Head:
+    """What a table's rows read from above them: each column's right edge and headers, the
+    unit and title lines as printed, and the lines (first, last) that hold them."""
+
+    edges: tuple[float, ...]
+    headers: tuple[tuple[str, ...], ...]
+    unit: str
+    title: str
+    lines: tuple[int, int]
+
+    def column(self, cell: list[Word]) -> tuple[str, ...]:
+        right = cell[-1].x1
+        j = min(range(len(self.edges)), key=lambda k: abs(self.edges[k] - right))
+        return self.headers[j] if abs(self.edges[j] - right) <= EDGE else ()
+
+
+def ends_in_figure(line: str) -> bool:
+    """Whether a line could be a table row: its last word is a figure (the reader computes
+    character boxes only near such lines)."""
+    last = line.rsplit(None, 1)[-1] if line.strip() else ""
+    return bool(_FIGURE.match(last)) and any(c.isdigit() for c in last)
+
+
+def _table_end(lines: list[_Line], start: int) -> int:
+    """The end (exclusive) of a table whose first row is ``lines[start]``, or ``start`` when
+    no table starts there: at least two rows whose last figures share a right edge, with
+    label-only lines (sections) between them allowed."""
+    if not lines[start].row:
+        return start
+    edge = lines[start].cells[-1][-1].x1
+    end, count, i = start + 1, 1, start + 1
+    while i < len(lines):
+        line = lines[i]
+        if line.row and abs(line.cells[-1][-1].x1 - edge) <= EDGE:
+            count += 1
+            end = i + 1
+        elif line.row or not _section(line, lines[start]):
+            break
+        i += 1
+    body = [line for line in lines[start:end] if line.row]
+    # a list of page numbers (a table of contents) is not a table of figures
+    figures = count >= 2 and (sum(len(line.cells) for line in body) >= 1.5 * len(body) or any(
+        ch in w.text for line in body for c in line.cells for w in c for ch in ",.$%"))
+    return end if figures else start
+
+
+def _section(line: _Line, row: _Line) -> bool:
+    """A label-only line of the table whose row is ``row``: words that start where its labels
+    start (not a centred title) and end before its figures ("Current assets:", "ASSETS")."""
+    if not line.words or line.cells:
+        return False
+    indent = 4 * max(w.height for w in row.label)
+    return line.words[0].x0 <= row.label[0].x0 + indent and \
+        line.words[-1].x1 < row.cells[0][0].x0
+
+
+def _table(lines: list[_Line], start: int, end: int,
+           before: _Head | None) -> tuple[list[Row], _Head | None]:
+    """The rows of ``lines[start:end]`` and the head they are read under. A table with no
+    header lines of its own continues the table before it on the page when that one's columns
+    hold all its figures (a statement broken by a line that is not a row)."""
+    body = [line for line in lines[start:end] if line.row]
+    columns = _columns([c for line in body for c in line.cells])
+    left = max(w.x1 for line in lines[start:end] for w in (line.label or line.words))
+    head_lines, first = _head(lines, start, left, columns)
+    if head_lines:
+        zones = _zones(columns, left)
+        headers: list[list[str]] = [[] for _ in columns]
+        for line in head_lines:
+            for phrase in _phrases(line.words):
+                for j in _covered(phrase, zones):
+                    headers[j].append(" ".join(w.text for w in phrase))
+        unit, title, top = _unit_and_title(lines, first, start)
+        head = _Head(tuple(b for _, b in columns), tuple(tuple(h) for h in headers), unit,
+                     title, (lines[top].number, lines[start - 1].number))
+    elif before is not None and all(
+            any(abs(b - e) <= EDGE for e in before.edges) for _, b in columns):
+        head = before
+    else:
+        unit, title, _ = _unit_and_title(lines, start, start)
+        head = _Head(tuple(b for _, b in columns), tuple(() for _ in columns), unit, title,
+                     (0, 0))
+    out, section, section_line = [], "", 0
+    for line in lines[start:end]:
+        if not line.row:
+            section, section_line = line.text.rstrip(":").strip(), line.number
+            continue
+        cells = tuple(Cell(" ".join(w.text for w in cell), head.column(cell))
+                      for cell in line.cells)
+        out.append(Row(line.number, " ".join(w.text for w in line.label), cells, section,
+                       head.title, head.unit, head.lines, section_line))
+    return out, head if head.lines[0] else before
+
+
+def _columns(cells: list[list[Word]]) -> list[tuple[float, float]]:
+    """The columns' horizontal extents, left to right: figures whose right edges lie within
+    ``EDGE`` of each other are one column (statements align figures on the right)."""
+    spans = sorted((c[0].x0, c[-1].x1) for c in cells)
+    columns: list[list[float]] = []
+    for x0, x1 in sorted(spans, key=lambda s: s[1]):
+        if columns and x1 - columns[-1][1] <= EDGE:
+            columns[-1] = [min(columns[-1][0], x0), max(columns[-1][1], x1)]
+        else:
+            columns.append([x0, x1])
+    return [(a, b) for a, b in columns]
+
+
+def _zones(columns: list[tuple[float, float]], left: float) -> list[tuple[float, float]]:
+    """Each column's zone: from half-way to the column before (the labels' right edge for the
+    first) to half-way to the next (open for the last)."""
+    zones = []
+    for j, (x0, x1) in enumerate(columns):
+        a = left if j == 0 else (columns[j - 1][1] + x0) / 2
+        b = (x1 + columns[j + 1][0]) / 2 if j + 1 < len(columns) else float("inf")
+        zones.append((a, b))
+    return zones
+
+
+def _covered(phrase: list[Word], zones: list[tuple[float, float]]) -> list[int]:
+    """The columns a header phrase heads: those whose zone holds a fifth of its width or
+    more, or its centre; a spanning header ("Three Months Ended") covers several."""
+    x0, x1 = phrase[0].x0, phrase[-1].x1
+    width = max(x1 - x0, 1.0)
+    centre = (x0 + x1) / 2
+    out = [j for j, (a, b) in enumerate(zones)
+           if min(x1, b) - max(x0, a) >= width / 5 or a <= centre < b]
+    return out
+
+
+def _phrases(words: list[Word]) -> list[list[Word]]:
+    """The words of a header line in phrases: a gap wider than ``GAP`` times the text's
+    height separates two columns' headers."""
+    out: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: w.x0):
+        if out and w.x0 - out[-1][-1].x1 <= GAP * max(w.height, 1.0):
+            out[-1].append(w)
+        else:
+            out.append([w])
+    return out
+
+
+def _head(lines: list[_Line], start: int, left: float,
+          columns: list[tuple[float, float]]) -> tuple[list[_Line], int]:
+    """The header lines above a table's first row, read upward, and the index of the topmost
+    line read. A header line lies over the columns: right of the labels, and starting no
+    further left than half a column's pitch before the first figure (a centred title does
+    not). A line wholly in parentheses ("(Unaudited)") or a heading ending ":" ("ASSETS:")
+    is passed over, not a header."""
+    edges = [b for _, b in columns]
+    pitch = min((b - a for a, b in zip(edges, edges[1:])), default=columns[0][1] - columns[0][0])
+    from_x = max(left, columns[0][0] - pitch / 2)
+    first, head = start, list[_Line]()
+    while first > 0 and start - first < MAX_HEAD_LINES:
+        line = lines[first - 1]
+        passed = _NOTE.match(line.text) or (line.text.endswith(":") and not line.cells)
+        if not line.words or line.row or (
+                min(w.x0 for w in line.words) < from_x and not passed):
+            break
+        first -= 1
+        if not passed:
+            head.insert(0, line)
+    return head, first
+
+
+def _unit_and_title(lines: list[_Line], first: int, start: int) -> tuple[str, str, int]:
+    """The unit line (among the notes passed over in the head, or just above it) and the
+    title line just above the head (either may be missing), and the index of the topmost
+    line the head then spans."""
+    unit = next((line.text for line in lines[first:start]
+                 if _NOTE.match(line.text) and _UNIT.search(line.text)), "")
+    title, top = "", first
+    for i in range(first - 1, max(first - 4, -1), -1):
+        line = lines[i]
+        if not line.words or line.row:
+            break
+        text = line.text
+        if _NOTE.match(text) and not _UNIT.search(text):
+            continue  # "(Unaudited)": a note on the title
+        if not unit and _UNIT.search(text):
+            unit, top = text, i
+        elif not title and any(c.isalpha() for c in text) and not _UNIT.search(text):
+            title, top = text, i
+            break
+    return unit, title, top

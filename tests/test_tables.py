@@ -1,0 +1,161 @@
+"""Tables read as tables: each figure knows its row, its column headers, the table's title and
+unit, from reading to the answer that states it.
+
+The readers are shown on a real 10-Q statement, on a made statement laid out unlike any filing
+(a centred title, a spanning header over two of three columns, a prose paragraph whose lines end
+in numbers, a second table), on a Word table with merged header cells and on an HTML table with
+colspan and rowspan. Display lines stay as they were: the structure rides beside them. Then the
+answer: it states the cell the question asks for with its column and unit, cites the row and
+the head lines, and a sentence that gives a figure another column's period is not shown.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from qa import QA
+from qa.ask.verify import verify
+from qa.ingest.documents import page_reader
+from qa.ingest.readers import read_view
+from qa.types import Draft, Proposal
+
+from . import docmaker as dm
+
+
+def rows_by_label(view):
+    return {r.label: r for r in view.rows}
+
+
+@pytest.mark.skipif(not dm.AAPL.exists(), reason="needs ../shared/benchmarks/sec10q")
+def test_a_filing_statement_row_knows_each_figure_s_period_unit_and_title():
+    view = read_view(dm.AAPL.name, dm.AAPL.read_bytes())
+    row = next(r for r in view.rows if view.lines[r.line - 1] == dm.AAPL_NET_SALES)
+    assert row.label == "Total net sales" and row.section == "Net sales"
+    assert [(c.value, c.column) for c in row.cells] == [
+        ("82,959", "Three Months Ended June 25, 2022"),
+        ("81,434", "Three Months Ended June 26, 2021"),
+        ("304,182", "Nine Months Ended June 25, 2022"),
+        ("282,457", "Nine Months Ended June 26, 2021")]
+    assert row.unit.startswith("(In millions") and "STATEMENTS OF OPERATIONS" in row.title
+    first, last = row.head  # the head's lines hold the title, the unit and every header
+    head = "\n".join(view.lines[first - 1:last])
+    assert row.title in head and row.unit in head and "Nine Months Ended" in head
+
+
+def test_a_statement_laid_out_unlike_the_filings_is_read_by_position():
+    view = read_view("trust.pdf", dm.statement_pdf())
+    rows = rows_by_label(view)
+    tickets = rows["Tickets"]
+    assert [(c.value, c.column) for c in tickets.cells] == [
+        ("1,240", "Year to March 2024"), ("1,105", "Year to March 2023"), ("96", "Budget 2024")]
+    assert tickets.section == "Revenue" and tickets.title == "STATEMENT OF ACTIVITIES"
+    assert tickets.unit == "(amounts in thousands of euros)"
+    assert [c.value for c in rows["Staff costs"].cells] == ["(640)", "(602)", "(51)"]
+    # the prose lines end in numbers, yet are no table; the second table has its own head
+    assert not any("volunteers" in r.label or "schools" in r.label for r in view.rows)
+    assert [(c.value, c.column) for c in rows["Matinees"].cells] == [
+        ("6,120", "Spring"), ("7,480", "Autumn")]
+    assert rows["Matinees"].title == "Attendance by season" and not rows["Matinees"].unit
+
+
+def test_a_word_table_gives_merged_header_cells_to_every_column_they_span():
+    raw = dm.word_docx([("p", "Spending by department (in thousands of dollars)"),
+                        ("table", [["Department", "Fiscal Year", "", ""],
+                                   ["", "2022", "2023", "2024"],
+                                   ["Parks", "4,512", "4,730", "5,001"]])])
+    import io
+
+    from docx import Document
+
+    doc = Document(io.BytesIO(raw))  # merge the spanning header as Word does
+    table = doc.tables[0]
+    table.cell(0, 1).merge(table.cell(0, 3)).text = "Fiscal Year"
+    buf = io.BytesIO()
+    doc.save(buf)
+    view = read_view("budget.docx", buf.getvalue())
+    assert "Parks | 4,512 | 4,730 | 5,001" in view.lines  # the display line is unchanged
+    parks = rows_by_label(view)["Parks"]
+    assert [(c.value, c.column) for c in parks.cells] == [
+        ("4,512", "Fiscal Year 2022"), ("4,730", "Fiscal Year 2023"), ("5,001", "Fiscal Year 2024")]
+    assert "thousands" in parks.unit
+
+
+def test_an_html_table_reads_colspan_rowspan_and_row_headers():
+    html = b"""<main><h1>Transit</h1><table><caption>Weekly riders (in thousands)</caption>
+    <thead><tr><th rowspan=2>Line</th><th colspan=2>Weekday</th><th colspan=2>Weekend</th></tr>
+    <tr><th>2022</th><th>2023</th><th>2022</th><th>2023</th></tr></thead>
+    <tbody><tr><th scope=row>Red</th><td>1,204</td><td>1,310</td><td>402</td><td>455</td></tr>
+    </tbody></table></main>"""
+    view = read_view("transit.html", html)
+    assert "Red | 1,204 | 1,310 | 402 | 455" in view.lines
+    red = rows_by_label(view)["Red"]
+    assert [c.column for c in red.cells] == ["Weekday 2022", "Weekday 2023", "Weekend 2022",
+                                             "Weekend 2023"]
+    assert red.unit == "Weekly riders (in thousands)"
+
+
+@pytest.fixture(scope="module")
+def trust_index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tables")
+    (root / "docs").mkdir()
+    (root / "docs" / "trust.pdf").write_bytes(dm.statement_pdf())
+    with QA(root / "ix") as qa:
+        qa.ingest(root / "docs")
+    return root
+
+
+@pytest.mark.parametrize("question, figure, column", [
+    ("How much did the trust earn from tickets in the year to March 2023?", "1,105", "2023"),
+    ("What did the budget set for concessions?", "24", "budget 2024"),
+    ("How many people came to matinees in the autumn?", "7,480", "autumn"),
+])
+def test_a_figure_answer_states_the_cell_with_its_column_and_cites_the_head(
+        trust_index, question, figure, column):
+    with QA(trust_index / "ix", backend="extractive", read_only=True) as qa:
+        answer = qa.ask(question)
+    assert not answer.refused, answer.debug
+    first = answer.text.split("\n")[0]
+    assert figure in first and column in first.lower(), answer.text
+    row_line = next(c for c in answer.citations if figure in c.quote)
+    head = [c for c in answer.citations if c is not row_line]
+    assert head and all(c.first < row_line.first for c in head)  # the head lines, above it
+    assert "[1][2]" in answer.text or "[1]" in answer.text
+
+
+def test_a_figure_given_another_column_s_period_is_not_shown(trust_index):
+    with QA(trust_index / "ix", backend="extractive", read_only=True) as qa:
+        question = "How much did the trust earn from tickets in the year to March 2023?"
+        answer = qa.ask(question)
+        row = next(c for c in answer.citations if "1,105" in c.quote)
+        read = page_reader(qa.path_of)
+
+        def check(claim):
+            draft = Draft(claim + " [1]", [Proposal(row.source, row.start_line, row.end_line,
+                                                    row.quote, "[1]", claim, 0)])
+            return verify(draft, answer.retrieved, read, question=question)
+
+        assert check("Tickets: 1,105 thousand, year to March 2023").sentences == {0}
+        wrong = check("Tickets: 1,240 thousand, year to March 2023")  # 1,240 is 2024's
+        assert not wrong.sentences and "2023" in wrong.dropped[0]["reason"]
+        assert not check("Tickets: 96 thousand, year to March 2023").sentences  # the budget's
+
+
+def test_an_index_read_before_rows_gets_them_without_embedding_again(tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "trust.pdf").write_bytes(dm.statement_pdf())
+    with QA(tmp_path / "ix") as qa:
+        qa.ingest(tmp_path / "docs")
+    db = sqlite3.connect(tmp_path / "ix" / "manifest.sqlite3")  # as an older qa left it
+    with db:
+        db.execute("DELETE FROM rows")
+        db.execute("DELETE FROM meta WHERE key = 'reader'")
+    db.close()
+    question = "How much did the trust earn from tickets in the year to March 2023?"
+    with QA(tmp_path / "ix", backend="extractive") as qa:
+        assert "year to march 2023" not in qa.ask(question).text.lower()  # the row, quoted
+        report = qa.ingest(tmp_path / "docs")
+        assert report.unchanged and report.chunks == 0  # read again, nothing embedded
+        assert "1,105 thousand, year to March 2023" in qa.ask(question).text
+        assert qa.ingest(tmp_path / "docs").unchanged  # and once read, left alone
