@@ -60,23 +60,9 @@ def normalize_answer(text: str) -> str:
 
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december")
-_DATE = re.compile(r"\b([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+((?:19|20)\d\d)\b"
-                   r"|\b((?:19|20)\d\d)\b")
 
 
 def month(word: str) -> int:
     """1-12 for a month's name or its abbreviation of three letters or more; 0 otherwise."""
     w = word.lower().rstrip(".")
     return next((n for n, m in enumerate(MONTHS, 1) if len(w) >= 3 and m.startswith(w)), 0)
-
-
-def latest_date(text: str) -> tuple[int, int, int]:
-    """The latest date ``text`` names, as (year, month, day): "June 25, 2022" is (2022, 6,
-    25), a year alone (2022, 0, 0); (0, 0, 0) when it names none."""
-    best = (0, 0, 0)
-    for m in _DATE.finditer(text):
-        if m[4]:
-            best = max(best, (int(m[4]), 0, 0))
-        elif month(m[1]):
-            best = max(best, (int(m[3]), month(m[1]), int(m[2])))
-    return best

@@ -159,3 +159,28 @@ def test_an_index_read_before_rows_gets_them_without_embedding_again(tmp_path):
         assert report.unchanged and report.chunks == 0  # read again, nothing embedded
         assert "1,105 thousand, year to March 2023" in qa.ask(question).text
         assert qa.ingest(tmp_path / "docs").unchanged  # and once read, left alone
+
+
+def test_a_model_reads_each_figure_with_its_column_and_its_period_is_verified(trust_index):
+    """An OpenAI-protocol model is shown the row with each figure's column and the unit; its
+    sentence naming the period is verified against the head lines, and one that gives the
+    figure another column's period is not shown."""
+    from .chat_server import ChatServer
+
+    question = "What did concessions come to in the year to March 2023?"
+    replies = {0: "Concessions were 287 thousand euros in the year to March 2023 [L8].",
+               1: "Concessions were 310 thousand euros in the year to March 2023 [L8]."}
+    for n, text in replies.items():
+        with ChatServer(lambda i, body, text=text: (200, text, 0.0)) as server, \
+                QA(trust_index / "ix", backend="openai", openai_base_url=server.url,
+                   model="test-model", timeout=5.0, max_retries=0, fallback="off",
+                   read_only=True) as qa:
+            answer = qa.ask(question)
+        prompt = server.requests[-1]["messages"][1]["content"]
+        assert "Concessions (Revenue): 310 (Year to March 2024); 287 (Year to March 2023)" \
+            in prompt and "amounts in thousands of euros" in prompt
+        if n == 0:
+            assert not answer.refused and "287" in answer.text, answer.debug["dropped"][0]["reason"]
+            assert len(answer.citations) >= 2  # the row, and its head lines
+        else:  # 310 is the year to March 2024
+            assert answer.refused, answer.text

@@ -1,36 +1,33 @@
 """A figure stated with what it is: the cell of a table row that a question asks for.
 
 A row says "Total net sales 82,959 81,434 304,182 282,457"; the reader gave each figure its
-column's headers (``qa.types.Row``). The answer states one cell, "Total net sales: 82,959
-million, three months ended June 25, 2022", and cites the row and the lines of its table's
-head, where verification finds the period and the unit.
+column's headers (``qa.types.Row``). The answer states the cells asked for with what they are,
+"Total net sales: 82,959 million, three months ended June 25, 2022", and cites the row and the
+lines of its table's head, where verification finds the period and the unit.
 """
 
 from __future__ import annotations
 
 import re
 
-from ..text import content_terms, latest_date, month
+from ..text import content_terms, month
 from ..types import Cell, Row
 
 _UNIT = re.compile(r"\b(millions|thousands|billions)\b", re.I)
 _EXCEPT = re.compile(r"\bexcept\b(.*)", re.I | re.S)
 
 
-def pick(question: str, row: Row) -> Cell | None:
-    """The cell the question asks for: the one whose column headers share the most of its
-    words (a number such as a year counts twice), then the one whose headers name the latest
-    date ("the most recent quarter"), then the leftmost; None for a row without cells."""
-    if not row.cells:
-        return None
+def pick(question: str, row: Row) -> list[Cell]:
+    """The cells the question asks for: those whose column headers share the most of its
+    words (a number such as a year counts twice), when it shares any; else every cell, as a
+    question that names no period ("How have net sales changed?") asks for the whole row."""
     asked = content_terms(question)
 
-    def score(n: int) -> tuple[float, tuple[int, int, int], int]:
-        said = content_terms(row.cells[n].column)
-        hit = sum(2 if t.isdigit() else 1 for t in asked & said)
-        return hit, latest_date(row.cells[n].column), -n
+    def hit(cell: Cell) -> int:
+        return sum(2 if t.isdigit() else 1 for t in asked & content_terms(cell.column))
 
-    return row.cells[max(range(len(row.cells)), key=score)]
+    best = max((hit(c) for c in row.cells), default=0)
+    return [c for c in row.cells if hit(c) == best] if best else list(row.cells)
 
 
 def unit(row: Row) -> str:
@@ -46,18 +43,31 @@ def unit(row: Row) -> str:
     return m[1].lower().removesuffix("s")
 
 
-def statement(row: Row, cell: Cell) -> str:
-    """The sentence that states ``cell`` of ``row``: label (with its section when the label
-    does not say it), figure, unit, column."""
+def statement(row: Row, cells: list[Cell]) -> str:
+    """The sentence that states ``cells`` of ``row``: label (with its section when the label
+    does not say it), then each figure with its unit and column."""
     label = row.label
     if row.section and not content_terms(row.section) <= content_terms(label):
         label = f"{label} ({row.section})"
-    value = re.sub(r"([$€£¥])\s+", r"\1", cell.value)
-    size = unit(row) if any(ch.isdigit() for ch in value) and "%" not in value else ""
-    said = f"{label}: {value}" + (f" {size}" if size else "")
-    if cell.headers:
-        said += f", {_lower(cell.column)}"
-    return said
+    size = unit(row)
+    said = []
+    for cell in cells:
+        value = re.sub(r"([$€£¥])\s+", r"\1", cell.value)
+        if size and any(ch.isdigit() for ch in value) and "%" not in value:
+            value += f" {size}"
+        said.append(f"{value}, {_lower(cell.column)}" if cell.headers else value)
+    return f"{label}: {'; '.join(said)}"
+
+
+def described(row: Row, text: str) -> str:
+    """A row's line as a model reads it: each figure with its column, then the unit line
+    ("Total net sales: 82,959 (Three Months Ended June 25, 2022); 81,434 (...)  [In
+    millions ...]"); the line as printed when no figure has a column."""
+    if not any(c.headers for c in row.cells):
+        return text
+    label = row.label if not row.section else f"{row.label} ({row.section})"
+    cells = "; ".join(f"{c.value} ({c.column})" if c.headers else c.value for c in row.cells)
+    return f"{label}: {cells}" + (f" [{row.unit.strip('()')}]" if row.unit else "")
 
 
 def _lower(column: str) -> str:

@@ -24,8 +24,8 @@ def quoted(lines: list[ScoredLine], *, marks: bool = False, question: str = "") 
     sentences, proposals = [], []
     for n, s in enumerate(lines):
         marker = f"[Q{n + 1}]"
-        if s.row is not None and (cell := pick(question, s.row)) is not None:
-            text = statement(s.row, cell)
+        if s.row is not None and (cells := pick(question, s.row)):
+            text = statement(s.row, cells)
             sentences.append(f"{text} {marker}")
         else:
             text = " ".join(s.text.split())
