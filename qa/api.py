@@ -21,6 +21,7 @@ from .ask.answer.extractive import quoted
 from .ask.answer.markers import NOT_FOUND, heading
 from .ask.answerability import Evidence, assess, holder, named_files, passage_text
 from .ask.answerability import score as score_answerability
+from .ask.cells import named_fields
 from .ask.condense import rule_condense
 from .ask.figures import (
     FIGURE_LINES,
@@ -313,8 +314,9 @@ class QA:
         if named := _named(passages, query, about):
             ranked = sorted(ranked, key=lambda s: s.source not in named)
         own = _own(ranked, named, about)
+        named_lines = named_rows(query, own) if figure else []
         return _Found(passages, scored, ranked, retrieved_at, own,
-                      named_rows(query, own) if figure else [])
+                      named_lines + [(s, 1.0) for s in named_fields(query, own)])
 
     def _decide(self, query: str, found: _Found) -> _Case:
         """Decide from the evidence whether to answer at all.
@@ -624,7 +626,8 @@ class _Found:
     retrieved_at: float
     own: list[ScoredLine]  # the lines an answer may state (``_own``)
     # for a question that asks for a figure: the table rows among ``own`` whose label it
-    # names, each with the share of its label the question says
+    # names, each with the share of its label the question says; for any question, the lines
+    # of form fields among ``own`` that hold a field it names with a value (share 1)
     rows: list[tuple[ScoredLine, float]]
 
 

@@ -67,3 +67,53 @@ def test_a_place_written_as_forms_write_it_is_named(report_qa):
     assert answer.debug.get("refusal") is not Refusal.IDENTIFIER_MISSING, answer.debug
     answer = report_qa.ask("Where in Ohio did the accident happen?")
     assert answer.refused and answer.debug["refusal"] is Refusal.IDENTIFIER_MISSING
+
+
+def form_pdf() -> bytes:
+    """A one-page case form laid out as agencies print them: two fields to a line, told apart
+    only by the gap between them, one field left empty, then a narrative."""
+    from . import docmaker as dm
+
+    left, right = 0.08, 0.52
+    lines = [("Registration: N4821", "Operator: Harbor Air Tours"),
+             ("Pilot Age:", "Total Flight Time: 1,260 hours"),
+             ("Departure Point: Marlow, OR", "Damage: Substantial")]
+    items = [(0.08, 0.95, "CASE REPORT 2291", "left")]
+    for n, (a, b) in enumerate(lines):
+        items += [(left, 0.92 - 0.02 * n, a, "left"), (right, 0.92 - 0.02 * n, b, "left")]
+    items.append((0.08, 0.84, "The aircraft struck power lines north of the field.", "left"))
+    return dm.placed_pdf(items)
+
+
+def test_a_form_line_is_read_as_its_fields_empty_ones_included():
+    from qa.ingest.readers import read_view
+
+    view = read_view("case.pdf", form_pdf())
+    fields = {c.column: c.value for r in view.rows for c in r.cells}
+    assert fields == {"Registration": "N4821", "Operator": "Harbor Air Tours", "Pilot Age": "",
+                      "Total Flight Time": "1,260 hours", "Departure Point": "Marlow, OR",
+                      "Damage": "Substantial"}
+    assert "Registration: N4821 Operator: Harbor Air Tours" in view.lines  # lines unchanged
+    text = read_view("notes.md", b"Operator: Metro Transit\nRidership grew: by a tenth.\n")
+    assert [(c.column, c.value) for r in text.rows for c in r.cells] == [
+        ("Operator", "Metro Transit"), ("Ridership grew", "by a tenth.")]
+
+
+@pytest.fixture(scope="module")
+def form_index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("formpdf")
+    (root / "docs").mkdir()
+    (root / "docs" / "case_2291.pdf").write_bytes(form_pdf())
+    with QA(root / "ix") as qa:
+        qa.ingest(root / "docs")
+    return root / "ix"
+
+
+def test_an_answer_states_the_field_asked_for_not_the_line_beside_it(form_index):
+    with QA(form_index, backend="extractive", read_only=True) as qa:
+        answer = qa.ask("Who was the operator of the aircraft in case 2291?")
+        assert answer.text.startswith("Operator: Harbor Air Tours"), answer.debug
+        assert "N4821" not in answer.text.split("[")[0]  # the field beside it is not stated
+        assert [c.quote for c in answer.citations][0].startswith("Registration: N4821")
+        empty = qa.ask("What was the pilot age in case 2291?")
+    assert "Pilot Age" not in empty.text  # an empty field is no answer

@@ -12,6 +12,7 @@ import re
 
 from ..text import content_terms, month
 from ..types import Cell, Row
+from .support import ScoredLine
 
 _UNIT = re.compile(r"\b(millions|thousands|billions)\b", re.I)
 _EXCEPT = re.compile(r"\bexcept\b(.*)", re.I | re.S)
@@ -30,6 +31,22 @@ def pick(question: str, row: Row) -> list[Cell]:
     return [c for c in row.cells if hit(c) == best] if best else list(row.cells)
 
 
+def named_fields(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
+    """The lines of form fields that hold a field the question names by its whole label and
+    that has a value ("Who was the operator?": "Operator: Harbor Air Tours"), the most
+    specific label first, then by support."""
+    asked = content_terms(question)
+    found = []
+    for n, s in enumerate(ranked):
+        if s.row is None or s.row.label:
+            continue
+        named = [len(terms) for c in s.row.cells
+                 if c.value and (terms := content_terms(c.column)) and terms <= asked]
+        if named:
+            found.append((-max(named), n, s))
+    return [s for *_, s in sorted(found, key=lambda f: (f[0], f[1]))]
+
+
 def unit(row: Row) -> str:
     """The unit the table's unit line gives this row's figures ("million"), or "" when it
     gives none, or excepts what the row counts ("... except per share amounts" for a row
@@ -45,7 +62,10 @@ def unit(row: Row) -> str:
 
 def statement(row: Row, cells: list[Cell]) -> str:
     """The sentence that states ``cells`` of ``row``: label (with its section when the label
-    does not say it), then each figure with its unit and column."""
+    does not say it), then each figure with its unit and column; for a line of form fields,
+    each field asked for that has a value ("Location: Springfield, IL")."""
+    if not row.label:
+        return "; ".join(f"{c.column}: {c.value}" for c in cells if c.value)
     label = row.label
     if row.section and not content_terms(row.section) <= content_terms(label):
         label = f"{label} ({row.section})"
@@ -63,7 +83,7 @@ def described(row: Row, text: str) -> str:
     """A row's line as a model reads it: each figure with its column, then the unit line
     ("Total net sales: 82,959 (Three Months Ended June 25, 2022); 81,434 (...)  [In
     millions ...]"); the line as printed when no figure has a column."""
-    if not any(c.headers for c in row.cells):
+    if not row.label or not any(c.headers for c in row.cells):
         return text
     label = row.label if not row.section else f"{row.label} ({row.section})"
     cells = "; ".join(f"{c.value} ({c.column})" if c.headers else c.value for c in row.cells)

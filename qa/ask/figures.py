@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from ..text import STOPWORDS, content_terms, stem
+from .cells import named_fields
 from .support import ScoredLine
 
 # Wording that asks for a quantity: "how much/many", "what percentage", or a measured thing.
@@ -243,12 +244,15 @@ def _said_whole(row: ScoredLine, asked: set[str]) -> bool:
 
 
 def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
-    """The lines an answer quotes, best first: for a question that asks for a figure whose
+    """The lines an answer quotes, best first: the line of a form field the question names
+    (``cells.named_fields``); for a question that asks for a figure whose
     best row's whole label it says, the rows it says so (one per file and label: "total net
     sales" over four quarterly reports), else the rows it names and the best-supported lines
     that state a figure; otherwise, or when no line states one, the best-supported line."""
     if not ranked:
         return []
+    if fields := named_fields(question, ranked):  # "Who was the operator?": its field
+        return fields[:1]
     if not asks_for_figure(question):
         return ranked[:1]
     asked = asked_terms(question, ranked)

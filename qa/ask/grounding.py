@@ -150,6 +150,7 @@ def miscolumned(claim: str, rows: list[Row]) -> list[str]:
     label, section, title and unit hold are its own. The question's words are not: "in the
     year to March 2023" asks for one column, and another's figure does not answer it."""
     said = keys(claim)
+    rows = [r for r in rows if r.label]  # a line of form fields has no columns
     stated = [c for r in rows for c in r.cells if keys(c.value) & said]
     if not stated:
         return []

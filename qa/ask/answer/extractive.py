@@ -19,19 +19,35 @@ from .base import REFUSAL
 def quoted(lines: list[ScoredLine], *, marks: bool = False, question: str = "") -> Draft:
     """A draft that states each line, one sentence a line, each citing itself; ``marks``
     puts the line in quotation marks (the fallback of an LLM backend, which says so). A
-    table row is stated as the cell the question asks for, with its column and unit
-    (``cells.statement``), not quoted."""
-    sentences, proposals = [], []
-    for n, s in enumerate(lines):
-        marker = f"[Q{n + 1}]"
-        if s.row is not None and (cells := pick(question, s.row)):
-            text = statement(s.row, cells)
+    table row is stated as the cells the question asks for, with their column and unit, and
+    a line of form fields as the fields asked for (``cells.statement``); a line whose fields
+    asked for are empty states nothing and is left out."""
+    sentences: list[str] = []
+    proposals: list[Proposal] = []
+    for s in lines:
+        marker = f"[Q{len(sentences) + 1}]"
+        text = _stated(s, question)
+        if text == "":
+            continue  # the form field asked for is empty: the line states nothing
+        if text is not None:
             sentences.append(f"{text} {marker}")
         else:
             text = " ".join(s.text.split())
             sentences.append(f"“{text}” {marker}" if marks else f"{text} {marker}")
-        proposals.append(Proposal(s.source, s.line, s.last, s.text, marker, text, n))
+        proposals.append(Proposal(s.source, s.line, s.last, s.text, marker, text,
+                                  len(sentences) - 1))
+    if not sentences:
+        return Draft(REFUSAL, refused=True)
     return Draft("\n".join(sentences), proposals, sentences=sentences)
+
+
+def _stated(s: ScoredLine, question: str) -> str | None:
+    """What a table row or a line of fields states for the question ("" when the fields asked
+    for are empty); None for a line that is quoted as it is."""
+    if s.row is None or s.end:  # a line run on into the next is quoted whole
+        return None
+    cells = pick(question, s.row)
+    return statement(s.row, cells) if cells else None
 
 
 class ExtractiveAnswerer:

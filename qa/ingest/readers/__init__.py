@@ -84,23 +84,36 @@ def read_view(name: str, raw: bytes, *, deadline: float | None = None) -> View:
     a user can act on. ``deadline`` (a ``time.monotonic`` value) bounds readers that loop
     over pages or elements."""
     kind = kind_of(name)
-    if kind == "text":
-        from .text import read_text
-
-        return read_text(raw)
     if kind == "pdf":
         from .pdf import read_pdf
 
         return read_pdf(raw, deadline=deadline)
+    if kind == "text":
+        from .text import read_text
+
+        return _with_fields(read_text(raw))
     if kind == "docx":
         from .docx import read_docx
 
-        return read_docx(raw)
+        return _with_fields(read_docx(raw))
     if kind == "html":
         from .html import read_html
 
-        return read_html(raw)
+        return _with_fields(read_html(raw))
     raise Skip(unsupported_reason(name))
+
+
+def _with_fields(view: View) -> View:
+    """``view`` with its lines of one form field ("Operator: Metro Transit") as rows too (a PDF
+    reads its fields by position, in ``read_pdf``)."""
+    from .forms import in_forms, text_fields
+
+    tabled = {r.line for r in view.rows}
+    fields = in_forms([f for n, line in enumerate(view.lines, 1) if n not in tabled
+                       and ":" in line and (f := text_fields(n, line)) is not None])
+    if not fields:
+        return view
+    return View(view.lines, view.pages, tuple(sorted((*view.rows, *fields), key=lambda r: r.line)))
 
 
 # -- re-reading the file on disk -----------------------------------------------------------

@@ -52,15 +52,20 @@ def _page_text(pdf, index: int, offset: int | None = None) -> tuple[list[str], l
 
 
 def _rows(textpage, text: str, spans: list[tuple[str, list[int]]], offset: int) -> list[Row]:
+    """The page's table rows (``layout.rows``) and lines of form fields (``forms``)."""
+    from .forms import in_forms, line_fields
     from .layout import MAX_HEAD_LINES, Word, ends_in_figure, rows
 
     candidates = [n for n, (line, _) in enumerate(spans) if ends_in_figure(line)]
+    labelled = {n for n, (line, _) in enumerate(spans) if ":" in line}
     if len(candidates) < 2:
-        return []  # no table on a page without two lines ending in figures
-    near = {m for n in candidates for m in range(n - MAX_HEAD_LINES - 4, n + 1)}
+        candidates = []  # no table on a page without two lines ending in figures
+    near = {m for n in candidates for m in range(n - MAX_HEAD_LINES - 4, n + 1)} | labelled
+    if not near:
+        return []
     page: list[tuple[int, list[Word]]] = []
     for n, (_, chars) in enumerate(spans, offset + 1):
-        if n - offset - 1 not in near:  # boxes only near rows: most of a page is prose
+        if n - offset - 1 not in near:  # boxes only near rows and fields: most is prose
             page.append((n, []))
             continue
         words: list[Word] = []
@@ -75,7 +80,11 @@ def _rows(textpage, text: str, spans: list[tuple[str, list[int]]], offset: int) 
                                   max(b[3] for _, b in run) - min(b[1] for _, b in run)))
                 run = []
         page.append((n, words))
-    return rows(page)
+    found = rows(page) if candidates else []
+    tabled = {r.line for r in found}
+    fields = in_forms([f for n, words in page if n - offset - 1 in labelled and n not in tabled
+                       and (f := line_fields(n, words)) is not None])
+    return sorted(found + fields, key=lambda r: r.line)
 
 
 def page_text_lines(text: str) -> list[str]:
