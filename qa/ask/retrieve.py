@@ -13,6 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from .._hashing import sha256_text
+from ..config import Settings
+from ..errors import InputError
 from ..index.manifest import Manifest
 from ..index.store import Store, chunk_from_metadata
 from ..types import Chunk, Passage
@@ -153,3 +155,14 @@ class HybridRetriever:
 def _cosine(similarity: float | None) -> float:
     """ChromaVectorStore reports exp(-distance); on a cosine collection that is exp(cos - 1)."""
     return 1.0 + math.log(similarity) if similarity else 0.0
+
+
+def make_retriever(settings: Settings, store: Any, manifest: Any, embed_model: Any,
+                   embed_query: Any) -> Any:
+    """The configured retriever (``QA_RETRIEVAL``): hybrid (dense and BM25, fused) or dense."""
+    dense = DenseRetriever(store, manifest, embed_model, embed_query=embed_query)
+    if settings.retrieval == "dense":
+        return dense
+    if settings.retrieval == "hybrid":
+        return HybridRetriever(dense, manifest, candidates=settings.candidates)
+    raise InputError(f"unknown retrieval {settings.retrieval!r}: choose hybrid or dense")

@@ -14,6 +14,8 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
+from ..config import Settings
+
 MAX_TOKENS = 256
 
 
@@ -148,3 +150,14 @@ class CachedEmbed:
             while len(self._vectors) > self._size:
                 self._vectors.popitem(last=False)
         return out
+
+
+def make_embed_model(settings: Settings) -> Any:
+    """The configured embedder: a remote /v1/embeddings server (``QA_EMBED_URL``) or the
+    packaged MiniLM."""
+    s = settings
+    if s.embed_url:
+        return RemoteEmbedding(model_name=s.embed_model, url=s.embed_url,
+                               api_key=s.openai_api_key.get_secret_value(),
+                               embed_batch_size=s.embed_batch)
+    return MiniLMEmbedding(embed_batch_size=s.embed_batch, threads=s.threads)

@@ -101,6 +101,20 @@ class Manifest:
         self._upgrade()
         self._join = "k.rowid = c.rowid"  # how a chunk finds its keyword row (text, context)
 
+    @classmethod
+    def open(cls, index: Path, *, read_only: bool = False) -> Manifest:
+        """The manifest of the index in ``index``; a one-line ``InputError`` when it cannot
+        be opened (or, for writing, created)."""
+        from ..errors import InputError
+
+        try:
+            if not read_only:
+                index.mkdir(parents=True, exist_ok=True)
+            return cls(index / "manifest.sqlite3", read_only=read_only)
+        except (OSError, sqlite3.Error) as exc:
+            raise InputError(f"cannot open the index {index}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
+
     def _aligned(self) -> bool:
         """Keyword rows are numbered as their chunks' rows (an index older than that, opened
         read-only, cannot be upgraded: its rows are joined by id, a scan of the table)."""

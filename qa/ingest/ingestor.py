@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._hashing import sha256_file
 from ..config import Settings, embedder_id
+from ..errors import InputError
 from ..index.manifest import FileEntry, Manifest
 from ..index.store import Store
 from ..types import Chunk, Embed, IngestReport
@@ -50,6 +51,17 @@ class Ingestor:
         self._store = store
         self._manifest = manifest
         self._embed = embed
+
+    @staticmethod
+    def targets(paths: Sequence[str | os.PathLike]) -> list[str]:
+        """The files and folders to ingest, each one that exists; else a one-line error."""
+        if not paths:
+            raise InputError("nothing to ingest: give a file or a folder")
+        targets = [os.fspath(p) for p in paths]
+        for t in targets:
+            if not os.path.exists(t):
+                raise InputError(f"no such file or folder: {t}")
+        return targets
 
     def run(self, targets: list[str], progress: Progress | None = None) -> IngestReport:
         began = time.perf_counter()

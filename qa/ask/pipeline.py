@@ -1,0 +1,314 @@
+"""The ask path: named stages from the question to a verified answer, each one step.
+
+``Pipeline`` runs the stages of ``stages.py`` in order on one ``Ask`` record (retrieve, widen
+pages, score lines, rerank, look up rows, add heads, focus, decide), then, unless the decision
+refused, lets the backend write, shows each sentence as it passes verification, and falls back
+to the best lines quoted when nothing of the draft survives. Every stage writes what it did and
+how long it took to the ``Trace``, which ``Answer.debug["trace"]`` carries to the eval and the
+UI. A pipeline is composed by its list of stages: leave one out and the rest still run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ..errors import BackendError
+from ..types import Answer, Draft, History, Passage, Refusal, Status
+from . import grounding
+from .answer.base import REFUSAL
+from .answer.extractive import quoted
+from .answer.markers import NOT_FOUND
+from .answerability import Evidence, holder, passage_text
+from .condense import rule_condense
+from .figures import FIGURE_LINES, answer_lines, asks_for_figure, figures_first, stating
+from .gate import Gate, shown_text
+from .stages import (
+    AddHeads,
+    Decide,
+    Focus,
+    LookupRows,
+    Rerank,
+    Retrieve,
+    ScoreLines,
+    WidenPages,
+)
+from .support import ScoredLine
+from .verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..index.manifest import Manifest
+    from ..ingest.documents import PageReader
+    from .answer.base import Answerer
+
+log = logging.getLogger("qa")
+
+
+class Parts(Protocol):
+    """What the stages use: the settings, the index and the models (``QA`` is one)."""
+
+    settings: Settings
+
+    @property
+    def manifest(self) -> Manifest: ...
+    @property
+    def retriever(self) -> Any: ...
+    @property
+    def answerer(self) -> Answerer: ...
+    @property
+    def embed_lines(self) -> Any: ...
+    @property
+    def read(self) -> PageReader: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    stage: str
+    ms: float
+    note: str  # what the stage did or dropped, and why
+
+
+@dataclass
+class Trace:
+    """What each stage did and how long it took, in order."""
+
+    steps: list[Step] = field(default_factory=list)
+
+    def ms(self, stage: str) -> float:
+        return sum(s.ms for s in self.steps if s.stage == stage)
+
+    def as_list(self) -> list[dict]:
+        return [dataclasses.asdict(s) for s in self.steps]
+
+
+@dataclass
+class Ask:
+    """One question on its way through the stages: each reads and extends it."""
+
+    query: str
+    k: int
+    ids: list[str] = field(default_factory=list)  # the names and numbers it asks about
+    passages: list[Passage] = field(default_factory=list)
+    scored: list[ScoredLine] = field(default_factory=list)  # every line, short ones included
+    ranked: list[ScoredLine] = field(default_factory=list)  # lines of 3+ words, best first
+    own: list[ScoredLine] = field(default_factory=list)  # the lines an answer may state
+    # the table rows and form fields among ``own`` the question names, each with the share
+    # of its label the question says
+    rows: list[tuple[ScoredLine, float]] = field(default_factory=list)
+    evidence: Evidence | None = None
+    answerability: float = 0.0
+    support: dict[tuple[str, int], float] = field(default_factory=dict)
+    gate: str = ""  # why no answer will be written; "" to answer
+    refusal: Refusal | None = None  # what decided ``gate``
+    trace: Trace = field(default_factory=Trace)
+    _notes: list[str] = field(default_factory=list, repr=False)
+
+    def note(self, text: str) -> None:
+        self._notes.append(text)
+
+    def refuse(self, refusal: Refusal, why: str) -> None:
+        self.refusal, self.gate = refusal, why
+
+
+def default_stages() -> list[Any]:
+    """The stages in order; README's flow diagram lists them."""
+    return [Retrieve(), WidenPages(), ScoreLines(), Rerank(), LookupRows(), AddHeads(),
+            Focus(), Decide()]
+
+
+class Pipeline:
+    def __init__(self, parts: Parts, stages: Sequence[Any] | None = None) -> None:
+        self.parts = parts
+        self.stages = list(default_stages() if stages is None else stages)
+
+    def prepare(self, query: str, k: int) -> Ask:
+        """Run every stage on ``query``: the evidence and the decision, before any answer."""
+        ask = Ask(query, k)
+        for stage in self.stages:
+            began = time.perf_counter()
+            stage(ask, self.parts)
+            ask.trace.steps.append(Step(stage.name, _ms(began), "; ".join(ask._notes)))
+            ask._notes.clear()
+        if ask.evidence is None:  # composed without a decision: answer on what was found
+            from .answerability import assess
+
+            ask.evidence = assess(ask.query, ask.passages, ask.ranked)
+        return ask
+
+    def assess(self, query: str, k: int) -> Evidence:
+        evidence = self.prepare(query, k).evidence
+        assert evidence is not None
+        return evidence
+
+    def condense(self, question: str, history: History) -> str:
+        """The question rewritten to stand alone, by the backend when it can, else by rule."""
+        if not history:
+            return question
+        rewrite = getattr(self.parts.answerer, "condense", None)
+        return rewrite(question, history) if rewrite else rule_condense(question, history)
+
+    def stream(self, question: str, k: int, *, history: History | None = None,
+               status: bool = False) -> Iterator[str | Status | Answer]:
+        """Yield the answer's verified text as it grows, then the ``Answer`` (``QA.stream``):
+        a follow-up is rewritten to stand alone first (``condense``)."""
+        started = time.perf_counter()
+        say = _Say(status)
+        if history:
+            yield from say("condensing", "Reading the conversation…")
+        query = self.condense(question, history or [])
+        yield from say("searching", "Searching the documents…")
+        ask = self.prepare(query, k)
+        yield from say("reading", f"Reading {_count(len(ask.passages), 'passage')}…")
+        answerer = self.parts.answerer
+        if ask.gate:
+            answer = Answer(REFUSAL, True, [], ask.passages,
+                            {"dropped": [], "proposed": 0, "refused_because": ask.gate,
+                             "refusal": ask.refusal})
+        else:
+            yield from say("writing", "Writing the answer…")
+            began = time.perf_counter()
+            check = self._checker(ask)
+            gate = Gate(check, getattr(answerer, "parse", None), ask.passages, query)
+            # the lines an answer would quote come first: what an LLM is shown of the passages
+            evidence = figures_first(query, ask.own)
+            with closing(answerer.stream(query, ask.passages, evidence=evidence)) as pieces:
+                for item in pieces:
+                    if text := gate.feed(item):
+                        yield text
+            if gate.draft is None:
+                raise BackendError(f"{answerer.name} ended its stream without a Draft")
+            ask.trace.steps.append(Step("answer", _ms(began), f"{len(gate.draft.proposals)} "
+                                        "citations proposed"))
+            shown = gate.shown
+            yield from say("checking", "Checking the citations…")
+            began = time.perf_counter()
+            answer = self._finish(gate.draft, ask, check)
+            ask.trace.steps.append(Step("verify", _ms(began), "fallback" if answer.debug.get(
+                "fallback") else f"{len(answer.debug['dropped'])} citations dropped"))
+            if answer.text.startswith(shown) and not answer.refused:
+                if rest := answer.text[len(shown):]:
+                    yield rest
+            elif shown:  # never expected: parse and verify agree sentence by sentence
+                log.warning("streamed text %r is not the start of the answer %r",
+                            shown, answer.text)
+        read = self.parts.read
+        answer.retrieved = [dataclasses.replace(p, changed=drift(p.chunk, read))
+                            for p in answer.retrieved]
+        assert ask.evidence is not None
+        answer.debug.update(
+            support=round(ask.evidence.support, 4),
+            answerability=round(ask.answerability, 4),
+            evidence={k: round(v, 4) for k, v in ask.evidence.features().items()},
+            gated=bool(ask.gate),
+            query=query,
+            backend=answerer.name,
+            retrieval_ms=round(ask.trace.ms("retrieve") + ask.trace.ms("widen pages"), 1),
+            total_ms=_ms(started),
+            trace=ask.trace.as_list(),
+        )
+        yield answer
+
+    def _checker(self, ask: Ask) -> Callable[[Draft], Verified]:
+        return partial(verify, passages=ask.passages, read=self.parts.read, question=ask.query,
+                       support=ask.support,
+                       min_line_support=self.parts.settings.min_line_support)
+
+    def _finish(self, draft: Draft, ask: Ask, check: Callable[[Draft], Verified]) -> Answer:
+        """Verify the draft; when nothing of it survives, fall back to the best line, quoted."""
+        passages = ask.passages
+        result, text = shown_text(draft, check)
+        debug: dict = {"dropped": result.dropped if result else [],
+                       "proposed": len(draft.proposals),
+                       "model_refused": draft.refused or (not text and bool(
+                           any(NOT_FOUND.search(s) for s in draft.sentences)))}
+        repeated = result is not None and any(
+            d["reason"] == REPEATS_QUESTION for d in result.dropped)
+        if not text and self.parts.settings.fallback == "on" \
+                and not repeated:  # a reply that only echoes the question found nothing new
+            for lines in _quotes(ask):
+                fallback, said = shown_text(lines, check)
+                if said and fallback is not None:
+                    debug["fallback"] = True
+                    return Answer(said, False, fallback.citations, passages, debug)
+        if not text or result is None:
+            debug["refusal"] = Refusal.MODEL_REFUSED
+            if result is not None:
+                debug["refused_because"], debug["refusal"] = NOT_VERIFIED, Refusal.NOT_VERIFIED
+            return Answer(REFUSAL, True, [], passages, debug)
+        return Answer(text, False, result.citations, passages, debug)
+
+
+def _quotes(ask: Ask) -> Iterator[Draft]:
+    """Quotes to fall back on, best first, of the lines that are no instruction and whose
+    passage names the question's identifiers: the lines an answer quotes
+    (``figures.answer_lines``), then for a question that asks for a figure the best lines
+    stating one and the best-supported line, as verification may find a bare row unrelated
+    to the question."""
+    question = ask.query
+    ids = grounding.identifiers(grounding.without_instructions(question))
+
+    def quotable(s: ScoredLine) -> bool:
+        home = holder(ask.passages, s.source, s.line)
+        return home is not None and s.line not in home.chunk.flagged \
+            and not grounding.missing(ids, passage_text(home))
+
+    if not asks_for_figure(question):
+        choices = [answer_lines(question, [s for s in ask.own[:3] if quotable(s)])]
+    else:
+        pool = [s for s in ask.own if quotable(s)]
+        choices = [answer_lines(question, pool), stating(pool)[:FIGURE_LINES], pool[:1]]
+    tried: list[list[ScoredLine]] = []
+    for lines in choices:
+        if lines and lines not in tried:
+            tried.append(lines)
+            yield quoted(lines, marks=True, question=question)
+
+
+def check_question(question: str, settings: Settings, manifest: Manifest) -> str:
+    """The question, stripped; a one-line ``InputError`` when it cannot be asked: empty, too
+    long, nothing indexed, or an index embedded by another model than questions would be."""
+    from ..config import embedder_id
+    from ..errors import InputError, NotIndexedError
+    from ..ingest.ingestor import EMBEDDER
+
+    question = (question or "").strip()
+    if not question:
+        raise InputError("the question is empty")
+    if len(question) > settings.max_question_chars:
+        raise InputError(
+            f"the question is too long: {len(question):,} characters over the "
+            f"{settings.max_question_chars:,} limit (QA_MAX_QUESTION_CHARS)")
+    if not manifest.stats()["files"]:
+        raise NotIndexedError(
+            f"nothing is indexed in {settings.index_dir}: run `qa ingest PATH` first")
+    made_by, asking = manifest.get_meta(EMBEDDER), embedder_id(settings)
+    if made_by and made_by != asking:  # its question vectors would match nothing
+        raise InputError(f"this index was embedded by {made_by}, and questions would be "
+                         f"embedded by {asking}: set QA_EMBED_URL/QA_EMBED_MODEL as they "
+                         "were, or run `qa ingest` again to re-embed")
+    return question
+
+
+def _ms(began: float) -> float:
+    return round((time.perf_counter() - began) * 1000, 1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+class _Say:
+    """``Status`` items for a stream, or nothing when they were not asked for."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __call__(self, stage: str, message: str) -> list[Status]:
+        return [Status(stage, message)] if self.on else []
