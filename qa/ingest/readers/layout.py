@@ -62,9 +62,13 @@ def _split(number: int, words: list[Word]) -> _Line:
     """A line as label words and the figures that end it."""
     cells: list[list[Word]] = []
     i = len(words)
-    while i > 0 and _FIGURE.match(words[i - 1].text) and not _dated(words, i - 1):
+    while i > 0 and not _dated(words, i - 1) and (
+            _FIGURE.match(words[i - 1].text) or _percent(words, i - 1)):
         cell = [words[i - 1]]
         i -= 1
+        if cell[0].text == "%":  # "5 %": the sign printed apart from its figure
+            cell.insert(0, words[i - 1])
+            i -= 1
         if i > 0 and _CURRENCY.match(words[i - 1].text):
             cell.insert(0, words[i - 1])
             i -= 1
@@ -72,6 +76,11 @@ def _split(number: int, words: list[Word]) -> _Line:
     if i > 0 and not any(c.isalpha() for w in words[:i] for c in w.text):
         return _Line(number, words, [], [])  # a line of figures and signs: no label
     return _Line(number, words, words[:i], cells)
+
+
+def _percent(words: list[Word], i: int) -> bool:
+    """``words[i]`` is a "%" printed apart from the figure before it."""
+    return words[i].text == "%" and i > 0 and bool(_FIGURE.match(words[i - 1].text))
 
 
 def _dated(words: list[Word], i: int) -> bool:
@@ -171,7 +180,7 @@ def _table(lines: list[_Line], start: int, end: int,
         headers: list[list[str]] = [[] for _ in columns]
         for line in head_lines:
             for phrase in _phrases(line.words):
-                for j in _covered(phrase, zones):
+                for j in _covered(phrase, zones, columns):
                     headers[j].append(" ".join(w.text for w in phrase))
         unit, title, top = _unit_and_title(lines, first, start)
         head = _Head(tuple(b for _, b in columns), tuple(tuple(h) for h in headers), unit,
@@ -219,15 +228,23 @@ def _zones(columns: list[tuple[float, float]], left: float) -> list[tuple[float,
     return zones
 
 
-def _covered(phrase: list[Word], zones: list[tuple[float, float]]) -> list[int]:
-    """The columns a header phrase heads: those whose zone holds a fifth of its width or
-    more, or its centre; a spanning header ("Three Months Ended") covers several."""
+def _covered(phrase: list[Word], zones: list[tuple[float, float]],
+             columns: list[tuple[float, float]]) -> list[int]:
+    """The columns a header phrase heads: the run of adjacent columns it is centred over
+    (a spanning header, "Three Months Ended", sits centred over its two or three columns),
+    among the runs whose zones it overlaps; else those whose zone holds a fifth of its width
+    or its centre."""
     x0, x1 = phrase[0].x0, phrase[-1].x1
-    width = max(x1 - x0, 1.0)
-    centre = (x0 + x1) / 2
-    out = [j for j, (a, b) in enumerate(zones)
-           if min(x1, b) - max(x0, a) >= width / 5 or a <= centre < b]
-    return out
+    width, centre = max(x1 - x0, 1.0), (x0 + x1) / 2
+    touched = [j for j, (a, b) in enumerate(zones) if min(x1, b) > max(x0, a)]
+    edges = [b for _, b in columns]
+    pitch = min((b - a for a, b in zip(edges, edges[1:])), default=width)
+    runs = [(abs((columns[j][0] + columns[m][1]) / 2 - centre), m - j, j, m)
+            for j in touched for m in touched if m >= j]
+    if runs and (best := min(runs))[0] <= pitch / 4:
+        return list(range(best[2], best[3] + 1))
+    return [j for j, (a, b) in enumerate(zones)
+            if min(x1, b) - max(x0, a) >= width / 5 or a <= centre < b]
 
 
 def _phrases(words: list[Word]) -> list[list[Word]]:
