@@ -39,6 +39,8 @@ def test_a_filing_statement_row_knows_each_figure_s_period_unit_and_title():
         ("304,182", "Nine Months Ended June 25, 2022"),
         ("282,457", "Nine Months Ended June 26, 2021")]
     assert row.unit.startswith("(In millions") and "STATEMENTS OF OPERATIONS" in row.title
+    # a section ends at a row level with it: operating income is no operating expense
+    assert next(r for r in view.rows if r.label == "Operating income").section == ""
     first, last = row.head  # the head's lines hold the title, the unit and every header
     head = "\n".join(view.lines[first - 1:last])
     assert row.title in head and row.unit in head and "Nine Months Ended" in head

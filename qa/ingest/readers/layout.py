@@ -12,7 +12,8 @@ module rebuilds that from the words' horizontal extents, page by page, with no v
   phrase of them heads the columns whose zone (up to half-way to the next column) it overlaps;
 - above the header, a line that says what the figures count ("in millions", "in thousands")
   is the unit, and the line above the table's head its title;
-- a label-only line ending ":" ("Net sales:") is the section of the rows below it.
+- a label-only line ("Net sales:") is the section of the rows below it, up to a row level
+  with it when its rows are indented.
 """
 
 from __future__ import annotations
@@ -193,10 +194,16 @@ def _table(lines: list[_Line], start: int, end: int,
         head = _Head(tuple(b for _, b in columns), tuple(() for _ in columns), unit, title,
                      (0, 0))
     out, section, section_line = [], "", 0
-    for line in lines[start:end]:
+    indent: float | None = None  # the section's left edge, while its rows are indented
+    for n, line in enumerate(lines[start:end], start):
         if not line.row:
             section, section_line = line.text.rstrip(":").strip(), line.number
+            after = lines[n + 1] if n + 1 < end else line
+            indented = after.row and after.label[0].x0 > line.words[0].x0 + EDGE
+            indent = line.words[0].x0 if indented else None
             continue
+        if indent is not None and line.label[0].x0 <= indent + EDGE:
+            section, section_line, indent = "", 0, None  # back at its level: it has ended
         cells = tuple(Cell(" ".join(w.text for w in cell), head.column(cell))
                       for cell in line.cells)
         out.append(Row(line.number, " ".join(w.text for w in line.label), cells, section,
