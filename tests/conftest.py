@@ -169,3 +169,18 @@ def chroma_rows(index: Path, options: dict) -> list[tuple]:
     got = client.get_collection(options.get("collection", "qa_chunks")).get(include=["metadatas"])
     return sorted((i, m["source"], m["start_line"], m["end_line"], m["sha256"])
                   for i, m in zip(got["ids"], got["metadatas"]))
+
+
+def index_of(tmp_path_factory: pytest.TempPathFactory, name: str,
+             files: dict[str, bytes]) -> Path:
+    """An index (real Chroma, the packaged embedder) of ``files`` written to a fresh docs/
+    folder; returns the index folder, whose parent holds docs/."""
+    from qa import QA
+
+    root = tmp_path_factory.mktemp(name)
+    (root / "docs").mkdir()
+    for file, raw in files.items():
+        (root / "docs" / file).write_bytes(raw)
+    with QA(root / "ix") as qa:
+        qa.ingest(root / "docs")
+    return root / "ix"

@@ -14,6 +14,7 @@ from qa.ask.support import score_lines
 
 from . import docmaker as dm
 from .chat_server import ChatServer
+from .conftest import index_of
 
 SALES_ROW = "Total net sales 14,380 14,745"
 SERVICES_ROW = "Services 5,140 4,630"
@@ -40,12 +41,7 @@ def filing() -> bytes:
 
 @pytest.fixture(scope="module")
 def filing_index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("figures")
-    (root / "docs").mkdir()
-    (root / "docs" / "acme-10q.pdf").write_bytes(filing())
-    with QA(root / "ix") as qa:
-        qa.ingest(root / "docs")
-    return root / "ix"
+    return index_of(tmp_path_factory, "figures", {"acme-10q.pdf": filing()})
 
 
 def ask(index, question, **options):

@@ -11,6 +11,8 @@ from qa import QA
 from qa.ask.support import runs_on
 from qa.types import Refusal
 
+from .conftest import index_of
+
 REPORT = """Case Report 2291
 
 Location: Marlow, OR
@@ -101,12 +103,7 @@ def test_a_form_line_is_read_as_its_fields_empty_ones_included():
 
 @pytest.fixture(scope="module")
 def form_index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("formpdf")
-    (root / "docs").mkdir()
-    (root / "docs" / "case_2291.pdf").write_bytes(form_pdf())
-    with QA(root / "ix") as qa:
-        qa.ingest(root / "docs")
-    return root / "ix"
+    return index_of(tmp_path_factory, "formpdf", {"case_2291.pdf": form_pdf()})
 
 
 def test_an_answer_states_the_field_asked_for_not_the_line_beside_it(form_index):

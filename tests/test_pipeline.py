@@ -9,6 +9,7 @@ from qa import QA
 from qa.ask.pipeline import Pipeline, default_stages
 from qa.ask.stages import LookupRows
 
+from .conftest import index_of
 from .test_figures import INVENTORY_ROW, inventory_filing
 
 QUESTION = "How much inventory did Acme keep across its supply chain?"
@@ -16,12 +17,7 @@ QUESTION = "How much inventory did Acme keep across its supply chain?"
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pipeline")
-    (root / "docs").mkdir()
-    (root / "docs" / "acme-10q.pdf").write_bytes(inventory_filing())
-    with QA(root / "ix") as qa:
-        qa.ingest(root / "docs")
-    return root / "ix"
+    return index_of(tmp_path_factory, "pipeline", {"acme-10q.pdf": inventory_filing()})
 
 
 def test_every_stage_writes_what_it_did_to_the_trace(index):

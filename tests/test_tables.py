@@ -22,6 +22,7 @@ from qa.ingest.readers import read_view
 from qa.types import Draft, Proposal
 
 from . import docmaker as dm
+from .conftest import index_of
 
 
 def rows_by_label(view):
@@ -100,12 +101,7 @@ def test_an_html_table_reads_colspan_rowspan_and_row_headers():
 
 @pytest.fixture(scope="module")
 def trust_index(tmp_path_factory):
-    root = tmp_path_factory.mktemp("tables")
-    (root / "docs").mkdir()
-    (root / "docs" / "trust.pdf").write_bytes(dm.statement_pdf())
-    with QA(root / "ix") as qa:
-        qa.ingest(root / "docs")
-    return root
+    return index_of(tmp_path_factory, "tables", {"trust.pdf": dm.statement_pdf()}).parent
 
 
 @pytest.mark.parametrize("question, figure, column", [
