@@ -325,6 +325,9 @@ def test_a_number_inside_another_items_code_is_refused(tmp_path):
     ("What happened near Springfield, Illinois?", "Location: Springfield, IL Case: 4471"),
     ("Which office in Texas handled it?", "Office: 12 Main St, Austin, TX 78701"),
     ("Was the vessel from Norway?", "Home port: Bergen (NO)"),
+    ("Where in New Hampshire did it happen?", "Location: Alton, NH Case: 4471"),  # initials
+    ("Which South Carolina town was it?", "Departure: Aiken, SC"),
+    ("Was the owner in New York City?", "Owner: Acme Leasing, Brooklyn, NYC 11201"),
 ])
 def test_a_postal_abbreviation_names_the_place(question, evidence):
     assert grounding.missing(grounding.identifiers(question), evidence) == []
@@ -334,6 +337,8 @@ def test_a_postal_abbreviation_names_the_place(question, evidence):
     ("What happened in Ohio?", "Location: Springfield, IL Case: 4471"),  # another state's code
     ("What happened in Indiana?", "PROBABLE CAUSE IN FLIGHT"),  # a heading's word is no code
     ("Did it happen in Iowa?", "Location: Springfield, IL Case: 4471"),  # I, but no "l" in Iowa
+    ("Where in New Mexico did it happen?", "Location: Albany, NY Case: 4471"),  # not NM
+    ("Was it in North Dakota?", "Location: Sioux Falls, SD"),  # the other Dakota
 ])
 def test_an_abbreviation_names_only_what_it_abbreviates(question, evidence):
     assert grounding.missing(grounding.identifiers(question), evidence) != []

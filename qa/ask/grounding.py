@@ -172,10 +172,16 @@ def identifiers(question: str) -> list[str]:
 
 def missing(ids: list[str], evidence: str) -> list[str]:
     """The identifiers ``evidence`` does not contain. A name also matches its other forms
-    ("Saharan" ~ "Sahara", "European" ~ "Europe"): a shared stem of all but three letters."""
+    ("Saharan" ~ "Sahara", "European" ~ "Europe"): a shared stem of all but three letters;
+    and the abbreviation a form writes for it, of one word ("IL" for Illinois) or the
+    initials of two or three in a row ("NH" for New Hampshire)."""
     have = _named_in(evidence)
-    return [i for i in ids if i not in have and not _related(i, have)
-            and not any(_abbreviates(a, i) for a in _abbreviations(evidence))]
+    short = _abbreviations(evidence)
+    initialled = {w for n in range(len(ids)) for size in (2, 3) if n + size <= len(ids)
+                  and "".join(w[0] for w in ids[n:n + size]) in short
+                  for w in ids[n:n + size]}  # "New Hampshire" written "NH"
+    return [i for i in ids if i not in have and not _related(i, have) and i not in initialled
+            and not any(_abbreviates(a, i) for a in short)]
 
 
 # An abbreviation written the way forms and addresses write one: capitals after a comma or in
