@@ -170,7 +170,9 @@ def test_docx_table_row_is_one_cited_line(mixed, mixed_qa):
     path = mixed[0] / "minutes.docx"
     answer = mixed_qa.ask("How much did the pier repairs cost in Q3 2022?")
     assert not answer.refused
-    [cite] = answer.citations
+    assert answer.text == "Pier repairs: 14,250, Q3 2022 [1][2]"  # the cell of the column asked
+    cite, head = answer.citations  # the row, and its table's header row beside it
+    assert head.quote == "Costs\n\nItem | Q3 2022 | Q3 2021"  # its title, its header row
     assert cite.source == str(path) and cite.page == 0
     assert cite.quote == "Pier repairs | 14,250 | 9,100"
     assert cite.label == f"{path}:L{cite.first}" and cite.to_dict()["page"] is None
