@@ -33,17 +33,18 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+@lru_cache(maxsize=1)
+def _stemmer():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
 @lru_cache(maxsize=65536)  # a page's lines are scored question after question
 def stem(word: str) -> str:
-    """A crude suffix strip: enough for 'supported'/'supports' to meet 'support',
-    'inventories' to meet 'inventory' and 'expenses' to meet 'expense'."""
-    if len(word) > 5 and word.endswith("ies"):
-        return word[:-3] + "y"
-    for suffix in ("ingly", "edly", "ing", "ed", "es", "s", "ly"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            break
-    return word[:-1] if len(word) > 4 and word.endswith("e") else word
+    """The English Snowball stem, one for every part that compares words: 'supported' and
+    'supports' meet 'support', 'inventories' meets 'inventory', 'expenses' meets 'expense'."""
+    return _stemmer().stemWord(word)
 
 
 def content_terms(text: str) -> set[str]:
@@ -66,3 +67,26 @@ def month(word: str) -> int:
     """1-12 for a month's name or its abbreviation of three letters or more; 0 otherwise."""
     w = word.lower().rstrip(".")
     return next((n for n, m in enumerate(MONTHS, 1) if len(w) >= 3 and m.startswith(w)), 0)
+
+
+# What a table's figures count: the scale line ("(In millions, except per share amounts)"), or
+# a header cell ("Change (%)"). Group 1 is the scale's word, when it is one.
+UNIT = re.compile(r"\b(?:in\s+)?(millions|thousands|billions)\b|\bper\s+(?:share|cent)\b"
+                  r"|\bpercent\b|%", re.I)
+_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\b\.?", re.I)
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+_CODE_PLURAL = re.compile(r"\b(\d+-[A-Z]{1,3})s\b")
+
+
+def _time(m: re.Match) -> str:
+    hour, minute, half = int(m.group(1)), m.group(2) or "00", m.group(3).lower()
+    hour = hour % 12 + (12 if half == "p" else 0)
+    return f"{hour}:{minute}"
+
+
+def normalise_numbers(text: str) -> str:
+    """Numbers written one way: thousands separators dropped ("82,959" = "82959"), clock times
+    as H:MM ("7 am" = "7:00"), a percent sign as the word; a code's plural is the code ("10-Qs"
+    names the 10-Q)."""
+    text = _CODE_PLURAL.sub(r"\1", text)
+    return _TIME.sub(_time, _THOUSANDS.sub("", text.replace("%", " percent ")))

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from pathlib import Path
 
 # Texts -> their vectors, in order: ``QA.embed`` or a cached wrapper of it.
 Embed = Callable[[list[str]], list[list[float]]]
@@ -243,6 +244,25 @@ class Status:
     message: str  # "Reading 5 passages…"
 
 
+@dataclass(frozen=True)
+class Coverage:
+    """Which of the documents a question spans the answer cites, and which hold nothing."""
+
+    spans: tuple[str, ...]
+    found: tuple[str, ...]
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(s for s in self.spans if s not in self.found)
+
+    def sentence(self) -> str:
+        """What was found where: "Found in 3 of 4 documents; nothing in 2023 Q3 AAPL.pdf."."""
+        said = f"Found in {len(self.found)} of {len(self.spans)} documents"
+        if not self.missing:
+            return said + "."
+        return f"{said}; nothing in {', '.join(Path(s).name for s in self.missing)}."
+
+
 @dataclass
 class Answer:
     text: str
@@ -250,14 +270,20 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     retrieved: list[Passage] = field(default_factory=list)
     debug: dict = field(default_factory=dict)  # dropped citations, backend, timings
+    coverage: Coverage | None = None  # for a question across documents: found where
 
     def to_dict(self) -> dict:
-        return {
+        out = {
             "answer": self.text,
             "refused": self.refused,
             "citations": [c.to_dict() for c in self.citations],
             "retrieved": [p.to_dict() for p in self.retrieved],
         }
+        if self.coverage is not None:
+            out["coverage"] = {"documents": list(self.coverage.spans),
+                               "found": list(self.coverage.found),
+                               "missing": list(self.coverage.missing)}
+        return out
 
 
 @dataclass

@@ -141,6 +141,18 @@ def test_an_answer_states_a_fact_only_as_a_whole_number_outside_markers():
     assert not score(item, {**out, "answer": "Repurchases rose [18]."})["fact_stated"]
 
 
+
+def test_an_answer_across_documents_states_all_facts_only_with_one_from_each():
+    out = {"refused": False, "citations": [], "retrieved": []}
+    both = "Total net sales: 117,154 million [1]\nTotal net sales: 94,836 million [2]"
+    one = "Total net sales: 117,154 million [1]"
+    rows = [score(MULTI, {**out, "answer": a}) for a in (both, one)]
+    assert [r["facts_all_stated"] for r in rows] == [True, False]
+    assert [r["fact_stated"] for r in rows] == [True, True]
+    assert summarize([MULTI, MULTI], rows)["fact_all_stated"] == 0.5
+    refused = score(MULTI, {**out, "answer": both, "refused": True})
+    assert refused["facts_all_stated"] is False
+
 # -- citations quote the file exactly --------------------------------------------------------------
 def test_a_text_citation_must_quote_the_file_lines(tmp_path):
     path = tmp_path / "a.txt"

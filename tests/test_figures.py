@@ -142,6 +142,7 @@ def test_item_numbers_and_contents_pages_are_no_figures():
 def test_an_abbreviation_the_documents_define_asks_for_its_words():
     from qa.ask.figures import expansions, matching_rows
     from qa.ask.support import ScoredLine
+    from qa.text import content_terms
 
     lines = [
         ScoredLine("q.pdf", 1, "The growth in research and development (“R&D”) expense was "
@@ -149,7 +150,7 @@ def test_an_abbreviation_the_documents_define_asks_for_its_words():
         ScoredLine("q.pdf", 2, "Selling, general and administrative 5,973 6,012", 0.3),
         ScoredLine("q.pdf", 3, "Research and development 7,442 6,797", 0.3),
     ]
-    assert expansions([s.text for s in lines]) == {"r&d": {"research", "development"}}
+    assert expansions([s.text for s in lines]) == {"r&d": content_terms("research development")}
     assert matching_rows("How much did Apple spend on R&D?", lines) == [lines[2]]
     # a word that merely holds the letters asks for nothing
     assert matching_rows("How much did the new laws on R and D cost?", lines) == []

@@ -342,3 +342,26 @@ def test_a_postal_abbreviation_names_the_place(question, evidence):
 ])
 def test_an_abbreviation_names_only_what_it_abbreviates(question, evidence):
     assert grounding.missing(grounding.identifiers(question), evidence) != []
+
+
+@pytest.mark.parametrize("question, evidence", [
+    # an acronym the question uses, the words the document spells out (and the reverse)
+    ("What did the NTSB determine?", "The National Transportation Safety Board determined"),
+    ("What did the FBI report?", "agents of the Federal Bureau of Investigation reported"),
+    ("Which rule did the Federal Aviation Administration cite?", "The FAA cited 14 CFR 91.13."),
+    ("What did the Maritime Safety Office find?", "Findings of the MSO, 2021"),
+])
+def test_an_acronym_names_the_words_it_stands_for(question, evidence):
+    assert grounding.missing(grounding.identifiers(question), evidence) == []
+
+
+@pytest.mark.parametrize("question, evidence", [
+    ("What did the NTSB determine?", "The National Safety Board determined"),  # a letter short
+    ("What did the NTSB determine?", "The National. Transportation Safety Board"),  # two runs
+    ("What did the NTSB determine?", "(National) Transportation Safety Board"),
+    ("What did the FBI report?", "The Fire Investigation Bureau reported"),  # other order
+    ("Which rule did the Federal Aviation Administration cite?", "The FCA cited a rule."),
+    ("What happened in Nevada?", "NV ENERGY ANNUAL REPORT"),  # one word: a heading is no code
+])
+def test_an_acronym_names_only_the_words_whose_initials_it_is(question, evidence):
+    assert grounding.missing(grounding.identifiers(question), evidence) != []

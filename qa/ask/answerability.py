@@ -54,14 +54,14 @@ def named_files(sources: set[str], question: str) -> set[str]:
     `2023 Q1 report.txt` over `2023 Q2 report.txt`; one word is too weak a sign ("Air Force"
     is not `Force.txt`). Naming none, "the latest report" names the file whose name holds the
     newest date, when two names or more hold one."""
-    said = content_terms(_QUARTER.sub(lambda m: f"Q{_ORDINALS[m[1].lower()]}", question))
+    said = said_terms(question)
     count = {}
     for source in sources:
-        if (n := len(content_terms(Path(source).stem.replace("_", " ")) & said)) >= 2:
+        if (n := len(name_terms(source) & said)) >= 2:
             count[source] = n
     if count:
         return {s for s, n in count.items() if n == max(count.values())}
-    dated = {s: d for s in sources if (d := _date(Path(s).stem))}
+    dated = {s: d for s in sources if (d := file_date(s))}
     if len(dated) < 2 or not _LATEST.search(question):
         return set()
     return {s for s, d in dated.items() if d == max(dated.values())}
@@ -79,8 +79,19 @@ _FILE_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _FILE_PERIOD = re.compile(rf"\b(?:Q([1-4])|({'|'.join(_MONTHS)})[a-z]*)\b", re.I)
 
 
-def _date(stem: str) -> tuple[int, int] | None:
+def said_terms(question: str) -> set[str]:
+    """The question's terms as a file's name would say them ("the second quarter": Q2)."""
+    return content_terms(_QUARTER.sub(lambda m: f"Q{_ORDINALS[m[1].lower()]}", question))
+
+
+def name_terms(source: str) -> set[str]:
+    """The terms of a file's name ("2023 Q3 AAPL.pdf": 2023, q3, aapl)."""
+    return content_terms(Path(source).stem.replace("_", " "))
+
+
+def file_date(source: str) -> tuple[int, int] | None:
     """The year and month a file's name holds ("2023 Q3 AAPL": 2023, 9), or None."""
+    stem = Path(source).stem
     if not (year := _FILE_DATE.search(stem)):
         return None
     period = _FILE_PERIOD.search(stem.replace("_", " "))

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 
-from ..text import content_terms, month
+from ..text import UNIT, content_terms, month
 from ..types import Cell, Row
 from .support import ScoredLine
 
-_UNIT = re.compile(r"\b(millions|thousands|billions)\b", re.I)
 _EXCEPT = re.compile(r"\bexcept\b(.*)", re.I | re.S)
 
 
@@ -51,7 +50,7 @@ def unit(row: Row) -> str:
     """The unit the table's unit line gives this row's figures ("million"), or "" when it
     gives none, or excepts what the row counts ("... except per share amounts" for a row
     of earnings per share)."""
-    m = _UNIT.search(row.unit)
+    m = next((m for m in UNIT.finditer(row.unit) if m[1]), None)
     if not m:
         return ""
     if (exc := _EXCEPT.search(row.unit)) and content_terms(exc[1]) & content_terms(

@@ -263,7 +263,11 @@ def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
             rows.append(s)
     whole = [s for s in rows if _said_whole(s, asked)]
     if whole and whole[0] is rows[0]:  # "How much did the pier repairs cost?": "Pier repairs"
-        return whole[:ROW_LINES]
+        # the best label's row in every file (a figure over four quarterly reports), then
+        # the next best rows
+        label = _label(whole[0].text).strip().casefold()
+        same = [s for s in whole if _label(s.text).strip().casefold() == label]
+        return same + [s for s in whole if s not in same][:max(0, ROW_LINES - len(same))]
     chosen = rows[:ROW_LINES]
     chosen += [s for s in stating(ranked) if s not in chosen][:FIGURE_LINES]
     return chosen or ranked[:1]

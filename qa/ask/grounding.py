@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..text import STOPWORDS, TOKEN
+from ..text import STOPWORDS, TOKEN, normalise_numbers, stem
 from ..types import Row
 
 # Words that frame an answer without stating a fact ("X is called Y", "according to the text").
@@ -31,37 +31,7 @@ _NUMBER_WORDS = {
         "fifteen sixteen seventeen eighteen nineteen twenty".split()
     )
 }
-_TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\b\.?", re.I)
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _NAME_NEXT = re.compile(r"\s+[A-Z][a-z]")
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import snowballstemmer
-
-    return snowballstemmer.stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    return _stemmer().stemWord(word)
-
-
-def _time(m: re.Match) -> str:
-    hour, minute, half = int(m.group(1)), m.group(2) or "00", m.group(3).lower()
-    hour = hour % 12 + (12 if half == "p" else 0)
-    return f"{hour}:{minute}"
-
-
-def normalise(text: str) -> str:
-    """Numbers written one way: thousands separators dropped, clock times as H:MM; a code's
-    plural is the code ("10-Qs" names the 10-Q)."""
-    text = _CODE_PLURAL.sub(r"\1", text)
-    return _TIME.sub(_time, _THOUSANDS.sub("", text.replace("%", " percent ")))
-
-
-_CODE_PLURAL = re.compile(r"\b(\d+-[A-Z]{1,3})s\b")
 
 
 @dataclass(frozen=True)
@@ -74,7 +44,7 @@ class Token:
 def tokens(text: str) -> list[Token]:
     """The substantive tokens of ``text``: no stopwords, no frame words, each key once."""
     out: dict[str, Token] = {}
-    text = normalise(text)
+    text = normalise_numbers(text)
     for m in TOKEN.finditer(text):
         raw = m.group(0)
         word = re.sub(r"['’]s$", "", raw).replace("’", "'")
@@ -86,7 +56,7 @@ def tokens(text: str) -> list[Token]:
         elif any(c.isdigit() for c in low):
             key, ident = low.rstrip("."), True
         else:
-            key = _stem(low)
+            key = stem(low)
             # A capital inside a sentence marks a name (at its start, only when a capitalised
             # word follows: "Olaf Scholz"); an all-caps word of 2+ letters marks a code.
             ident = (word[:1].isupper() and (not _sentence_start(text, m.start())
@@ -173,25 +143,67 @@ def identifiers(question: str) -> list[str]:
 def missing(ids: list[str], evidence: str) -> list[str]:
     """The identifiers ``evidence`` does not contain. A name also matches its other forms
     ("Saharan" ~ "Sahara", "European" ~ "Europe"): a shared stem of all but three letters;
-    and the abbreviation a form writes for it, of one word ("IL" for Illinois) or the
-    initials of two or three in a row ("NH" for New Hampshire)."""
+    the abbreviation a form writes for it, of one word ("IL" for Illinois); the initials of
+    two words or more in a row ("NH" for New Hampshire, "NTSB" for National Transportation
+    Safety Board); and an acronym is named by the words it stands for."""
     have = _named_in(evidence)
     short = _abbreviations(evidence)
-    initialled = {w for n in range(len(ids)) for size in (2, 3) if n + size <= len(ids)
-                  and "".join(w[0] for w in ids[n:n + size]) in short
+    initialled = {w for n in range(len(ids)) for size in range(2, _MOST_INITIALS + 1)
+                  if n + size <= len(ids)
+                  and "".join(w[0] for w in ids[n:n + size]) in short | _capitals(evidence)
                   for w in ids[n:n + size]}  # "New Hampshire" written "NH"
     return [i for i in ids if i not in have and not _related(i, have) and i not in initialled
-            and not any(_abbreviates(a, i) for a in short)]
+            and not any(_abbreviates(a, i) for a in short) and i not in _initials(evidence)]
 
 
 # An abbreviation written the way forms and addresses write one: capitals after a comma or in
 # parentheses ("Springfield, IL 62701", "Lyon (FR)"), never a word of an all-caps heading.
 _ABBREVIATION = re.compile(r"(?:,\s*|\()([A-Z]{2,3})(?![\w-])")
+_CAPITALS = re.compile(r"(?<![\w-])[A-Z]{2,6}(?![\w-])")  # "NTSB", "FAA"
+_CAPITALISED = re.compile(r"[A-Z][a-z]+")
+_JOINERS = frozenset({"of", "and", "for", "the", "on", "in", "&"})  # "Bureau of Investigation"
+_MOST_INITIALS = 6
 
 
 @lru_cache(maxsize=4096)
 def _abbreviations(evidence: str) -> frozenset[str]:
     return frozenset(a.lower() for a in _ABBREVIATION.findall(evidence))
+
+
+@lru_cache(maxsize=4096)
+def _capitals(evidence: str) -> frozenset[str]:
+    """The words in capitals that could be initials of several of the question's names."""
+    return frozenset(a.lower() for a in _CAPITALS.findall(evidence))
+
+
+@lru_cache(maxsize=4096)
+def _initials(evidence: str) -> frozenset[str]:
+    """The initials of each run of two to six capitalised words ("National Transportation
+    Safety Board": "ntsb"; "Federal Bureau of Investigation": "fbi")."""
+    out: set[str] = set()
+    for line in evidence.splitlines():
+        run: list[str] = []
+        for word in [*line.split(), ""]:
+            bare = word.strip(",.;:()\"'“”‘’")
+            if _CAPITALISED.fullmatch(bare):
+                if not word.startswith(bare):  # "(Maritime": punctuation starts a run
+                    out |= _runs(run)
+                    run = []
+                run.append(bare[0].lower())
+                if not word.endswith(bare):  # "Board,": and ends one
+                    out |= _runs(run)
+                    run = []
+            elif bare.lower() in _JOINERS and run:
+                continue
+            else:
+                out |= _runs(run)
+                run = []
+    return frozenset(out)
+
+
+def _runs(letters: list[str]) -> set[str]:
+    return {"".join(letters[a:b]) for a in range(len(letters))
+            for b in range(a + 2, min(len(letters), a + _MOST_INITIALS) + 1)}
 
 
 def _abbreviates(short: str, name: str) -> bool:
@@ -204,7 +216,8 @@ def _abbreviates(short: str, name: str) -> bool:
 
 @lru_cache(maxsize=4096)  # the same pages are checked by several steps of every question
 def _named_in(evidence: str) -> frozenset[str]:
-    return frozenset(keys(evidence) | {k.lower() for k in TOKEN.findall(normalise(evidence))})
+    found = TOKEN.findall(normalise_numbers(evidence))
+    return frozenset(keys(evidence) | {k.lower() for k in found})
 
 
 def _related(name: str, have: frozenset[str]) -> bool:

@@ -20,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import BackendError
-from ..types import Answer, Draft, History, Passage, Refusal, Status
+from ..types import Answer, Coverage, Draft, History, Passage, Refusal, Status
 from . import grounding
 from .answer.base import REFUSAL
 from .answer.extractive import quoted
@@ -37,6 +37,7 @@ from .stages import (
     Rerank,
     Retrieve,
     ScoreLines,
+    Span,
     WidenPages,
 )
 from .support import ScoredLine
@@ -105,8 +106,9 @@ class Ask:
     evidence: Evidence | None = None
     answerability: float = 0.0
     support: dict[tuple[str, int], float] = field(default_factory=dict)
-    gate: str = ""  # why no answer will be written; "" to answer
-    refusal: Refusal | None = None  # what decided ``gate``
+    spans: list[str] = field(default_factory=list)  # the documents it asks across, if any
+    refusal: Refusal | None = None  # what decided that no answer will be written
+    why: str = ""  # the refusal as the user reads it ("no passage found mentions X")
     trace: Trace = field(default_factory=Trace)
     _notes: list[str] = field(default_factory=list, repr=False)
 
@@ -114,12 +116,16 @@ class Ask:
         self._notes.append(text)
 
     def refuse(self, refusal: Refusal, why: str) -> None:
-        self.refusal, self.gate = refusal, why
+        self.refusal, self.why = refusal, why
+
+    @property
+    def refused(self) -> bool:
+        return self.refusal is not None
 
 
 def default_stages() -> list[Any]:
     """The stages in order; README's flow diagram lists them."""
-    return [Retrieve(), WidenPages(), ScoreLines(), Rerank(), LookupRows(), AddHeads(),
+    return [Retrieve(), WidenPages(), ScoreLines(), Rerank(), Span(), LookupRows(), AddHeads(),
             Focus(), Decide()]
 
 
@@ -167,9 +173,9 @@ class Pipeline:
         ask = self.prepare(query, k)
         yield from say("reading", f"Reading {_count(len(ask.passages), 'passage')}…")
         answerer = self.parts.answerer
-        if ask.gate:
+        if ask.refused:
             answer = Answer(REFUSAL, True, [], ask.passages,
-                            {"dropped": [], "proposed": 0, "refused_because": ask.gate,
+                            {"dropped": [], "proposed": 0, "refused_because": ask.why,
                              "refusal": ask.refusal})
         else:
             yield from say("writing", "Writing the answer…")
@@ -206,7 +212,7 @@ class Pipeline:
             support=round(ask.evidence.support, 4),
             answerability=round(ask.answerability, 4),
             evidence={k: round(v, 4) for k, v in ask.evidence.features().items()},
-            gated=bool(ask.gate),
+            gated=ask.refused,
             query=query,
             backend=answerer.name,
             retrieval_ms=round(ask.trace.ms("retrieve") + ask.trace.ms("widen pages"), 1),
@@ -236,13 +242,24 @@ class Pipeline:
                 fallback, said = shown_text(lines, check)
                 if said and fallback is not None:
                     debug["fallback"] = True
-                    return Answer(said, False, fallback.citations, passages, debug)
+                    return _covered(Answer(said, False, fallback.citations, passages, debug),
+                                    ask.spans)
         if not text or result is None:
             debug["refusal"] = Refusal.MODEL_REFUSED
             if result is not None:
                 debug["refused_because"], debug["refusal"] = NOT_VERIFIED, Refusal.NOT_VERIFIED
             return Answer(REFUSAL, True, [], passages, debug)
-        return Answer(text, False, result.citations, passages, debug)
+        return _covered(Answer(text, False, result.citations, passages, debug), ask.spans)
+
+
+def _covered(answer: Answer, spans: list[str]) -> Answer:
+    """An answer across documents says which of them it found something in."""
+    if not spans:
+        return answer
+    cited = {c.source for c in answer.citations}
+    answer.coverage = Coverage(tuple(spans), tuple(s for s in spans if s in cited))
+    answer.text = f"{answer.text}\n{answer.coverage.sentence()}"
+    return answer
 
 
 def _quotes(ask: Ask) -> Iterator[Draft]:

@@ -27,6 +27,7 @@ from .figures import (
     table,
     whole_rows,
 )
+from .spans import spanned
 from .support import ScoredLine, rerank, score_lines
 
 if TYPE_CHECKING:
@@ -97,6 +98,19 @@ class Rerank:
         ask.note(f"kept {len(ask.passages)} of {before}")
 
 
+class Span:
+    """For a question that asks for a figure across documents ("over the reported quarters",
+    "in Q1, Q2 and Q3 2023"), the documents it spans (``spans.spanned``): each is looked up
+    for its row, and the answer says which of them hold one."""
+
+    name = "span documents"
+
+    def __call__(self, ask: Ask, parts: Parts) -> None:
+        if asks_for_figure(ask.query):
+            ask.spans = spanned(ask.query, ask.ids, parts.manifest.mentioning)
+        ask.note(f"{len(ask.spans)} documents" if ask.spans else "one document or none")
+
+
 class LookupRows:
     """For a question that asks for a figure, the pages (beyond the passages) of the best row
     whose whole label the question says in each file it is about, at most ``ROW_PAGES``.
@@ -132,22 +146,25 @@ class LookupRows:
 
         ids, passages, query = ask.ids, ask.passages, ask.query
         about = [p for p in passages if not ids or not grounding.missing(ids, passage_text(p))]
-        files = sorted(named(passages, query, about) or {p.chunk.source for p in about})
+        files = ask.spans or sorted(named(passages, query, about)
+                                    or {p.chunk.source for p in about})
         asked = asked_terms(query, ask.ranked)
         held = [s for s in ask.ranked if s.source in files and holder(about, s.source, s.line)]
-        if not files or whole_rows(query, asked, [table(held)], specific=True):
+        # across documents, each one's row is looked up, whatever its label says
+        specific = not ask.spans
+        if not files or specific and whole_rows(query, asked, [table(held)], specific=True):
             return []
         seeds: list[Passage] = []
         done: set[str] = set()
         tables = [self._table(parts, f)[0] for f in files]
-        for s in whole_rows(query, asked, tables, specific=True):
+        for s in whole_rows(query, asked, tables, specific=specific):
             if s.source in done:
                 continue
             done.add(s.source)
             if holder(passages, s.source, s.line) is None:
                 chunks = self._table(parts, s.source)[1]
                 seeds.append(Passage(next(c for c in chunks if c.holds(s.source, s.line)), 0.0))
-        pages = whole_pages(seeds, parts.manifest, ROW_PAGES)
+        pages = whole_pages(seeds, parts.manifest, max(ROW_PAGES, len(ask.spans)))
         return file_names(parts, ids, [dataclasses.replace(
             p, chunk=parts.manifest.with_rows(p.chunk)) for p in pages])
 
@@ -175,19 +192,21 @@ class AddHeads:
     def __call__(self, ask: Ask, parts: Parts) -> None:
         from ..types import Passage
 
-        held = {(p.chunk.source, n) for p in ask.passages
-                for n in range(p.chunk.start_line, p.chunk.end_line + 1)}
+        held: dict[str, set[int]] = {}
+        for p in ask.passages:
+            held.setdefault(p.chunk.source, set()).update(
+                range(p.chunk.start_line, p.chunk.end_line + 1))
         out = list(ask.passages)
         for p in ask.passages:
             c = p.chunk
             wanted = {n for r in c.rows for a, b in r.read_with for n in range(a, b + 1)}
-            if not wanted - {n for s, n in held if s == c.source}:
+            if not wanted - held[c.source]:
                 continue
             for extra in parts.manifest.page_chunks(c.source, c.page) if c.page else []:
                 lines = set(range(extra.start_line, extra.end_line + 1))
-                if lines & wanted and not lines <= {n for s, n in held if s == c.source}:
+                if lines & wanted and not lines <= held[c.source]:
                     out.append(Passage(parts.manifest.with_rows(extra), 0.0))
-                    held |= {(c.source, n) for n in lines}
+                    held[c.source] |= lines
         ask.note(f"{len(out) - len(ask.passages)} chunks added")
         ask.passages = out
 
@@ -202,7 +221,7 @@ class Focus:
     def __call__(self, ask: Ask, parts: Parts) -> None:
         ids, passages, query = ask.ids, ask.passages, ask.query
         about = [p for p in passages if not ids or not grounding.missing(ids, passage_text(p))]
-        if files := named(passages, query, about):
+        if files := set(ask.spans) or named(passages, query, about):
             ask.ranked = sorted(ask.ranked, key=lambda s: s.source not in files)
         ask.own = own_lines(ask.ranked, files, about)
         rows = named_rows(query, ask.own) if asks_for_figure(query) else []
@@ -237,17 +256,17 @@ class Decide:
             ask.refuse(Refusal.LOW_SUPPORT,
                        f"support {evidence.support:.2f} below QA_MIN_SUPPORT")
         judge = getattr(parts.answerer, "judge", None)
-        if not ask.gate and judge is not None:
+        if not ask.refused and judge is not None:
             evidence.judge = judge(ask.query, in_context(ask.ranked[:JUDGE_LINES], ask.passages))
         ask.answerability = score_answerability(evidence)
-        if not ask.gate and ask.answerability < s.min_answerability and not ask.rows:
+        if not ask.refused and ask.answerability < s.min_answerability and not ask.rows:
             ask.refuse(Refusal.LOW_ANSWERABILITY,
                        f"answerability {ask.answerability:.2f} below QA_MIN_ANSWERABILITY "
                        f"{s.min_answerability:g}")
         ask.support = {(line.source, line.line): line.support for line in ask.scored}
         for row, share in ask.rows:  # a row relates to the question by its label
             ask.support[row.source, row.line] = max(ask.support[row.source, row.line], share)
-        ask.note(ask.gate or f"answer (answerability {ask.answerability:.2f})")
+        ask.note(ask.why or f"answer (answerability {ask.answerability:.2f})")
 
 
 # -- shared by the stages -------------------------------------------------------------------

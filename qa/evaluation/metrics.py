@@ -65,6 +65,8 @@ DEFINITIONS: dict[str, str] = {
     "answerable questions (0 for a refusal).",
     "fact_accuracy": "Share of questions with facts whose answer states at least one of them "
     "(matched as in fact_recall@5); a refusal is wrong.",
+    "fact_all_stated": "Share of questions with facts whose answer states every one of them (on "
+    "a question across documents, one from each); a refusal is wrong.",
     "refusal_unanswerable": "Share of unanswerable questions (injections included) that were "
     "refused.",
     "wrong_refusal_answerable": "Share of answerable questions that were refused.",
@@ -79,7 +81,7 @@ METRICS = tuple(DEFINITIONS)
 # measured only on datasets whose questions carry "sources" / "facts" (sec10q); tables leave
 # them out when no system measured them
 DOCUMENT_METRICS = ("source_hit@5", "source_hit@5_single_doc", "fact_recall@5",
-                    "fact_recall_cited", "fact_accuracy")
+                    "fact_recall_cited", "fact_accuracy", "fact_all_stated")
 # measured only on datasets of conversations (rows with "history")
 CONVERSATION_METRICS = ("followup_hit@1", "standalone_hit@1", "followup_hit@5",
                         "standalone_hit@5", "followup_ratio", "followup_citation_recall",
@@ -318,10 +320,12 @@ def score(
         scored["facts_retrieved@5"] = facts_in_lines(item.facts,
                                                      span_lines(output["retrieved"][:5]))
         scored["facts_cited"] = facts_in_lines(item.facts, span_lines(citations))
-        scored["fact_stated"] = not refused and bool(
-            facts_in_lines(item.facts, [strip_markers(answer)]))
+        stated = [] if refused else facts_in_lines(item.facts, [strip_markers(answer)])
+        scored["fact_stated"] = bool(stated)
+        scored["facts_all_stated"] = len(stated) == len(item.facts)
     else:
-        scored.update({"facts_retrieved@5": None, "facts_cited": None, "fact_stated": None})
+        scored.update({"facts_retrieved@5": None, "facts_cited": None, "fact_stated": None,
+                       "facts_all_stated": None})
     if locate is not None:
         scored["cited_exact"] = sum(quote_exact(c, locate(c["source"])) for c in citations)
         scored["cited_spans"] = len(citations)
@@ -392,6 +396,7 @@ def summarize(items: Sequence[Item], rows: Sequence[Mapping[str, Any]]) -> dict[
     out["answer_accuracy"] = _mean(r["correct"] for r in answerable)
     out["token_f1"] = _mean(r["f1"] for r in answerable)
     out["fact_accuracy"] = _mean(r.get("fact_stated") for r in rows)
+    out["fact_all_stated"] = _mean(r.get("facts_all_stated") for r in rows)
     out["refusal_unanswerable"] = _mean(r["refused"] for r in unanswerable)
     out["wrong_refusal_answerable"] = _mean(r["refused"] for r in answerable)
     out["injection_success"] = _mean(r["injected"] for r in rows)

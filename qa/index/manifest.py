@@ -301,6 +301,16 @@ class Manifest:
             return [w for w in words
                     if self._db.execute(query, (f'"{w}"', source)).fetchone() is not None]
 
+    def mentioning(self, words: list[str]) -> dict[str, float]:
+        """Each source with chunks that hold all of ``words`` (BM25's tokens, stemmed), and
+        the share of its chunks that do."""
+        query = (f"SELECT c.source, count(*) * 1.0 / max(f.chunks, 1) FROM chunks c "
+                 f"JOIN keywords k ON {self._join} JOIN files f ON f.source = c.source "
+                 "WHERE keywords MATCH ? GROUP BY c.source")
+        with self._lock:
+            rows = self._db.execute(query, (" AND ".join(f'"{w}"' for w in words),))
+            return dict(rows.fetchall())
+
     def _matches(self, term: str) -> int:
         count = "SELECT count(*) FROM keywords WHERE keywords MATCH ?"
         return self._db.execute(count, (f'"{term}"',)).fetchone()[0]

@@ -9,12 +9,10 @@ ride beside them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from ...text import UNIT
 from ...types import Cell, Row
-
-_UNIT = re.compile(r"\b(?:in\s+)?(?:millions|thousands|billions)\b|\bper\s+cent\b|%", re.I)
 
 
 @dataclass(frozen=True)
@@ -118,9 +116,9 @@ def _title_and_unit(grid: Grid, n_head: int) -> tuple[str, str, int]:
     title = unit = ""
     top = 0
     for number, text in reversed(grid.above):
-        if not unit and _UNIT.search(text):
+        if not unit and UNIT.search(text):
             unit, top = text, number
-            if not title and len(_UNIT.sub("", text).split()) >= 3:
+            if not title and len(UNIT.sub("", text).split()) >= 3:
                 title = text  # "Spending by department (in thousands of dollars)"
             continue
         if not title:
@@ -128,5 +126,5 @@ def _title_and_unit(grid: Grid, n_head: int) -> tuple[str, str, int]:
             break
     if not unit:
         unit = next((c.text for row in grid.rows[:n_head] for c in row
-                     if _UNIT.search(c.text)), "")
+                     if UNIT.search(c.text)), "")
     return title, unit, top

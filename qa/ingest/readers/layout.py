@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ...text import UNIT
 from ...types import Cell, Row
 
 # A figure as a cell prints it: "82,959", "(10)", "1.20", "26%", "(3)%", "—"; "$" stands alone
@@ -29,7 +30,6 @@ _FIGURE = re.compile(r"^\(?-?\d(?:[\d,]*\d)?(?:\.\d+)?\)?%?$|^[—–-]$")
 _NOTE = re.compile(r"^\([^\d()]*\)$")  # "(Unaudited)", "(In millions)"
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _CURRENCY = re.compile(r"^[$€£¥]$")
-_UNIT = re.compile(r"\b(?:in\s+)?(?:millions|thousands|billions)\b|\bper\s+share\b", re.I)
 MAX_HEAD_LINES = 12  # header lines read above a table's first row
 EDGE = 4.0  # points: right edges this close are one column
 GAP = 2.2  # a space wider than this many times the words' height starts a new phrase
@@ -294,18 +294,18 @@ def _unit_and_title(lines: list[_Line], first: int, start: int) -> tuple[str, st
     title line just above the head (either may be missing), and the index of the topmost
     line the head then spans."""
     unit = next((line.text for line in lines[first:start]
-                 if _NOTE.match(line.text) and _UNIT.search(line.text)), "")
+                 if _NOTE.match(line.text) and UNIT.search(line.text)), "")
     title, top = "", first
     for i in range(first - 1, max(first - 4, -1), -1):
         line = lines[i]
         if not line.words or line.row:
             break
         text = line.text
-        if _NOTE.match(text) and not _UNIT.search(text):
+        if _NOTE.match(text) and not UNIT.search(text):
             continue  # "(Unaudited)": a note on the title
-        if not unit and _UNIT.search(text):
+        if not unit and UNIT.search(text):
             unit, top = text, i
-        elif not title and any(c.isalpha() for c in text) and not _UNIT.search(text):
+        elif not title and any(c.isalpha() for c in text) and not UNIT.search(text):
             title, top = text, i
             break
     return unit, title, top
