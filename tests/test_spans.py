@@ -129,3 +129,10 @@ def test_a_document_that_names_the_subject_in_passing_is_not_one_of_its_document
     found = spanned("How did Acme's revenue change over time?", ["Acme"],
                     lambda names: shares)
     assert found == ["2023 Q1 Acme.pdf", "2023 Q2 Acme.pdf"]
+
+
+def test_files_are_named_by_what_tells_their_names_apart():
+    """A question says "Q4 2022", never the ticker every one of the company's files holds."""
+    family = ["2022 Q4 GBX.pdf", "2023 Q1 GBX.pdf", "2023 Q2 GBX.pdf"]
+    found = spanned("Compare Acme's cash in Q4 2022 with Q2 2023.", ["Acme"], by_name(family))
+    assert found == ["2022 Q4 GBX.pdf", "2023 Q2 GBX.pdf"]
