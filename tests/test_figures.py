@@ -89,6 +89,21 @@ def test_a_question_for_no_figure_keeps_the_best_line(filing_index):
     assert [c.quote for c in answer.citations] == [SIGNED]
 
 
+@pytest.mark.parametrize("question, labels, expected", [
+    ("How much did Acme spend?", [], True),  # says it asks for a quantity
+    ("What percentage of its staff work in Europe?", [], True),
+    ("What were Acme's net accounts receivable?", ["Accounts receivable, net"], True),
+    ("How have Acme's inventory levels changed?", ["Inventories", "Cash"], True),
+    # a word of a label is not the label, and prose with no table asks for no figure
+    ("Who audited Acme's accounts?", ["Accounts receivable, net"], False),
+    ("What did the city's mayor announce?", [], False),
+    ("Who approved Acme's accounts payable?", ["Accounts payable"], False),  # a person
+])
+def test_a_question_asks_for_a_figure_by_its_words_or_by_a_table_s_row(question, labels,
+                                                                       expected):
+    assert asks_for_figure(question, labels) is expected
+
+
 def test_a_figure_the_documents_do_not_hold_is_no_table_row(filing_index):
     """Nothing in the filing counts employees: no row of figures may stand in for it."""
     answer, _ = ask(filing_index, "How many employees did Acme have at the end of the quarter?")

@@ -38,3 +38,14 @@ def test_a_pipeline_without_the_row_lookup_misses_the_row_retrieval_missed(index
     assert any(INVENTORY_ROW in c.quote for c in full.citations)
     assert not any(INVENTORY_ROW in p.chunk.text for p in without.retrieved)
     assert "look up rows" not in [step["stage"] for step in without.debug["trace"]]
+
+
+def test_a_question_naming_a_row_s_whole_label_asks_for_its_figure(index):
+    """No word of the question says it wants a figure; the balance sheet's row label does."""
+    with QA(index, backend="extractive", read_only=True) as qa:
+        answer = qa.ask("What were Acme's vendor non-trade receivables?")
+        other = qa.ask("Who are Acme's vendors?")
+    notes = {step["stage"]: step["note"] for step in answer.debug["trace"]}
+    assert notes["asks for a figure"] == "yes"
+    assert any("Vendor non-trade receivables 19,637" in c.quote for c in answer.citations)
+    assert {s["stage"]: s["note"] for s in other.debug["trace"]}["asks for a figure"] == "no"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..text import STOPWORDS, content_terms, stem
@@ -29,6 +30,8 @@ _ASKS = re.compile(
     r"|assets|liabilities|dividends?|repurchases?|buybacks?|population|percent(?:age)?)\b",
     re.I,
 )
+# a question for a person, place, time or reason, whatever rows its words name
+_ASKS_OTHER = re.compile(r"\s*(?:who|whom|whose|where|when|why)\b", re.I)
 # A figure as written: a number with a separator, decimals, a currency sign or a percent, or
 # of two digits or more; a year ("2023") alone is a date, not a figure.
 # ("Q2", "10-Q" and "3rd" name things, not amounts)
@@ -71,8 +74,24 @@ _MEASURES = frozenset().union(*_KINDS) | {stem(w) for w in "obligations total ne
 _ASKS_SHARE = re.compile(r"percent|proportion|\bshare\b|\bratio\b|\brates?\b|%", re.I)
 
 
-def asks_for_figure(question: str) -> bool:
-    return bool(_ASKS.search(question))
+def asks_for_figure(question: str, labels: Iterable[str] = ()) -> bool:
+    """The question asks for a quantity (``_ASKS``: "how much", "what percentage"), or, when
+    it asks for no person, place, time or reason, names a row of a table by its whole label
+    ("What were NVIDIA's net accounts receivable?": "Accounts receivable, net"), of the
+    ``labels`` of the tables at hand."""
+    if _ASKS.search(question):
+        return True
+    if _ASKS_OTHER.match(question):  # "Who ruled out sending troops?" names "Troops 4,000"
+        return False
+    said = content_terms(question)
+    return any((terms := content_terms(label)) and terms <= said for label in labels)
+
+
+def row_labels(lines: list[ScoredLine]) -> set[str]:
+    """The labels of the table rows among ``lines``: those the readers found, and lines that
+    read as a row (a label, then two figures or more: ``table``)."""
+    return {s.row.label for s in lines if s.row is not None and s.row.label} | labels(
+        table(lines))
 
 
 def figures(text: str) -> list[str]:
@@ -184,6 +203,10 @@ def table(lines: list[ScoredLine]) -> Table:
     return Table(tuple(rows), df, len(lines))
 
 
+def labels(rows: Table) -> set[str]:
+    return {_label(s.text) for s, _ in rows.rows}
+
+
 def _rows(asked: set[str], tables: list[Table]) -> list[tuple[ScoredLine, float]]:
     df = tables[0].df if len(tables) == 1 else sum((t.df for t in tables), Counter())
     n = sum(t.lines for t in tables)
@@ -253,7 +276,7 @@ def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
         return []
     if fields := named_fields(question, ranked):  # "Who was the operator?": its field
         return fields[:1]
-    if not asks_for_figure(question):
+    if not asks_for_figure(question, row_labels(ranked)):
         return ranked[:1]
     asked = asked_terms(question, ranked)
     rows, seen = [], set()

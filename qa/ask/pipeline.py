@@ -27,11 +27,13 @@ from .answer.extractive import quoted
 from .answer.markers import NOT_FOUND
 from .answerability import Evidence, holder, passage_text
 from .condense import rule_condense
-from .figures import FIGURE_LINES, answer_lines, asks_for_figure, figures_first, stating
+from .figures import FIGURE_LINES, answer_lines, figures_first, stating
 from .gate import Gate, shown_text
 from .stages import (
     AddHeads,
     Decide,
+    Figure,
+    FileTables,
     Focus,
     LookupRows,
     Rerank,
@@ -106,6 +108,7 @@ class Ask:
     evidence: Evidence | None = None
     answerability: float = 0.0
     support: dict[tuple[str, int], float] = field(default_factory=dict)
+    figure: bool = False  # it asks for a figure (``figures.asks_for_figure``)
     spans: list[str] = field(default_factory=list)  # the documents it asks across, if any
     refusal: Refusal | None = None  # what decided that no answer will be written
     why: str = ""  # the refusal as the user reads it ("no passage found mentions X")
@@ -125,8 +128,9 @@ class Ask:
 
 def default_stages() -> list[Any]:
     """The stages in order; README's flow diagram lists them."""
-    return [Retrieve(), WidenPages(), ScoreLines(), Rerank(), Span(), LookupRows(), AddHeads(),
-            Focus(), Decide()]
+    tables = FileTables()  # the files' rows, read once for both stages that read them
+    return [Retrieve(), WidenPages(), ScoreLines(), Figure(tables), Rerank(), Span(),
+            LookupRows(tables), AddHeads(), Focus(), Decide()]
 
 
 class Pipeline:
@@ -276,7 +280,7 @@ def _quotes(ask: Ask) -> Iterator[Draft]:
         return home is not None and s.line not in home.chunk.flagged \
             and not grounding.missing(ids, passage_text(home))
 
-    if not asks_for_figure(question):
+    if not ask.figure:
         choices = [answer_lines(question, [s for s in ask.own[:3] if quotable(s)])]
     else:
         pool = [s for s in ask.own if quotable(s)]

@@ -22,8 +22,10 @@ from .figures import (
     Table,
     asked_terms,
     asks_for_figure,
+    labels,
     matching_rows,
     named_rows,
+    row_labels,
     table,
     whole_rows,
 )
@@ -38,6 +40,27 @@ RERANK_POOL = 3  # with reranking, this many times top_k candidates are read lin
 ROW_PAGES = 3  # most pages added for the rows a question names (one per file): as ROW_LINES
 TABLE_FILES = 64  # files whose rows the row lookup keeps read
 JUDGE_LINES = 2  # best lines the backend judges (measured: 2 lines beat the 8 of the prompt)
+
+
+class FileTables:
+    """Each file's table rows (``figures.table``) and its chunks, read once per version (of
+    the last ``TABLE_FILES`` files read); shared by the stages that read a file's rows."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, tuple[str, Table, list[Chunk]]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, parts: Parts, source: str) -> tuple[Table, list[Chunk]]:
+        sha = parts.manifest.sha256(source)
+        if (cached := self._tables.get(source)) is None or cached[0] != sha:
+            chunks = parts.manifest.file_chunks(source)
+            lines = {(n, line) for c in chunks for n, line in enumerate(c.lines(), c.start_line)}
+            rows = table([ScoredLine(source, n, line, 0.0) for n, line in sorted(lines)])
+            with self._lock:
+                cached = self._tables[source] = sha or "", rows, chunks
+                while len(self._tables) > TABLE_FILES:
+                    self._tables.pop(next(iter(self._tables)))
+        return cached[1], cached[2]
 
 
 class Retrieve:
@@ -80,6 +103,28 @@ class ScoreLines:
         ask.note(f"{len(ask.scored)} lines")
 
 
+class Figure:
+    """Whether the question asks for a figure (``figures.asks_for_figure``): it says so, or it
+    names a table row by its whole label, among the passages' rows or else the rows of the
+    files they are of ("How have inventory levels changed?": the balance sheet's
+    "Inventories", which retrieval may not have found)."""
+
+    name = "asks for a figure"
+
+    def __init__(self, tables: FileTables | None = None) -> None:
+        self._tables = tables or FileTables()
+
+    def __call__(self, ask: Ask, parts: Parts) -> None:
+        ask.figure = asks_for_figure(ask.query, row_labels(ask.scored)) or asks_for_figure(
+            ask.query, self._labels(ask, parts))
+        ask.note("yes" if ask.figure else "no")
+
+    def _labels(self, ask: Ask, parts: Parts) -> set[str]:
+        sources = sorted({p.chunk.source for p in ask.passages})
+        return parts.manifest.labels(sources) | {
+            label for source in sources for label in labels(self._tables(parts, source)[0])}
+
+
 class Rerank:
     """Passages ordered by their best lines (and the rows the question names), the top ``k``
     kept; the passages that name the question's identifiers stay first."""
@@ -90,7 +135,7 @@ class Rerank:
         if parts.settings.rerank != "on":  # the pages were widened to k passages
             ask.note("off (QA_RERANK)")
             return
-        rows = matching_rows(ask.query, ask.ranked) if asks_for_figure(ask.query) else []
+        rows = matching_rows(ask.query, ask.ranked) if ask.figure else []
         before = len(ask.passages)
         ordered = rerank(ask.passages, ask.ranked, rows=rows)
         ask.passages = named_first(ask.ids, ordered, ask.query)[:ask.k]
@@ -106,7 +151,7 @@ class Span:
     name = "span documents"
 
     def __call__(self, ask: Ask, parts: Parts) -> None:
-        if asks_for_figure(ask.query):
+        if ask.figure:
             ask.spans = spanned(ask.query, ask.ids, parts.manifest.mentioning)
         ask.note(f"{len(ask.spans)} documents" if ask.spans else "one document or none")
 
@@ -124,12 +169,11 @@ class LookupRows:
 
     name = "look up rows"
 
-    def __init__(self) -> None:
-        self._tables: dict[str, tuple[str, Table, list[Chunk]]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, tables: FileTables | None = None) -> None:
+        self._tables = tables or FileTables()
 
     def __call__(self, ask: Ask, parts: Parts) -> None:
-        extra = self._pages(ask, parts) if asks_for_figure(ask.query) else []
+        extra = self._pages(ask, parts) if ask.figure else []
         if not extra:
             ask.note("none")
             return
@@ -156,32 +200,17 @@ class LookupRows:
             return []
         seeds: list[Passage] = []
         done: set[str] = set()
-        tables = [self._table(parts, f)[0] for f in files]
+        tables = [self._tables(parts, f)[0] for f in files]
         for s in whole_rows(query, asked, tables, specific=specific):
             if s.source in done:
                 continue
             done.add(s.source)
             if holder(passages, s.source, s.line) is None:
-                chunks = self._table(parts, s.source)[1]
+                chunks = self._tables(parts, s.source)[1]
                 seeds.append(Passage(next(c for c in chunks if c.holds(s.source, s.line)), 0.0))
         pages = whole_pages(seeds, parts.manifest, max(ROW_PAGES, len(ask.spans)))
         return file_names(parts, ids, [dataclasses.replace(
             p, chunk=parts.manifest.with_rows(p.chunk)) for p in pages])
-
-    def _table(self, parts: Parts, source: str) -> tuple[Table, list[Chunk]]:
-        """A file's table rows (``figures.table``) and its chunks, read once per version (of
-        the last ``TABLE_FILES`` files read)."""
-        sha = parts.manifest.sha256(source)
-        if (cached := self._tables.get(source)) is None or cached[0] != sha:
-            chunks = parts.manifest.file_chunks(source)
-            lines = {(n, line) for c in chunks for n, line in enumerate(c.lines(), c.start_line)}
-            rows = table([ScoredLine(source, n, line, 0.0) for n, line in sorted(lines)])
-            with self._lock:
-                cached = self._tables[source] = sha or "", rows, chunks
-                while len(self._tables) > TABLE_FILES:
-                    self._tables.pop(next(iter(self._tables)))
-        return cached[1], cached[2]
-
 
 class AddHeads:
     """The chunks that hold the heads (title, unit, column headers) and sections of the
@@ -224,7 +253,7 @@ class Focus:
         if files := set(ask.spans) or named(passages, query, about):
             ask.ranked = sorted(ask.ranked, key=lambda s: s.source not in files)
         ask.own = own_lines(ask.ranked, files, about)
-        rows = named_rows(query, ask.own) if asks_for_figure(query) else []
+        rows = named_rows(query, ask.own) if ask.figure else []
         ask.rows = rows + [(s, 1.0) for s in named_fields(query, ask.own)]
         ask.note(f"{len(ask.own)} lines, {len(ask.rows)} named rows or fields")
 

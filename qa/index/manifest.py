@@ -271,6 +271,17 @@ class Manifest:
             return chunk
         return dataclasses.replace(chunk, rows=tuple(_row(r[0]) for r in found))
 
+    def labels(self, sources: list[str]) -> set[str]:
+        """The labels of the table rows that ingest read in ``sources``."""
+        marks = ",".join("?" * len(sources))
+        query = (f"SELECT DISTINCT json_extract(row, '$.label') FROM rows "
+                 f"WHERE source IN ({marks})")
+        try:
+            with self._lock:
+                return {r[0] for r in self._db.execute(query, sources) if r[0]}
+        except sqlite3.OperationalError:  # an index older than rows, opened read-only
+            return set()
+
     def page_chunks(self, source: str, page: int) -> list[Chunk]:
         """The committed chunks of one page of ``source``, in line order."""
         with self._lock:
