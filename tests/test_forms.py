@@ -114,3 +114,59 @@ def test_an_answer_states_the_field_asked_for_not_the_line_beside_it(form_index)
         assert [c.quote for c in answer.citations][0].startswith("Registration: N4821")
         empty = qa.ask("What was the pilot age in case 2291?")
     assert "Pilot Age" not in empty.text  # an empty field is no answer
+
+
+def case_pdf(case: str, place: str, owner: str) -> bytes:
+    """A case report as agencies print them: the case and place on the first page, pages of
+    narrative, and the owner's fields on a last page that names neither."""
+    from . import docmaker as dm
+
+    topics = ["weather", "radio calls", "fuel records", "maintenance logs", "witness reports",
+              "the runway lights", "the wreckage path", "the engine teardown"]
+    narrative = [[f"Narrative, part {n + 1}: {topic}",
+                  f"Investigators reviewed the {topic} for the flight in detail.",
+                  f"The {topic} showed nothing that bore on the sequence of events."]
+                 for n, topic in enumerate(topics)]
+    return dm.text_pdf([
+        [f"Case Report {case}", f"Location: {place}", "Date: 14 March 2024",
+         "Aircraft: Piper PA-28"],
+        *narrative,
+        ["Owner/Operator Information", f"Registered Owner: {owner}",
+         f"Operator: {owner}", "Operating Certificate(s) Held: None"],
+    ])
+
+
+@pytest.fixture(scope="module")
+def cases_index(tmp_path_factory):
+    return index_of(tmp_path_factory, "cases", {
+        "case_7713.pdf": case_pdf("7713", "Dunmore, VT", "Kestrel Aviation Club"),
+        "case_8120.pdf": case_pdf("8120", "Harlow, ME", "Osprey Flight Services")})
+
+
+def test_a_field_on_a_later_page_of_the_case_is_looked_up(cases_index):
+    with QA(cases_index, backend="extractive", read_only=True) as qa:
+        answer = qa.ask("Who was the registered owner of the aircraft in the Dunmore, Vermont "
+                        "case?")
+    assert not answer.refused, answer.debug.get("refused_because")
+    assert "Kestrel Aviation Club" in answer.text and "Osprey" not in answer.text
+    assert {c.source.rsplit("/", 1)[-1] for c in answer.citations} == {"case_7713.pdf"}
+
+
+def test_the_row_lookup_adds_the_page_of_a_field_retrieval_missed(cases_index):
+    """The passages are cut to the case's first page, as when retrieval ranks the narrative
+    above the owner's page: the field the question names is looked up in the case's file."""
+    from qa.ask.pipeline import Ask
+    from qa.ask.stages import LookupRows, Retrieve, ScoreLines, WidenPages
+
+    question = "Who was the registered owner of the aircraft in the Dunmore, Vermont case?"
+    with QA(cases_index, backend="extractive", read_only=True) as qa:
+        ask = Ask(question, qa.settings.top_k)
+        for stage in (Retrieve(), WidenPages(), ScoreLines()):
+            stage(ask, qa)
+        ask.passages = [p for p in ask.passages if p.chunk.page == 1]
+        ask.scored = [s for s in ask.scored if any(p.chunk.holds(s.source, s.line)
+                                                   for p in ask.passages)]
+        LookupRows()(ask, qa)
+    added = [p for p in ask.passages if p.chunk.page != 1]
+    assert [p.chunk.source.rsplit("/", 1)[-1] for p in added] == ["case_7713.pdf"]
+    assert "Registered Owner: Kestrel Aviation Club" in added[0].chunk.text

@@ -164,7 +164,9 @@ class LookupRows:
     "Inventories 7,351 4,946", yet a page of numbers is far from the question's words:
     retrieval finds the prose about inventory instead. Only a row that names more than a
     measure ("Inventories", not "Revenues" or "Cash") is looked up, and only when the
-    passages of those files hold none.
+    passages of those files hold none. A form field the question names by its whole label
+    ("Who was the registered owner?": "Registered Owner: ...") is looked up the same way, on
+    a form's later page that names neither the case nor the question's other words.
     """
 
     name = "look up rows"
@@ -173,7 +175,7 @@ class LookupRows:
         self._tables = tables or FileTables()
 
     def __call__(self, ask: Ask, parts: Parts) -> None:
-        extra = self._pages(ask, parts) if ask.figure else []
+        extra = (self._pages(ask, parts) if ask.figure else []) or self._fields(ask, parts)
         if not extra:
             ask.note("none")
             return
@@ -184,14 +186,38 @@ class LookupRows:
                             key=lambda s: -s.support)
         ask.note(f"{len(extra)} pages added")
 
+    def _fields(self, ask: Ask, parts: Parts) -> list[Passage]:
+        """The page of the field the question names most fully (``cells.named_fields``) in
+        each file it is about, when the passages do not hold it."""
+        from ..types import Passage
+        from .retrieve import whole_pages
+
+        seeds: list[Passage] = []
+        for f in self._files(ask):
+            lines = [ScoredLine(f, r.line, "", 0.0, row=r) for r in parts.manifest.fields(f)]
+            found = named_fields(ask.query, lines)
+            if found and holder(ask.passages, f, line := found[0].line) is None:
+                chunks = self._tables(parts, f)[1]
+                seeds.append(Passage(next(c for c in chunks if c.holds(f, line)), 0.0))
+        pages = whole_pages(seeds, parts.manifest, ROW_PAGES)
+        return file_names(parts, ask.ids, [dataclasses.replace(
+            p, chunk=parts.manifest.with_rows(p.chunk)) for p in pages])
+
+    def _files(self, ask: Ask) -> list[str]:
+        """The files the question is about: those it spans or names, else those of the
+        passages that name its identifiers."""
+        about = [p for p in ask.passages
+                 if not ask.ids or not grounding.missing(ask.ids, passage_text(p))]
+        return ask.spans or sorted(named(ask.passages, ask.query, about)
+                                   or {p.chunk.source for p in about})
+
     def _pages(self, ask: Ask, parts: Parts) -> list[Passage]:
         from ..types import Passage
         from .retrieve import whole_pages
 
         ids, passages, query = ask.ids, ask.passages, ask.query
         about = [p for p in passages if not ids or not grounding.missing(ids, passage_text(p))]
-        files = ask.spans or sorted(named(passages, query, about)
-                                    or {p.chunk.source for p in about})
+        files = self._files(ask)
         asked = asked_terms(query, ask.ranked)
         held = [s for s in ask.ranked if s.source in files and holder(about, s.source, s.line)]
         # across documents, each one's row is looked up, whatever its label says
@@ -308,11 +334,18 @@ def file_names(parts: Parts, names: list[str], passages: list[Passage]) -> list[
     if not names:
         return passages
     said: dict[str, list[str]] = {}
+    # a name one of its pages writes another way ("Dunmore, VT" for Vermont) is the file's too
+    shown: dict[str, set[str]] = {}
+    for p in passages:
+        if p.chunk.page:
+            unnamed = set(grounding.missing(names, passage_text(p)))
+            shown.setdefault(p.chunk.source, set()).update(n for n in names if n not in unnamed)
     out = []
     for p in passages:
         c = p.chunk
         if c.page and c.source not in said:
-            said[c.source] = parts.manifest.mentions(c.source, names)
+            found = parts.manifest.mentions(c.source, names)
+            said[c.source] = found + sorted(shown.get(c.source, set()) - set(found))
         if c.page and said[c.source]:
             context = f"{c.context} | {' '.join(said[c.source])}"
             p = Passage(dataclasses.replace(c, context=context), p.score)

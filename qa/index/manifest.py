@@ -271,6 +271,15 @@ class Manifest:
             return chunk
         return dataclasses.replace(chunk, rows=tuple(_row(r[0]) for r in found))
 
+    def fields(self, source: str) -> list[Row]:
+        """The lines of form fields (rows without a label) that ingest read in ``source``."""
+        query = "SELECT row FROM rows WHERE source = ? AND json_extract(row, '$.label') = ''"
+        try:
+            with self._lock:
+                return [_row(r[0]) for r in self._db.execute(query, (source,))]
+        except sqlite3.OperationalError:  # an index older than rows, opened read-only
+            return []
+
     def labels(self, sources: list[str]) -> set[str]:
         """The labels of the table rows that ingest read in ``sources``."""
         marks = ",".join("?" * len(sources))
