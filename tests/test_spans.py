@@ -40,7 +40,7 @@ def report(company: str, quarter: str, fares: tuple, *, aside: str = "") -> byte
     return dm.word_docx([
         ("h1", f"{company} quarterly report, {quarter} 2024"),
         *fleet,
-        ("p", "Results of operations (in thousands of dollars)"),
+        ("p", f"{company} results of operations (in thousands of dollars)"),
         ("table", rows),
         *([("p", aside)] if aside else []),
     ])
@@ -136,3 +136,13 @@ def test_files_are_named_by_what_tells_their_names_apart():
     family = ["2022 Q4 GBX.pdf", "2023 Q1 GBX.pdf", "2023 Q2 GBX.pdf"]
     found = spanned("Compare Acme's cash in Q4 2022 with Q2 2023.", ["Acme"], by_name(family))
     assert found == ["2022 Q4 GBX.pdf", "2023 Q2 GBX.pdf"]
+
+
+def test_a_question_for_one_period_states_the_row_of_the_file_with_that_column(index):
+    """Every report has a fare revenue row; "in the three months ended June 30, 2024" is the
+    second quarter's column alone."""
+    with QA(index, backend="extractive", read_only=True) as qa:
+        answer = qa.ask("What was Larkspur Ferries' fare revenue in the three months ended "
+                        "June 30, 2024?")
+    assert "4,655" in answer.text and "4,210" not in answer.text
+    assert {Path(c.source).name for c in answer.citations} == {"2024 Q2 Larkspur.docx"}

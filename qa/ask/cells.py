@@ -22,12 +22,18 @@ def pick(question: str, row: Row) -> list[Cell]:
     words (a number such as a year counts twice), when it shares any; else every cell, as a
     question that names no period ("How have net sales changed?") asks for the whole row."""
     asked = content_terms(question)
+    best = max((_hit(asked, c) for c in row.cells), default=0)
+    return [c for c in row.cells if _hit(asked, c) == best] if best else list(row.cells)
 
-    def hit(cell: Cell) -> int:
-        return sum(2 if t.isdigit() else 1 for t in asked & content_terms(cell.column))
 
-    best = max((hit(c) for c in row.cells), default=0)
-    return [c for c in row.cells if hit(c) == best] if best else list(row.cells)
+def fit(question: str, row: Row | None) -> int:
+    """How much of the question the best column of ``row`` says (0 for no typed row)."""
+    asked = content_terms(question)
+    return max((_hit(asked, c) for c in row.cells), default=0) if row is not None else 0
+
+
+def _hit(asked: set[str], cell: Cell) -> int:
+    return sum(2 if t.isdigit() else 1 for t in asked & content_terms(cell.column))
 
 
 def named_fields(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:

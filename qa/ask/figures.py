@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..text import STOPWORDS, content_terms, stem
-from .cells import named_fields
+from .cells import fit, named_fields
+from .spans import asks_across
 from .support import ScoredLine
 
 # Wording that asks for a quantity: "how much/many", "what percentage", or a measured thing.
@@ -290,6 +291,10 @@ def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
         # the next best rows
         label = _label(whole[0].text).strip().casefold()
         same = [s for s in whole if _label(s.text).strip().casefold() == label]
+        # "as of June 25, 2022": the file with that column, unless it asks across files
+        if not asks_across(question, sorted({s.source for s in same})):
+            best = max(fit(question, s.row) for s in same)
+            same = [s for s in same if fit(question, s.row) == best]
         return same + [s for s in whole if s not in same][:max(0, ROW_LINES - len(same))]
     chosen = rows[:ROW_LINES]
     chosen += [s for s in stating(ranked) if s not in chosen][:FIGURE_LINES]

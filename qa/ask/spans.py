@@ -15,7 +15,7 @@ found.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from ..text import TOKEN
 from .answerability import file_date, name_terms, said_terms
@@ -34,6 +34,22 @@ _ACROSS = re.compile(rf"\bover\s+time\b|\b(?:{_CUES})(?:\W+[\w-]+){{0,3}}?\W+(?:
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 
 
+def asks_across(question: str, sources: Sequence[str] = ()) -> bool:
+    """The question says it asks across periods or documents ("each reported period"), or
+    names two of ``sources`` or more."""
+    return _ACROSS.search(question) is not None or len(named_among(question, sources)) >= 2
+
+
+def named_among(question: str, sources: Sequence[str]) -> list[str]:
+    """The files of ``sources`` the question names: it says all that tells a file's name from
+    the others' ("Q1 2023" of "2023 Q1 AAPL", "2023 Q2 AAPL", ...)."""
+    if len(sources) < 2:
+        return []
+    said = said_terms(question)
+    common = set.intersection(*(name_terms(s) for s in sources))
+    return [s for s in sources if (own := name_terms(s) - common) and own <= said]
+
+
 def spanned(question: str, ids: list[str], mentioning: Callable[[list[str]], dict[str, float]]
             ) -> list[str]:
     """The documents ``question`` asks across, oldest first by their names' dates; [] when it
@@ -49,12 +65,9 @@ def spanned(question: str, ids: list[str], mentioning: Callable[[list[str]], dic
     if len(family) < 2:
         return []
     said = said_terms(question)
-    # a file is named when the question says all that tells its name from the others' ("Q1
-    # 2023" of "2023 Q1 AAPL", "2023 Q2 AAPL", ...)
-    common = set.intersection(*(name_terms(s) for s in family))
-    named = [s for s in family if (own := name_terms(s) - common) and own <= said]
+    named = named_among(question, family)
     if len(named) < 2:
-        if not _ACROSS.search(question):
+        if not asks_across(question):
             return []
         years = {t for t in said if _YEAR.match(t)}
         named = [s for s in family if name_terms(s) & years] or family

@@ -257,7 +257,9 @@ class AddHeads:
             wanted = {n for r in c.rows for a, b in r.read_with for n in range(a, b + 1)}
             if not wanted - held[c.source]:
                 continue
-            for extra in parts.manifest.page_chunks(c.source, c.page) if c.page else []:
+            chunks = (parts.manifest.page_chunks(c.source, c.page) if c.page
+                      else parts.manifest.file_chunks(c.source))  # a Word table's head
+            for extra in chunks:
                 lines = set(range(extra.start_line, extra.end_line + 1))
                 if lines & wanted and not lines <= held[c.source]:
                     out.append(Passage(parts.manifest.with_rows(extra), 0.0))
@@ -328,25 +330,35 @@ class Decide:
 def file_names(parts: Parts, names: list[str], passages: list[Passage]) -> list[Passage]:
     """A PDF page's context also holds the names and codes the question asks about that its
     file mentions anywhere: a filing names its company and form ("Amazon.com, Inc.", "10-Q")
-    on the cover and a few statement pages, yet every page of it is about them."""
+    on the cover and a few statement pages, yet every page of it is about them. So does a
+    passage of a file with tables or forms: a Word report's table never repeats the company
+    its heading names."""
     from ..types import Passage
 
     if not names:
         return passages
+    structured: dict[str, bool] = {}
+
+    def whole(c: Chunk) -> bool:
+        if c.source not in structured:
+            structured[c.source] = bool(c.page) or bool(
+                parts.manifest.labels([c.source]) or parts.manifest.fields(c.source))
+        return structured[c.source]
+
     said: dict[str, list[str]] = {}
     # a name one of its pages writes another way ("Dunmore, VT" for Vermont) is the file's too
     shown: dict[str, set[str]] = {}
     for p in passages:
-        if p.chunk.page:
+        if whole(p.chunk):
             unnamed = set(grounding.missing(names, passage_text(p)))
             shown.setdefault(p.chunk.source, set()).update(n for n in names if n not in unnamed)
     out = []
     for p in passages:
         c = p.chunk
-        if c.page and c.source not in said:
+        if whole(c) and c.source not in said:
             found = parts.manifest.mentions(c.source, names)
             said[c.source] = found + sorted(shown.get(c.source, set()) - set(found))
-        if c.page and said[c.source]:
+        if whole(c) and said[c.source]:
             context = f"{c.context} | {' '.join(said[c.source])}"
             p = Passage(dataclasses.replace(c, context=context), p.score)
         out.append(p)
