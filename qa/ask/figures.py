@@ -291,11 +291,13 @@ def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
         # the next best rows
         label = _label(whole[0].text).strip().casefold()
         same = [s for s in whole if _label(s.text).strip().casefold() == label]
-        # "as of June 25, 2022": the file with that column, unless it asks across files
-        if not asks_across(question, sorted({s.source for s in same})):
-            best = max(fit(question, s.row) for s in same)
-            same = [s for s in same if fit(question, s.row) == best]
-        return same + [s for s in whole if s not in same][:max(0, ROW_LINES - len(same))]
+        others = [s for s in whole if s not in same]
+        # "as of June 25, 2022": the files with that column, unless it asks across files
+        files = sorted({s.source for s in same})
+        if len(files) > 1 and not asks_across(question, files):
+            fits = {f: max(fit(question, s.row) for s in same if s.source == f) for f in files}
+            same = [s for s in same if fits[s.source] == max(fits.values())]
+        return same + others[:max(0, ROW_LINES - len(same))]
     chosen = rows[:ROW_LINES]
     chosen += [s for s in stating(ranked) if s not in chosen][:FIGURE_LINES]
     return chosen or ranked[:1]
