@@ -422,3 +422,24 @@ def test_a_row_of_another_kind_of_measure_is_no_answer():
         ("What was Acme's operating income?", [2, 0]),
     ]:
         assert [s.line for s in matching_rows(question, lines)] == rows
+
+
+def test_a_name_the_filing_mentions_in_passing_is_not_what_its_tables_are_about(tmp_path):
+    """The cover names the company every page is about; a partner named once on a later page
+    is not: asked for the partner's figure, the company's row is no answer."""
+    pages = [["Acme Corp.", "Quarterly report on Form 10-Q for the quarter ended July 1, 2023"],
+             ["CONDENSED STATEMENTS OF OPERATIONS (In millions)",
+              "Three Months Ended July 1, 2023 and June 25, 2022",
+              "Hardware 9,240 10,115", "Cost of sales 8,010 8,402",
+              "Research and development 1,215 1,102"],
+             ["Partners", "We buy cloud capacity from Initech under a three-year agreement.",
+              "The agreement can be renewed for two more years at our option."]]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "acme-10q.pdf").write_bytes(dm.text_pdf(pages))
+    with QA(tmp_path / "ix", backend="extractive") as qa:
+        qa.ingest(docs)
+        acme = qa.ask("What was Acme's cost of sales?")
+        other = qa.ask("What was Initech's cost of sales?")
+    assert not acme.refused and acme.citations[0].quote == "Cost of sales 8,010 8,402"
+    assert other.refused

@@ -66,7 +66,7 @@ class FileTables:
 class Retrieve:
     """Hybrid (or dense) retrieval of candidates; passages that name the question's
     identifiers first (``named_first``), each PDF page's context holding the names and codes
-    its file mentions anywhere."""
+    its file's head names (``file_names``)."""
 
     name = "retrieve"
 
@@ -329,40 +329,38 @@ class Decide:
 # -- shared by the stages -------------------------------------------------------------------
 def file_names(parts: Parts, names: list[str], passages: list[Passage]) -> list[Passage]:
     """A PDF page's context also holds the names and codes the question asks about that its
-    file mentions anywhere: a filing names its company and form ("Amazon.com, Inc.", "10-Q")
-    on the cover and a few statement pages, yet every page of it is about them. So does a
-    passage of a file with tables or forms: a Word report's table never repeats the company
-    its heading names."""
+    file's head says (its first page: ``head``), in any way grounding accepts ("Dunmore, VT"
+    for Vermont): a filing names its company and form ("Amazon.com, Inc.", "10-Q") on the
+    cover, yet every page of it is about them. So does a passage of a file with tables or
+    forms: a Word report's table never repeats the company its heading names. A name the
+    file mentions in passing ("our cloud partner Initech", page 30) is not what it is about."""
     from ..types import Passage
 
     if not names:
         return passages
-    structured: dict[str, bool] = {}
-
-    def whole(c: Chunk) -> bool:
-        if c.source not in structured:
-            structured[c.source] = bool(c.page) or bool(
-                parts.manifest.labels([c.source]) or parts.manifest.fields(c.source))
-        return structured[c.source]
-
     said: dict[str, list[str]] = {}
-    # a name one of its pages writes another way ("Dunmore, VT" for Vermont) is the file's too
-    shown: dict[str, set[str]] = {}
-    for p in passages:
-        if whole(p.chunk):
-            unnamed = set(grounding.missing(names, passage_text(p)))
-            shown.setdefault(p.chunk.source, set()).update(n for n in names if n not in unnamed)
     out = []
     for p in passages:
         c = p.chunk
-        if whole(c) and c.source not in said:
-            found = parts.manifest.mentions(c.source, names)
-            said[c.source] = found + sorted(shown.get(c.source, set()) - set(found))
-        if whole(c) and said[c.source]:
+        if c.source not in said:
+            said[c.source] = []
+            if c.page or parts.manifest.labels([c.source]) or parts.manifest.fields(c.source):
+                text = "\n".join(passage_text(Passage(h, 0.0)) for h in head(parts, c))
+                unnamed = set(grounding.missing(names, text))
+                said[c.source] = [n for n in names if n not in unnamed]
+        if said[c.source]:
             context = f"{c.context} | {' '.join(said[c.source])}"
             p = Passage(dataclasses.replace(c, context=context), p.score)
         out.append(p)
     return out
+
+
+def head(parts: Parts, chunk: Chunk) -> list[Chunk]:
+    """Where a file says what it is about: its first page, or its first chunk when it has no
+    pages (a filing's cover, a report's title, a form's first fields)."""
+    if chunk.page:
+        return parts.manifest.page_chunks(chunk.source, 1)
+    return parts.manifest.file_chunks(chunk.source, limit=1)
 
 
 def named_first(ids: list[str], passages: list[Passage], question: str) -> list[Passage]:

@@ -302,24 +302,16 @@ class Manifest:
         return [Chunk(source, r[1], r[2], r[0], r[3], page=page, page_offset=r[4], context=r[5])
                 for r in rows]
 
-    def file_chunks(self, source: str) -> list[Chunk]:
-        """Every committed chunk of ``source``, in line order."""
+    def file_chunks(self, source: str, *, limit: int = -1) -> list[Chunk]:
+        """The committed chunks of ``source`` in line order: every one, or the first ``limit``."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT k.text, c.start_line, c.end_line, c.sha256, c.page, c.page_offset, "
                 f"k.context FROM chunks c JOIN keywords k ON {self._join} "
                 "JOIN files f ON f.source = c.source WHERE c.source = ? "
-                "ORDER BY c.start_line", (source,)).fetchall()
+                "ORDER BY c.start_line LIMIT ?", (source, limit)).fetchall()
         return [Chunk(source, r[1], r[2], r[0], r[3], page=r[4], page_offset=r[5], context=r[6])
                 for r in rows]
-
-    def mentions(self, source: str, words: list[str]) -> list[str]:
-        """The ``words`` that some chunk of ``source`` holds (BM25's tokens, stemmed)."""
-        query = ("SELECT 1 FROM keywords WHERE keywords MATCH ? "
-                 "AND id IN (SELECT id FROM chunks WHERE source = ?) LIMIT 1")
-        with self._lock:
-            return [w for w in words
-                    if self._db.execute(query, (f'"{w}"', source)).fetchone() is not None]
 
     def mentioning(self, words: list[str]) -> dict[str, float]:
         """Each source with chunks that hold all of ``words`` (BM25's tokens, stemmed), and
