@@ -58,19 +58,10 @@ _NUMBER_WORD = re.compile(
 
 ROW_LINES = 3  # most table rows an answer quotes: one per file and label
 FIGURE_LINES = 2  # most lines stating a figure quoted beside rows named only in part
-# how statements label what people ask for by another word ("revenue" is "net sales")
-_SYNONYMS = [frozenset(stem(w) for w in group.split())
-             for group in ("revenue revenues sales", "earnings profit profits income",
-                           "flow flows provide provided generate generated",
-                           "operations operating")]
-# kinds of measure: a row of one kind does not answer for another ("cash" is not "Operating
-# income", "interest expense" not "Interest income")
-_KINDS = [frozenset(stem(w) for w in group.split()) for group in (
-    "revenue revenues sales", "income earnings profit profits", "expense expenses cost costs",
-    "cash", "loss losses")]
 # what any row may measure: a label of these words alone says what, not of what
-_MEASURES = frozenset().union(*_KINDS) | {stem(w) for w in "obligations total net other amount"
-                                          " amounts".split()}
+_MEASURES = frozenset(stem(w) for w in "revenue revenues sales income earnings profit profits"
+                      " expense expenses cost costs cash loss losses obligations total net"
+                      " other amount amounts".split())
 # wording that asks for a share: only then do rows of percentages come first
 _ASKS_SHARE = re.compile(r"percent|proportion|\bshare\b|\bratio\b|\brates?\b|%", re.I)
 
@@ -149,8 +140,7 @@ def named_rows(question: str, ranked: list[ScoredLine]) -> list[tuple[ScoredLine
     stands for. Label words are weighted by how rare they are among the lines read (an
     inverse document frequency), so "iPhone" counts for more than "total" or "net"; a row
     scores the weight of the label words the question says, times their share of the label's
-    weight. A statement's word for what people ask by another ("net sales" for "revenue")
-    counts as said; rows of percentages follow rows of amounts unless a share is asked for.
+    weight. Rows of percentages follow rows of amounts unless a share is asked for.
     """
     return _best_rows(question, asked_terms(question, ranked), [table(ranked)])
 
@@ -215,11 +205,10 @@ def _rows(asked: set[str], tables: list[Table]) -> list[tuple[ScoredLine, float]
     def weight(t: str) -> float:
         return math.log(1 + n / (1 + df.get(t, 0)))
 
-    kinds = [k for k in _KINDS if k & asked]
     rows = []
     for t in tables:
         for s, said in t.rows:
-            if not said & asked or _other_kind(said, kinds):
+            if not said & asked:
                 continue
             hit = sum(weight(w) for w in said & asked)
             share = hit / sum(weight(w) for w in said)
@@ -232,17 +221,11 @@ def _rows(asked: set[str], tables: list[Table]) -> list[tuple[ScoredLine, float]
 MIN_LABEL_SHARE = 0.5  # of a row label's weight the question must say
 
 
-def _other_kind(said: frozenset[str], kinds: list[frozenset[str]]) -> bool:
-    """The label measures a kind (``_KINDS``), and none of the ``kinds`` asked for."""
-    return bool(kinds) and not any(said & k for k in kinds) and any(said & k for k in _KINDS)
-
-
 def asked_terms(question: str, ranked: list[ScoredLine]) -> set[str]:
-    """What the question asks of a row label: its content words, their statement synonyms,
-    and the words of the abbreviations it uses that the lines define (the lines are read for
-    them only when the question holds one)."""
+    """What the question asks of a row label: its content words and the words of the
+    abbreviations it uses that the lines define (the lines are read for them only when the
+    question holds one)."""
     asked = content_terms(question)
-    asked |= {w for group in _SYNONYMS if asked & group for w in group}
     if _SAYS_ABBREVIATION.search(question):
         for short, long in expansions([s.text for s in ranked]).items():
             if re.search(rf"(?<!\w){re.escape(short)}(?!\w)", question, re.I):  # "R&D"
