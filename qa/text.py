@@ -51,6 +51,27 @@ def content_terms(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w not in STOPWORDS}
 
 
+_WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|how(?:\s+(?:much|many|long|far|old"
+                 r"|large|big|high|often))?)\b", re.I)
+
+
+def question_focus(question: str) -> set[str]:
+    """The terms of what a question asks for: the words after its question word, up to the
+    next small word ("what cloud ceiling was reported at the airport": cloud, ceiling; "who
+    was the registered owner of ...": registered, owner); none when it has no question
+    word."""
+    if not (m := _WH.search(question)):
+        return set()
+    focus: list[str] = []
+    for w in words(question[m.end():]):
+        if w in STOPWORDS:
+            if focus:
+                break
+            continue
+        focus.append(w)
+    return {stem(w) for w in focus}
+
+
 def normalize_answer(text: str) -> str:
     """SQuAD normalisation: lower case, no punctuation, no articles, single spaces."""
     text = text.lower()
@@ -69,6 +90,16 @@ def month(word: str) -> int:
     return next((n for n, m in enumerate(MONTHS, 1) if len(w) >= 3 and m.startswith(w)), 0)
 
 
+def month_name(word: str) -> str:
+    """The month a capitalised word names, by its full name or its usual abbreviation ("Feb",
+    "Sept."), in lower case; "" for any other word ("Marc" is a name, "may" a verb)."""
+    w = word.rstrip(".")
+    if not w[:1].isupper() or not (n := month(w)):
+        return ""
+    full = MONTHS[n - 1]
+    return full if w.lower() in (full, full[:3], "sept") else ""
+
+
 # What a table's figures count: the scale line ("(In millions, except per share amounts)"), or
 # a header cell ("Change (%)"). Group 1 is the scale's word, when it is one.
 UNIT = re.compile(r"\b(?:in\s+)?(millions|thousands|billions)\b|\bper\s+(?:share|cent)\b"
@@ -76,6 +107,9 @@ UNIT = re.compile(r"\b(?:in\s+)?(millions|thousands|billions)\b|\bper\s+(?:share
 _TIME = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?\s*m\b\.?", re.I)
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 _CODE_PLURAL = re.compile(r"\b(\d+-[A-Z]{1,3})s\b")
+# a typographic dash or minus between letters and digits, as typesetting writes a code's hyphen
+# ("PC–12/47E" for "PC-12/47E"); an em dash stays, as prose puts one between words
+_DASH = re.compile(r"(?<=[^\W_])[\u2010\u2011\u2012\u2013\u2212](?=[^\W_])")
 
 
 def _time(m: re.Match) -> str:
@@ -87,6 +121,6 @@ def _time(m: re.Match) -> str:
 def normalise_numbers(text: str) -> str:
     """Numbers written one way: thousands separators dropped ("82,959" = "82959"), clock times
     as H:MM ("7 am" = "7:00"), a percent sign as the word; a code's plural is the code ("10-Qs"
-    names the 10-Q)."""
-    text = _CODE_PLURAL.sub(r"\1", text)
+    names the 10-Q), its typeset dash a hyphen ("PC–12" is "PC-12")."""
+    text = _CODE_PLURAL.sub(r"\1", _DASH.sub("-", text))
     return _TIME.sub(_time, _THOUSANDS.sub("", text.replace("%", " percent ")))

@@ -170,3 +170,41 @@ def test_the_row_lookup_adds_the_page_of_a_field_retrieval_missed(cases_index):
     added = [p for p in ask.passages if p.chunk.page != 1]
     assert [p.chunk.source.rsplit("/", 1)[-1] for p in added] == ["case_7713.pdf"]
     assert "Registered Owner: Kestrel Aviation Club" in added[0].chunk.text
+
+
+def test_a_code_the_case_names_on_its_first_page_names_its_later_pages(cases_index):
+    """"PA-28" is printed on the case's first page only; the owner's page is about it too, so
+    the owner's field answers a question that names the aircraft by its code."""
+    with QA(cases_index, backend="extractive", read_only=True) as qa:
+        answer = qa.ask("Who was the registered owner of the Piper PA-28 in the Dunmore, "
+                        "Vermont case?")
+    assert not answer.refused, answer.debug.get("refused_because")
+    assert "Kestrel Aviation Club" in answer.text
+
+
+def test_a_field_the_question_mentions_but_does_not_ask_for_is_not_its_answer():
+    """"What cloud ceiling was reported at the airport?" says the field label "Airport" but asks
+    for a ceiling; "At which airport ...?" asks for the field."""
+    from qa.ask.cells import named_fields
+    from qa.ask.support import ScoredLine
+    from qa.types import Cell, Row
+
+    line = ScoredLine("case.pdf", 12, "Airport: Locke Lake Airport", 0.5,
+                      row=Row(12, "", (Cell("Locke Lake Airport", ("Airport",)),)))
+    assert named_fields("What cloud ceiling was reported at the airport?", [line]) == []
+    assert named_fields("At which airport did the accident happen?", [line]) == [line]
+    assert named_fields("Name the airport.", [line]) == [line]  # no question word: any field
+
+
+def test_a_model_that_finds_nothing_gives_way_to_the_field_the_question_names(cases_index):
+    """The model said NOT FOUND and judges every line "no": the field the question names by
+    its label is quoted all the same, wherever it ranks, and no other line is."""
+    from qa.ask.answer.llm import LLMAnswerer
+
+    from .test_streaming import RefusingModel
+
+    with QA(cases_index, answerer=LLMAnswerer(RefusingModel(0.1)), read_only=True) as qa:
+        answer = qa.ask("Who was the registered owner of the aircraft whose fuel records and "
+                        "witness reports investigators reviewed in the Dunmore, Vermont case?")
+    assert answer.debug["model_refused"] and answer.debug["fallback"]
+    assert [c.quote for c in answer.citations] == ["Registered Owner: Kestrel Aviation Club"]

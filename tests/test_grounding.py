@@ -293,6 +293,8 @@ def test_a_number_inside_a_code_is_not_named(question, evidence):
     ("What happened in the 1990s?", "In 1990 the plant closed."),  # a decade is its year
     ("Who filed the S-8?", "Exhibit S-8 was filed by the registrant."),
     ("How heavy was the 5kg box?", "The box weighed 5 kg."),  # a unit written onto the number
+    ("Which PC-12/47E airplanes does it cover?", "Model PC\u201312/47E airplanes"),  # en dash
+    ("What fails on the XR-7 pump?", "the XR\u22127 pump seal"),  # a minus sign, as typeset
 ])
 def test_a_code_is_named_by_itself(question, evidence):
     assert grounding.missing(grounding.identifiers(question), evidence) == []
@@ -341,6 +343,25 @@ def test_a_postal_abbreviation_names_the_place(question, evidence):
     ("Was it in North Dakota?", "Location: Sioux Falls, SD"),  # the other Dakota
 ])
 def test_an_abbreviation_names_only_what_it_abbreviates(question, evidence):
+    assert grounding.missing(grounding.identifiers(question), evidence) != []
+
+
+# -- a date as tables and headers abbreviate it -------------------------------------------------
+@pytest.mark.parametrize("question, evidence", [
+    ("What was the ethanol price on February 24, 2017?", "Fri, Feb 24, 2017 Ethanol 1.42"),
+    ("What did the September 2011 report say?", "Report of Sept. 2011: no change"),
+    ("Which figures are as of Dec 31, 2022?", "Balance at December 31, 2022"),
+])
+def test_a_month_is_named_by_its_abbreviation(question, evidence):
+    assert grounding.missing(grounding.identifiers(question), evidence) == []
+
+
+@pytest.mark.parametrize("question, evidence", [
+    ("What happened in June 2020?", "Juneau joined in 2020."),  # a longer word
+    ("What was the price on February 24?", "Fri, Feb 25 Ethanol 1.42"),  # another day
+    ("Which PC-12 airplanes does it cover?", "PC\u201412 airplanes"),  # an em dash is prose's
+])
+def test_a_look_alike_of_a_month_or_a_code_does_not_name_it(question, evidence):
     assert grounding.missing(grounding.identifiers(question), evidence) != []
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from qa import QA, Answer, Status
+from qa.types import Refusal
 from qa.ask.answer.llm import LLMAnswerer
 
 from .conftest import run_qa
@@ -169,3 +170,35 @@ def test_a_backend_that_never_sends_its_draft_is_a_one_line_error(seeded_index):
     with QA(seeded_index, answerer=NoDraft(), min_answerability=0.0) as qa:
         with pytest.raises(BackendError, match="no-draft ended its stream without a Draft"):
             qa.ask(QUESTION)
+
+
+class RefusingModel(TokenModel):
+    """A model that finds nothing in the lines it is shown, and judges any lines it is asked
+    about with the probability ``p_yes``."""
+
+    def __init__(self, p_yes: float) -> None:
+        super().__init__("NOT FOUND")
+        self.p_yes = p_yes
+        self.judged: list[str] = []
+
+    def yes_probability(self, messages: list[dict]) -> float:
+        self.judged.append(messages[-1]["content"])
+        return self.p_yes
+
+
+@pytest.mark.parametrize("p_yes, quoted", [(0.9, True), (0.1, False)])
+def test_a_quote_stands_in_for_a_model_that_found_nothing_only_if_it_judges_the_quote(
+        seeded_index, p_yes, quoted):
+    """The model said NOT FOUND: its best line is quoted only when the model, asked of that
+    line alone, says it answers; otherwise the question is refused, as the model did."""
+    model = RefusingModel(p_yes)
+    with QA(seeded_index, answerer=LLMAnswerer(model), min_answerability=0.0,
+            min_support=0.0) as qa:
+        answer = qa.ask(QUESTION)
+    assert answer.debug["model_refused"]
+    assert len(model.judged) == 2  # the decision's judgement, then the quote's
+    assert answer.debug["fallback_judged"] == [p_yes]
+    if quoted:
+        assert not answer.refused and answer.debug["fallback"] and answer.citations
+    else:
+        assert answer.refused and answer.debug["refusal"] is Refusal.MODEL_REFUSED

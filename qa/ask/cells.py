@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import UNIT, content_terms, month
+from ..text import UNIT, content_terms, month, question_focus
 from ..types import Cell, Row
 from .support import ScoredLine
 
@@ -39,14 +39,17 @@ def _hit(asked: set[str], cell: Cell) -> int:
 def named_fields(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     """The lines of form fields that hold a field the question names by its whole label and
     that has a value ("Who was the operator?": "Operator: Harbor Air Tours"), the most
-    specific label first, then by support."""
-    asked = content_terms(question)
+    specific label first, then by support. The label must say a word of what the question
+    asks for (``question_focus``), when that can be told: "what cloud ceiling was reported at
+    the airport?" names the field "Airport" but does not ask for it."""
+    asked, focus = content_terms(question), question_focus(question)
     found = []
     for n, s in enumerate(ranked):
         if s.row is None or s.row.label:
             continue
         named = [len(terms) for c in s.row.cells
-                 if c.value and (terms := content_terms(c.column)) and terms <= asked]
+                 if c.value and (terms := content_terms(c.column)) and terms <= asked
+                 and (not focus or terms & focus)]
         if named:
             found.append((-max(named), n, s))
     return [s for *_, s in sorted(found, key=lambda f: (f[0], f[1]))]

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..text import STOPWORDS, TOKEN, normalise_numbers, stem
+from ..text import STOPWORDS, TOKEN, month_name, normalise_numbers, stem
 from ..types import Row
 
 # Words that frame an answer without stating a fact ("X is called Y", "according to the text").
@@ -56,7 +56,7 @@ def tokens(text: str) -> list[Token]:
         elif any(c.isdigit() for c in low):
             key, ident = low.rstrip("."), True
         else:
-            key = stem(low)
+            key = stem(month_name(word) or low)  # "Feb 24" names February 24
             # A capital inside a sentence marks a name (at its start, only when a capitalised
             # word follows: "Olaf Scholz"); an all-caps word of 2+ letters marks a code.
             ident = (word[:1].isupper() and (not _sentence_start(text, m.start())

@@ -26,6 +26,7 @@ from .answer.base import REFUSAL
 from .answer.extractive import quoted
 from .answer.markers import NOT_FOUND
 from .answerability import Evidence, holder, passage_text
+from .cells import named_fields
 from .condense import rule_condense
 from .figures import FIGURE_LINES, answer_lines, figures_first, stating
 from .gate import Gate, shown_text
@@ -41,6 +42,7 @@ from .stages import (
     ScoreLines,
     Span,
     WidenPages,
+    in_context,
 )
 from .support import ScoredLine
 from .verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
@@ -52,6 +54,7 @@ if TYPE_CHECKING:
     from .answer.base import Answerer
 
 log = logging.getLogger("qa")
+JUDGE_YES = 0.5  # the model's P(yes) a quote needs to stand in for the model's own refusal
 
 
 class Parts(Protocol):
@@ -242,8 +245,10 @@ class Pipeline:
             d["reason"] == REPEATS_QUESTION for d in result.dropped)
         if not text and self.parts.settings.fallback == "on" \
                 and not repeated:  # a reply that only echoes the question found nothing new
-            for lines in _quotes(ask):
-                fallback, said = shown_text(lines, check)
+            for lines, quote in _quotes(ask):
+                if debug["model_refused"] and not self._confirmed(ask, lines, debug):
+                    continue
+                fallback, said = shown_text(quote, check)
                 if said and fallback is not None:
                     debug["fallback"] = True
                     return _covered(Answer(said, False, fallback.citations, passages, debug),
@@ -256,6 +261,19 @@ class Pipeline:
         return _covered(Answer(text, False, result.citations, passages, debug), ask.spans)
 
 
+    def _confirmed(self, ask: Ask, lines: list[ScoredLine], debug: dict) -> bool:
+        """Whether a quote may stand in for a model that said the lines do not answer: a row
+        or field the question names may (a model reads a bare row poorly); any other line only
+        when the model, asked of that line alone, says it answers (``JUDGE_YES``)."""
+        named = {(s.source, s.line) for s, _ in ask.rows}
+        judge = getattr(self.parts.answerer, "judge", None)
+        if judge is None or all((s.source, s.line) in named for s in lines):
+            return True
+        p = judge(ask.query, in_context(lines, ask.passages))
+        debug.setdefault("fallback_judged", []).append(None if p is None else round(p, 4))
+        return p is None or p >= JUDGE_YES
+
+
 def _covered(answer: Answer, spans: list[str]) -> Answer:
     """An answer across documents says which of them it found something in."""
     if not spans:
@@ -266,12 +284,12 @@ def _covered(answer: Answer, spans: list[str]) -> Answer:
     return answer
 
 
-def _quotes(ask: Ask) -> Iterator[Draft]:
+def _quotes(ask: Ask) -> Iterator[tuple[list[ScoredLine], Draft]]:
     """Quotes to fall back on, best first, of the lines that are no instruction and whose
-    passage names the question's identifiers: the lines an answer quotes
-    (``figures.answer_lines``), then for a question that asks for a figure the best lines
-    stating one and the best-supported line, as verification may find a bare row unrelated
-    to the question."""
+    passage names the question's identifiers: the form field the question names, or the lines
+    an answer quotes (``figures.answer_lines``), then for a question that asks for a figure the
+    best lines stating one and the best-supported line, as verification may find a bare row
+    unrelated to the question."""
     question = ask.query
     ids = grounding.identifiers(grounding.without_instructions(question))
 
@@ -280,16 +298,17 @@ def _quotes(ask: Ask) -> Iterator[Draft]:
         return home is not None and s.line not in home.chunk.flagged \
             and not grounding.missing(ids, passage_text(home))
 
-    if not ask.figure:
-        choices = [answer_lines(question, [s for s in ask.own[:3] if quotable(s)])]
+    pool = [s for s in ask.own if quotable(s)]
+    if not ask.figure:  # the field the question names, wherever it ranks; else the best line
+        choices = [named_fields(question, pool)[:1],
+                   answer_lines(question, [s for s in ask.own[:3] if quotable(s)])]
     else:
-        pool = [s for s in ask.own if quotable(s)]
         choices = [answer_lines(question, pool), stating(pool)[:FIGURE_LINES], pool[:1]]
     tried: list[list[ScoredLine]] = []
     for lines in choices:
         if lines and lines not in tried:
             tried.append(lines)
-            yield quoted(lines, marks=True, question=question)
+            yield lines, quoted(lines, marks=True, question=question)
 
 
 def check_question(question: str, settings: Settings, manifest: Manifest) -> str:

@@ -349,7 +349,10 @@ def file_names(parts: Parts, names: list[str], passages: list[Passage]) -> list[
                 unnamed = set(grounding.missing(names, text))
                 said[c.source] = [n for n in names if n not in unnamed]
         if said[c.source]:
-            context = f"{c.context} | {' '.join(said[c.source])}"
+            # a code's key is in lower case ("rv-8"), which reads as two words: written back in
+            # capitals it is one token again ("RV-8")
+            context = f"{c.context} | " + " ".join(
+                n.upper() if any(ch.isdigit() for ch in n) else n for n in said[c.source])
             p = Passage(dataclasses.replace(c, context=context), p.score)
         out.append(p)
     return out
