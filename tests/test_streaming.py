@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from qa import QA, Answer, Status
-from qa.types import Refusal
 from qa.ask.answer.llm import LLMAnswerer
+from qa.types import Refusal
 
 from .conftest import run_qa
 
