@@ -194,6 +194,9 @@ def test_a_field_the_question_mentions_but_does_not_ask_for_is_not_its_answer():
     assert named_fields("What cloud ceiling was reported at the airport?", [line]) == []
     assert named_fields("At which airport did the accident happen?", [line]) == [line]
     assert named_fields("Name the airport.", [line]) == [line]  # no question word: any field
+    owner = ScoredLine("case.pdf", 13, "Registered Owner: Kiley", 0.5,
+                       row=Row(13, "", (Cell("Kiley", ("Registered Owner",)),)))
+    assert named_fields("Who is listed as the registered owner?", [owner]) == [owner]
 
 
 def test_a_model_that_finds_nothing_gives_way_to_the_field_the_question_names(cases_index):

@@ -39,9 +39,10 @@ def _hit(asked: set[str], cell: Cell) -> int:
 def named_fields(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     """The lines of form fields that hold a field the question names by its whole label and
     that has a value ("Who was the operator?": "Operator: Harbor Air Tours"), the most
-    specific label first, then by support. The label must say a word of what the question
+    specific label first, then by support. A label of one word must also be what the question
     asks for (``question_focus``), when that can be told: "what cloud ceiling was reported at
-    the airport?" names the field "Airport" but does not ask for it."""
+    the airport?" names the field "Airport" in passing; a label of more words said whole
+    ("who is listed as the registered owner?") is named on purpose."""
     asked, focus = content_terms(question), question_focus(question)
     found = []
     for n, s in enumerate(ranked):
@@ -49,7 +50,7 @@ def named_fields(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
             continue
         named = [len(terms) for c in s.row.cells
                  if c.value and (terms := content_terms(c.column)) and terms <= asked
-                 and (not focus or terms & focus)]
+                 and (not focus or len(terms) > 1 or terms & focus)]
         if named:
             found.append((-max(named), n, s))
     return [s for *_, s in sorted(found, key=lambda f: (f[0], f[1]))]
