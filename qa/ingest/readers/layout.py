@@ -183,6 +183,7 @@ def _table(lines: list[_Line], start: int, end: int,
             for phrase in _phrases(line.words):
                 for j in _covered(phrase, zones, columns):
                     headers[j].append(" ".join(w.text for w in phrase))
+        _spread(_phrases(head_lines[0].words), headers, columns)
         unit, title, top = _unit_and_title(lines, first, start)
         head = _Head(tuple(b for _, b in columns), tuple(tuple(h) for h in headers), unit,
                      title, (lines[top].number, lines[start - 1].number))
@@ -209,6 +210,24 @@ def _table(lines: list[_Line], start: int, end: int,
         out.append(Row(line.number, " ".join(w.text for w in line.label), cells, section,
                        head.title, head.unit, head.lines, section_line))
     return out, head if head.lines[0] else before
+
+
+def _spread(top: list[list[Word]], headers: list[list[str]],
+            columns: list[tuple[float, float]]) -> None:
+    """A spanning header set over one of the dated columns it spans ("Three Months Ended"
+    printed over "December 25, 2021" only, beside "December 31, 2022") heads the dated columns
+    beside it that the top header line gives nothing: each takes the nearest of the line's
+    phrases that heads another dated column. A column without a year ("Change") takes none."""
+    dated = [any(_YEAR.match(w) for h in hs for w in h.split()) for hs in headers]
+    texts = [" ".join(w.text for w in p) for p in top]
+    spanning = [(p, t) for p, t in zip(top, texts)
+                if any(d and t in hs and not _YEAR.match(t) for d, hs in zip(dated, headers))]
+    if not spanning or len(spanning) >= sum(dated):
+        return
+    for j, (x0, x1) in enumerate(columns):
+        if dated[j] and not any(t in headers[j] for t in texts):
+            near = min(spanning, key=lambda pt: max(pt[0][0].x0 - x1, x0 - pt[0][-1].x1, 0.0))
+            headers[j].insert(0, near[1])
 
 
 def _columns(cells: list[list[Word]]) -> list[tuple[float, float]]:
@@ -290,11 +309,13 @@ def _head(lines: list[_Line], start: int, left: float,
 
 
 def _unit_and_title(lines: list[_Line], first: int, start: int) -> tuple[str, str, int]:
-    """The unit line (among the notes passed over in the head, or just above it) and the
-    title line just above the head (either may be missing), and the index of the topmost
+    """The unit line (among the notes and the lead-in passed over in the head, "(In
+    millions)", "The following table shows ... (dollars in millions):", or just above it) and
+    the title line just above the head (either may be missing), and the index of the topmost
     line the head then spans."""
     unit = next((line.text for line in lines[first:start]
-                 if _NOTE.match(line.text) and UNIT.search(line.text)), "")
+                 if (_NOTE.match(line.text) or line.text.endswith(":"))
+                 and UNIT.search(line.text)), "")
     title, top = "", first
     for i in range(first - 1, max(first - 4, -1), -1):
         line = lines[i]
