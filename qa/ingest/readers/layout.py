@@ -129,8 +129,9 @@ class _Head:
 
 def ends_in_figure(line: str) -> bool:
     """Whether a line could be a table row: its last word is a figure (the reader computes
-    character boxes only near such lines)."""
-    last = line.rsplit(None, 1)[-1] if line.strip() else ""
+    character boxes only near such lines); a "%" printed apart ("8 %") ends its figure."""
+    words = line.split()
+    last = words[-2] if len(words) > 1 and words[-1] == "%" else words[-1] if words else ""
     return bool(_FIGURE.match(last)) and any(c.isdigit() for c in last)
 
 
