@@ -87,6 +87,28 @@ def test_a_spanning_header_set_over_one_dated_column_heads_the_dated_columns_bes
     assert rows["Coast"].unit.endswith("(visitors in thousands):")
 
 
+def test_a_column_with_a_period_of_its_own_keeps_it():
+    """The second period's header sits a line lower than the first's: its columns are of six
+    months, not of the three months the top line spans."""
+    items = [(0.08, 0.93, "Net sales (in millions)", "left"),
+             (0.43, 0.90, "Three Months Ended", "center"),
+             (0.73, 0.885, "Six Months Ended", "center")]
+    for x, date in zip((0.40, 0.50, 0.70, 0.80), ("June 30,", "June 30,", "June 30,", "June 30,")):
+        items.append((x, 0.87, date, "right"))
+    for x, year in zip((0.40, 0.50, 0.70, 0.80), ("2024", "2025", "2024", "2025")):
+        items.append((x, 0.855, year, "right"))
+    y = 0.835
+    for label, values in [("Stores", ("210", "236", "401", "455")),
+                          ("Online", ("95", "118", "180", "229"))]:
+        items.append((0.08, y, label, "left"))
+        items += [(x, y, v, "right") for x, v in zip((0.40, 0.50, 0.70, 0.80), values)]
+        y -= 0.015
+    rows = rows_by_label(read_view("sales.pdf", dm.placed_pdf(items)))
+    assert [c.column for c in rows["Stores"].cells] == [
+        "Three Months Ended June 30, 2024", "Three Months Ended June 30, 2025",
+        "Six Months Ended June 30, 2024", "Six Months Ended June 30, 2025"]
+
+
 def test_a_word_table_gives_merged_header_cells_to_every_column_they_span():
     raw = dm.word_docx([("p", "Spending by department (in thousands of dollars)"),
                         ("table", [["Department", "Fiscal Year", "", ""],

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...text import UNIT
+from ...text import UNIT, month
 from ...types import Cell, Row
 
 # A figure as a cell prints it: "82,959", "(10)", "1.20", "26%", "(3)%", "—"; "$" stands alone
@@ -217,16 +217,19 @@ def _spread(top: list[list[Word]], headers: list[list[str]],
             columns: list[tuple[float, float]]) -> None:
     """A spanning header set over one of the dated columns it spans ("Three Months Ended"
     printed over "December 25, 2021" only, beside "December 31, 2022") heads the dated columns
-    beside it that the top header line gives nothing: each takes the nearest of the line's
-    phrases that heads another dated column. A column without a year ("Change") takes none."""
+    beside it whose headers are only a date, none from the top header line: each takes the
+    nearest phrase of that line that is no date itself and heads another dated column. A
+    column without a year ("Change"), or with a phrase of its own ("Six Months Ended"), takes
+    none."""
+    def date_part(text: str) -> bool:
+        return any(ch.isdigit() for ch in text) or any(month(w) for w in text.split())
+
     dated = [any(_YEAR.match(w) for h in hs for w in h.split()) for hs in headers]
     texts = [" ".join(w.text for w in p) for p in top]
-    spanning = [(p, t) for p, t in zip(top, texts)
-                if any(d and t in hs and not _YEAR.match(t) for d, hs in zip(dated, headers))]
-    if not spanning or len(spanning) >= sum(dated):
-        return
+    spanning = [(p, t) for p, t in zip(top, texts) if not date_part(t)
+                and any(d and t in hs for d, hs in zip(dated, headers))]
     for j, (x0, x1) in enumerate(columns):
-        if dated[j] and not any(t in headers[j] for t in texts):
+        if spanning and dated[j] and all(date_part(h) and h not in texts for h in headers[j]):
             near = min(spanning, key=lambda pt: max(pt[0][0].x0 - x1, x0 - pt[0][-1].x1, 0.0))
             headers[j].insert(0, near[1])
 
