@@ -228,3 +228,18 @@ def test_a_model_reads_each_figure_with_its_column_and_its_period_is_verified(tr
             assert len(answer.citations) >= 2  # the row, and its head lines
         else:  # 310 is the year to March 2024
             assert answer.refused, answer.text
+
+
+def test_a_question_about_change_is_answered_with_amounts_not_the_change_column():
+    """"How have net sales changed?" shares its word with the "Change" column's header, yet
+    asks for the amounts; asked for a percentage, the change column is the answer."""
+    from qa.ask.cells import pick
+    from qa.types import Cell, Row
+
+    row = Row(9, "Total net sales", (
+        Cell("$ 82,959", ("Three Months Ended", "June 25,", "2022")),
+        Cell("$ 81,434", ("Three Months Ended", "June 26,", "2021")),
+        Cell("2 %", ("Change",))))
+    assert [c.value for c in pick("How have total net sales changed?", row)] == [
+        "$ 82,959", "$ 81,434"]
+    assert [c.value for c in pick("By what percentage did net sales change?", row)] == ["2 %"]

@@ -17,13 +17,23 @@ from .support import ScoredLine
 _EXCEPT = re.compile(r"\bexcept\b(.*)", re.I | re.S)
 
 
+# wording that asks for a share: only then is a row's percentage cell what it asks for
+ASKS_SHARE = re.compile(r"percent|proportion|\bshare\b|\bratio\b|\brates?\b|%", re.I)
+
+
 def pick(question: str, row: Row) -> list[Cell]:
     """The cells the question asks for: those whose column headers share the most of its
     words (a number such as a year counts twice), when it shares any; else every cell, as a
-    question that names no period ("How have net sales changed?") asks for the whole row."""
+    question that names no period ("How have net sales changed?") asks for the whole row.
+    A row's percentage cells ("(8)%" under "Change") are left out unless the question asks
+    for a share or the row holds nothing else: "how have net sales changed?" asks for the
+    amounts, though its word "changed" is the header of the percentages."""
+    cells = list(row.cells)
+    if not ASKS_SHARE.search(question):
+        cells = [c for c in cells if "%" not in c.value] or cells
     asked = content_terms(question)
-    best = max((_hit(asked, c) for c in row.cells), default=0)
-    return [c for c in row.cells if _hit(asked, c) == best] if best else list(row.cells)
+    best = max((_hit(asked, c) for c in cells), default=0)
+    return [c for c in cells if _hit(asked, c) == best] if best else cells
 
 
 def fit(question: str, row: Row | None) -> int:

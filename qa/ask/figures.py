@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..text import STOPWORDS, content_terms, stem
-from .cells import fit, named_fields
+from .cells import ASKS_SHARE, fit, named_fields
 from .spans import asks_across
 from .support import ScoredLine
 
@@ -62,8 +62,6 @@ FIGURE_LINES = 2  # most lines stating a figure quoted beside rows named only in
 _MEASURES = frozenset(stem(w) for w in "revenue revenues sales income earnings profit profits"
                       " expense expenses cost costs cash loss losses obligations total net"
                       " other amount amounts".split())
-# wording that asks for a share: only then do rows of percentages come first
-_ASKS_SHARE = re.compile(r"percent|proportion|\bshare\b|\bratio\b|\brates?\b|%", re.I)
 
 
 def asks_for_figure(question: str, labels: Iterable[str] = ()) -> bool:
@@ -148,7 +146,7 @@ def named_rows(question: str, ranked: list[ScoredLine]) -> list[tuple[ScoredLine
 def _best_rows(question: str, asked: set[str],
                tables: list[Table]) -> list[tuple[ScoredLine, float]]:
     rows = _rows(asked, tables)
-    if not _ASKS_SHARE.search(question):  # "Services 71.0 % 72.6 %" is a margin, not sales
+    if not ASKS_SHARE.search(question):  # "Services 71.0 % 72.6 %" is a margin, not sales
         rows.sort(key=lambda r: _of_shares(r[0].text))
     return rows
 
