@@ -243,3 +243,25 @@ def test_a_question_about_change_is_answered_with_amounts_not_the_change_column(
     assert [c.value for c in pick("How have total net sales changed?", row)] == [
         "$ 82,959", "$ 81,434"]
     assert [c.value for c in pick("By what percentage did net sales change?", row)] == ["2 %"]
+
+
+def test_rows_of_percentages_whose_sign_hangs_past_the_column_are_rows_of_the_table():
+    """Amounts and their share of sales alternate, the "%" printed apart and hanging to the
+    right of the figures' column: every line is a row under the same headers."""
+    items = [(0.08, 0.93, "Operating expenses (in millions)", "left"),
+             (0.52, 0.90, "2025", "right"), (0.66, 0.90, "2024", "right")]
+    y = 0.88
+    for label, values, pct in [("Research", ("7,442", "6,797"), False),
+                               ("Percentage of net sales", ("9", "8"), True),
+                               ("Marketing", ("5,973", "6,012"), False),
+                               ("Percentage of net sales", ("7", "7"), True)]:
+        items.append((0.08, y, label, "left"))
+        for x, v in zip((0.52, 0.66), values):  # " %" is about 0.017 of the page wide
+            items.append((x + 0.017, y, f"{v} %", "right") if pct else (x, y, v, "right"))
+        y -= 0.015
+    view = read_view("costs.pdf", dm.placed_pdf(items))
+    assert [(r.label, [(c.value, c.column) for c in r.cells]) for r in view.rows] == [
+        ("Research", [("7,442", "2025"), ("6,797", "2024")]),
+        ("Percentage of net sales", [("9 %", "2025"), ("8 %", "2024")]),
+        ("Marketing", [("5,973", "2025"), ("6,012", "2024")]),
+        ("Percentage of net sales", [("7 %", "2025"), ("7 %", "2024")])]

@@ -79,6 +79,12 @@ def _split(number: int, words: list[Word]) -> _Line:
     return _Line(number, words, words[:i], cells)
 
 
+def _right(cell: list[Word]) -> float:
+    """Where a figure's column is: the right edge of its digits, a "%" printed apart hanging
+    beyond it ("9 %" aligns its 9 with the "7,442" above)."""
+    return (cell[-2] if len(cell) > 1 and cell[-1].text == "%" else cell[-1]).x1
+
+
 def _percent(words: list[Word], i: int) -> bool:
     """``words[i]`` is a "%" printed apart from the figure before it."""
     return words[i].text == "%" and i > 0 and bool(_FIGURE.match(words[i - 1].text))
@@ -122,7 +128,7 @@ class _Head:
     lines: tuple[int, int]
 
     def column(self, cell: list[Word]) -> tuple[str, ...]:
-        right = cell[-1].x1
+        right = _right(cell)
         j = min(range(len(self.edges)), key=lambda k: abs(self.edges[k] - right))
         return self.headers[j] if abs(self.edges[j] - right) <= EDGE else ()
 
@@ -141,11 +147,11 @@ def _table_end(lines: list[_Line], start: int) -> int:
     label-only lines (sections) between them allowed."""
     if not lines[start].row:
         return start
-    edge = lines[start].cells[-1][-1].x1
+    edge = _right(lines[start].cells[-1])
     end, count, i = start + 1, 1, start + 1
     while i < len(lines):
         line = lines[i]
-        if line.row and abs(line.cells[-1][-1].x1 - edge) <= EDGE:
+        if line.row and abs(_right(line.cells[-1]) - edge) <= EDGE:
             count += 1
             end = i + 1
         elif line.row or not _section(line, lines[start]):
@@ -237,7 +243,7 @@ def _spread(top: list[list[Word]], headers: list[list[str]],
 def _columns(cells: list[list[Word]]) -> list[tuple[float, float]]:
     """The columns' horizontal extents, left to right: figures whose right edges lie within
     ``EDGE`` of each other are one column (statements align figures on the right)."""
-    spans = sorted((c[0].x0, c[-1].x1) for c in cells)
+    spans = sorted((c[0].x0, _right(c)) for c in cells)
     columns: list[list[float]] = []
     for x0, x1 in sorted(spans, key=lambda s: s[1]):
         if columns and x1 - columns[-1][1] <= EDGE:
