@@ -66,7 +66,7 @@ def test_a_statement_laid_out_unlike_the_filings_is_read_by_position():
 def test_a_spanning_header_set_over_one_dated_column_heads_the_dated_columns_beside_it():
     """As a management discussion prints them: the lead-in line gives the unit, and "Quarter
     Ended" sits over the second of two dated columns only; the first dated column is of the
-    quarter too, the change column is not; each row ends in a "%" printed apart ("5 %")."""
+    quarter too, the change column is not; its "5 %" ends where the "(3)%" below it does."""
     items = [(0.08, 0.93, "Visits by region", "left"),
              (0.08, 0.915, "The following table shows visits by region for the quarters ended "
               "May 3, 2025 and May 4, 2024 (visitors in thousands):", "left"),
@@ -76,7 +76,7 @@ def test_a_spanning_header_set_over_one_dated_column_heads_the_dated_columns_bes
              (0.76, 0.865, "Change", "right")]
     y = 0.845
     for label, values in [("Coast", ("1,204", "1,150", "5 %")),
-                          ("Uplands", ("388", "402", "3 %"))]:
+                          ("Uplands", ("388", "402", "(3)%"))]:
         items.append((0.08, y, label, "left"))
         items += [(x, y, v, "right") for x, v in zip((0.52, 0.66, 0.76), values)]
         y -= 0.015

@@ -27,7 +27,7 @@ DIRTY = "ingest_in_progress"
 EMBEDDER = "embedder"
 # What the readers give beside the lines (table rows); a file read before is read again.
 READER = "reader"
-READER_VERSION = "rows-5"
+READER_VERSION = "rows-6"
 
 
 @dataclass

@@ -79,10 +79,11 @@ def _split(number: int, words: list[Word]) -> _Line:
     return _Line(number, words, words[:i], cells)
 
 
-def _right(cell: list[Word]) -> float:
-    """Where a figure's column is: the right edge of its digits, a "%" printed apart hanging
-    beyond it ("9 %" aligns its 9 with the "7,442" above)."""
-    return (cell[-2] if len(cell) > 1 and cell[-1].text == "%" else cell[-1]).x1
+def _right(cell: list[Word], digits: bool) -> float:
+    """Where a figure's column is: its right edge, or with ``digits`` the right edge of its
+    digits, a "%" printed apart hanging beyond it ("9 %" aligns its 9 with the "7,442"
+    above, while in a column of changes "8 %" ends where "(30)%" does)."""
+    return (cell[-2] if digits and len(cell) > 1 and cell[-1].text == "%" else cell[-1]).x1
 
 
 def _percent(words: list[Word], i: int) -> bool:
@@ -103,12 +104,13 @@ def rows(page: list[tuple[int, list[Word]]]) -> list[Row]:
     last: _Head | None = None
     i = 0
     while i < len(lines):
-        end = _table_end(lines, i)
+        # the figures line up on their right edges, or on their digits' (``_right``)
+        end, digits = max((_table_end(lines, i, False), False), (_table_end(lines, i, True), True))
         if end > i:
             start = i
             while start > 0 and _section(lines[start - 1], lines[i]):  # "Net sales:" above
                 start -= 1
-            found, last = _table(lines, start, end, last)
+            found, last = _table(lines, start, end, last, digits)
             out += found
             i = end
         else:
@@ -126,9 +128,10 @@ class _Head:
     unit: str
     title: str
     lines: tuple[int, int]
+    digits: bool = False  # the columns are where the figures' digits end (``_right``)
 
     def column(self, cell: list[Word]) -> tuple[str, ...]:
-        right = _right(cell)
+        right = _right(cell, self.digits)
         j = min(range(len(self.edges)), key=lambda k: abs(self.edges[k] - right))
         return self.headers[j] if abs(self.edges[j] - right) <= EDGE else ()
 
@@ -141,17 +144,17 @@ def ends_in_figure(line: str) -> bool:
     return bool(_FIGURE.match(last)) and any(c.isdigit() for c in last)
 
 
-def _table_end(lines: list[_Line], start: int) -> int:
+def _table_end(lines: list[_Line], start: int, digits: bool) -> int:
     """The end (exclusive) of a table whose first row is ``lines[start]``, or ``start`` when
     no table starts there: at least two rows whose last figures share a right edge, with
     label-only lines (sections) between them allowed."""
     if not lines[start].row:
         return start
-    edge = _right(lines[start].cells[-1])
+    edge = _right(lines[start].cells[-1], digits)
     end, count, i = start + 1, 1, start + 1
     while i < len(lines):
         line = lines[i]
-        if line.row and abs(_right(line.cells[-1]) - edge) <= EDGE:
+        if line.row and abs(_right(line.cells[-1], digits) - edge) <= EDGE:
             count += 1
             end = i + 1
         elif line.row or not _section(line, lines[start]):
@@ -174,13 +177,13 @@ def _section(line: _Line, row: _Line) -> bool:
         line.words[-1].x1 < row.cells[0][0].x0
 
 
-def _table(lines: list[_Line], start: int, end: int,
-           before: _Head | None) -> tuple[list[Row], _Head | None]:
+def _table(lines: list[_Line], start: int, end: int, before: _Head | None,
+           digits: bool) -> tuple[list[Row], _Head | None]:
     """The rows of ``lines[start:end]`` and the head they are read under. A table with no
     header lines of its own continues the table before it on the page when that one's columns
     hold all its figures (a statement broken by a line that is not a row)."""
     body = [line for line in lines[start:end] if line.row]
-    columns = _columns([c for line in body for c in line.cells])
+    columns = _columns([c for line in body for c in line.cells], digits)
     left = max(w.x1 for line in lines[start:end] for w in (line.label or line.words))
     head_lines, first = _head(lines, start, left, columns)
     if head_lines:
@@ -193,14 +196,14 @@ def _table(lines: list[_Line], start: int, end: int,
         _spread(_phrases(head_lines[0].words), headers, columns)
         unit, title, top = _unit_and_title(lines, first, start)
         head = _Head(tuple(b for _, b in columns), tuple(tuple(h) for h in headers), unit,
-                     title, (lines[top].number, lines[start - 1].number))
-    elif before is not None and all(
+                     title, (lines[top].number, lines[start - 1].number), digits)
+    elif before is not None and before.digits == digits and all(
             any(abs(b - e) <= EDGE for e in before.edges) for _, b in columns):
         head = before
     else:
         unit, title, _ = _unit_and_title(lines, start, start)
         head = _Head(tuple(b for _, b in columns), tuple(() for _ in columns), unit, title,
-                     (0, 0))
+                     (0, 0), digits)
     out, section, section_line = [], "", 0
     indent: float | None = None  # the section's left edge, while its rows are indented
     for n, line in enumerate(lines[start:end], start):
@@ -240,10 +243,10 @@ def _spread(top: list[list[Word]], headers: list[list[str]],
             headers[j].insert(0, near[1])
 
 
-def _columns(cells: list[list[Word]]) -> list[tuple[float, float]]:
+def _columns(cells: list[list[Word]], digits: bool) -> list[tuple[float, float]]:
     """The columns' horizontal extents, left to right: figures whose right edges lie within
     ``EDGE`` of each other are one column (statements align figures on the right)."""
-    spans = sorted((c[0].x0, _right(c)) for c in cells)
+    spans = sorted((c[0].x0, _right(c, digits)) for c in cells)
     columns: list[list[float]] = []
     for x0, x1 in sorted(spans, key=lambda s: s[1]):
         if columns and x1 - columns[-1][1] <= EDGE:
