@@ -260,7 +260,6 @@ class Pipeline:
             return Answer(REFUSAL, True, [], passages, debug)
         return _covered(Answer(text, False, result.citations, passages, debug), ask.spans)
 
-
     def _confirmed(self, ask: Ask, lines: list[ScoredLine], debug: dict) -> bool:
         """Whether a quote may stand in for a model that said the lines do not answer: a row
         or field the question names may (a model reads a bare row poorly); any other line only
@@ -300,8 +299,9 @@ def _quotes(ask: Ask) -> Iterator[tuple[list[ScoredLine], Draft]]:
 
     pool = [s for s in ask.own if quotable(s)]
     if not ask.figure:  # the field the question names, wherever it ranks; else the best line
+        best = ask.own[:3]
         choices = [named_fields(question, pool)[:1],
-                   answer_lines(question, [s for s in ask.own[:3] if quotable(s)])]
+                   answer_lines(question, [s for s in pool if s in best])]
     else:
         choices = [answer_lines(question, pool), stating(pool)[:FIGURE_LINES], pool[:1]]
     tried: list[list[ScoredLine]] = []
