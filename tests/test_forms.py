@@ -37,9 +37,61 @@ the pilot's failure to maintain clearance from the power lines during the initia
     ("SUMMARY OF FINDINGS", "The crew was rested.", False),  # a heading, not a broken line
     ("Cause:", "", False),  # nothing below to complete it
     ("Revenue (in millions) for the quarter:", "Hardware 9,240 10,115", False),  # a caption
+    ("About a year before this event,", "in another airplane, the pilot", True),  # on a ","
+    ("Comments must be received by May 4,", "2021.", True),  # a date broken at its year
+    ("The board met on May 4.", "2021 was a dry year.", False),  # the sentence ended
+    ("Rainfall in millimetres;", "Marlow 14 12", False),  # a figure line goes on nothing
 ])
 def test_a_line_runs_on_only_when_the_next_completes_it(line, after, expected):
     assert runs_on(line, after) is expected
+
+
+BROKEN = """Case Report 4470
+
+Location: Harlow, ME
+Aircraft: Cessna 150, registration N2207K
+
+On the third landing of the day the airplane touched down tail low, bounced and veered
+left into the grass beside the runway, where it came to rest upright.
+This was the pilot's second event in the type. About a year before this event,
+in a different airplane, the pilot also lost control while practising landings,
+during which the airplane left the side of the runway and struck a fence post.
+The pilot reported no mechanical malfunctions or failures of the airplane.
+"""
+
+
+@pytest.mark.slow
+def test_a_sentence_broken_over_three_display_lines_is_quoted_to_its_end(tmp_path):
+    """The line that says "a year before" holds only the start of the sentence; the mishap is
+    two display lines further on, and is quoted with it."""
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "case_4470.txt").write_text(BROKEN, encoding="utf-8")
+    with QA(tmp_path / "ix", backend="extractive") as qa:
+        qa.ingest(tmp_path / "docs")
+        answer = qa.ask("What mishap had the pilot had about a year before this event?")
+    assert not answer.refused, answer.debug.get("refused_because")
+    assert "fence post" in answer.text, answer.text
+    assert [(c.start_line, c.end_line) for c in answer.citations] == [(8, 10)]
+
+
+def test_the_rare_word_of_a_question_outweighs_the_words_every_line_says():
+    """Every line says "Dunmore accident" and "investigation"; one says "jurisdiction". Counted
+    alike, the question's words rank a line about the investigation first; weighed by their
+    rarity among the lines (BM25's weight), the line that answers. The embedder is swapped for
+    one that finds every line alike, so the words alone decide."""
+    from qa.ask.support import score_lines
+    from qa.types import Chunk, Passage
+
+    text = "\n".join([
+        "The Dunmore accident investigation team travelled to the field by car.",
+        "Photographs taken during the Dunmore accident investigation were filed.",
+        "The Dunmore accident investigation reviewed radar data and radio calls.",
+        "The investigation is under the jurisdiction of the Vermont Aviation Authority."])
+    chunk = Chunk("case_5121.txt", 1, 4, text, "0" * 64)
+    ranked = score_lines("Which body has jurisdiction over the investigation of the Dunmore "
+                         "accident?", [Passage(chunk, 1.0)], lambda texts: [[1.0]] * len(texts))
+    assert ranked[0].line == 4, [(s.line, s.support) for s in ranked]
+    assert ranked[0].lexical < ranked[1].lexical  # the share, every word alike, is as before
 
 
 @pytest.fixture(scope="module")

@@ -116,16 +116,16 @@ def assess(question: str, passages: list[Passage], ranked: list[ScoredLine]) -> 
         return Evidence(identifiers=0.0 if ids else 1.0, missing=missing)
     best = ranked[0]
     home = holder(passages, best.source, best.line)
-    others = [s.support for s in ranked
+    others = [s.evidence for s in ranked
               if home is None or holder(passages, s.source, s.line) is not home]
     coverage = 1.0
     if ids and home is not None:
         coverage = 1 - len(grounding.missing(ids, passage_text(home))) / len(ids)
     return Evidence(
-        support=best.support,
+        support=best.evidence,
         similarity=best.similarity,
         lexical=best.lexical,
-        margin=best.support - (others[0] if others else 0.0),
+        margin=best.evidence - (others[0] if others else 0.0),
         identifiers=coverage,
         missing=missing,
     )

@@ -320,7 +320,8 @@ class Decide:
             ask.refuse(Refusal.LOW_ANSWERABILITY,
                        f"answerability {ask.answerability:.2f} below QA_MIN_ANSWERABILITY "
                        f"{s.min_answerability:g}")
-        ask.support = {(line.source, line.line): line.support for line in ask.scored}
+        # what verification's QA_MIN_LINE_SUPPORT was set on: every word counting alike
+        ask.support = {(line.source, line.line): line.evidence for line in ask.scored}
         for row, share in ask.rows:  # a row relates to the question by its label
             ask.support[row.source, row.line] = max(ask.support[row.source, row.line], share)
         ask.note(ask.why or f"answer (answerability {ask.answerability:.2f})")

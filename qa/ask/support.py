@@ -1,14 +1,16 @@
 """How well the retrieved lines support a question: the evidence behind answer-or-refuse.
 
-Each non-blank line of the retrieved passages scores the mean of its embedding similarity to
-the question and the share of the question's content words it contains. Retrieval scores
-alone cannot tell "related" from "answers it"; a single line that both means and says what the
-question asks is a better signal, and it also picks the extractive answer.
+Each non-blank line of the retrieved passages (a sentence broken over display lines read on to
+its end) scores the mean of its embedding similarity to the question and the share of the
+question's content words it contains, each word weighed by how rare it is among the lines.
+Retrieval scores alone cannot tell "related" from "answers it"; a single line that both means
+and says what the question asks is a better signal, and it also picks the extractive answer.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ class ScoredLine:
     source: str
     line: int
     text: str
-    support: float
+    support: float  # what ranks the line: similarity and the rarity-weighted share, averaged
     similarity: float = 0.0  # cosine of line and question embeddings
     lexical: float = 0.0  # share of the question's content words the line contains
     end: int = 0  # the last line, when the text runs on to the next one; 0: ``line`` alone
@@ -35,6 +37,12 @@ class ScoredLine:
             return set()
         r = self.row
         return content_terms(" ".join([r.section, r.title, *(c.column for c in r.cells)]))
+
+    @property
+    def evidence(self) -> float:
+        """Support as the answerability model and QA_MIN_LINE_SUPPORT were fitted on it:
+        every word of the question counting alike."""
+        return 0.5 * self.similarity + 0.5 * self.lexical
 
     @property
     def last(self) -> int:
@@ -54,10 +62,13 @@ def score_lines(
         for offset, text in enumerate(lines):
             if p.chunk.start_line + offset in p.chunk.running:
                 continue  # a page's running header or footer answers nothing
-            after = lines[offset + 1] if offset + 1 < len(lines) else ""
-            end = 0
-            if runs_on(text, after) and p.chunk.start_line + offset + 1 not in p.chunk.running:
-                text, end = f"{text}\n{after}", p.chunk.start_line + offset + 1
+            last = offset  # a sentence broken over display lines is read to its end
+            while last + 1 < len(lines) and last - offset < RUN_ON_LINES and runs_on(
+                    lines[last], lines[last + 1]) \
+                    and p.chunk.start_line + last + 1 not in p.chunk.running:
+                last += 1
+            text = "\n".join(lines[offset:last + 1])
+            end = p.chunk.start_line + last if last > offset else 0
             if len(text.split()) >= max(min_words, 1):
                 key = (p.chunk.source, p.chunk.start_line + offset)
                 candidates.setdefault(key, (text, end))
@@ -70,6 +81,8 @@ def score_lines(
     vectors = embed([question] + [candidates[k][0] for k in keys])
     q_vec, line_vecs = vectors[0], vectors[1:]
     q_terms = content_terms(question)
+    own = {key: content_terms(candidates[key][0]) for key in keys}
+    weight = rarity(q_terms, list(own.values()))
     scored = []
     for key, vec in zip(keys, line_vecs):
         sim = sum(a * b for a, b in zip(q_vec, vec))
@@ -77,27 +90,43 @@ def score_lines(
         text, end = candidates[key]
         line = ScoredLine(key[0], key[1], text, 0.0, sim, 0.0, end, rows.get(key))
         # and a row's column headers, section and title say which figures it holds
-        said = content_terms(text) | context[key] | line.cell_terms
+        said = own[key] | context[key] | line.cell_terms
+        rare = sum(weight[t] for t in q_terms & said) / sum(weight.values()) if q_terms else 0.0
         lex = len(q_terms & said) / len(q_terms) if q_terms else 0.0
-        scored.append(dataclasses.replace(line, support=0.5 * sim + 0.5 * lex, lexical=lex))
+        scored.append(dataclasses.replace(line, support=0.5 * sim + 0.5 * rare, lexical=lex))
     scored.sort(key=lambda s: -s.support)
     return scored
 
 
-_OPEN_END = re.compile(r":\s*$|[^\W\d_]\s*$")  # "... the cause to be:", "... ran on to the"
+def rarity(terms: set[str], lines: list[set[str]]) -> dict[str, float]:
+    """Each term's weight among ``lines``: its inverse line frequency, as BM25 weighs a word by
+    the documents it is in (Robertson and Sparck Jones's weight, kept positive). Among the
+    lines of an accident report "accident" is said everywhere and tells nothing;
+    "jurisdiction" is said once, by the line that answers "which body has jurisdiction?"."""
+    n = len(lines)
+    df = {t: sum(t in said for said in lines) for t in terms}
+    return {t: math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5)) for t in terms}
+
+
+_OPEN_END = re.compile(r":\s*$|[^\W\d_]\s*$|[,;]\s*$")  # "... to be:", "... to the", "...,"
 _LOWER_START = re.compile(r"\s*[a-z(]")
+_DIGIT_START = re.compile(r"\s*\d")
+RUN_ON_LINES = 3  # display lines a sentence may run on over, past its first
 _FIGURE_END = re.compile(r"[\d%)]\s*$")  # a table row ends on its last figure
 
 
 def runs_on(line: str, after: str) -> bool:
     """``line`` is completed by the display line ``after``: a sentence broken mid-way (it ends
-    on a word or ":" and the next line goes on in lower case), or a heading or label that ends
+    on a word, ",", ";" or ":" and the next line goes on in lower case, or after a "," with a
+    figure: "... by September 21," over "2020."), or a heading or label that ends
     in ":" with its value below it. A caption's ":" over a table row is no such pair: the row
     stands alone. Such a pair is scored and quoted as one."""
     if not after.strip() or not (m := _OPEN_END.search(line)):
         return False
     if _LOWER_START.match(after):
         return True
+    if m.group(0).startswith(",") and _DIGIT_START.match(after):
+        return True  # "... by September 21," over "2020."
     return m.group(0).startswith(":") and not _FIGURE_END.search(after)
 
 
