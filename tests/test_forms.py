@@ -224,6 +224,17 @@ def test_the_row_lookup_adds_the_page_of_a_field_retrieval_missed(cases_index):
     assert "Registered Owner: Kestrel Aviation Club" in added[0].chunk.text
 
 
+def test_the_page_holding_the_field_asked_for_is_the_first_source(cases_index):
+    """The owner's page is found by the row lookup, after the pages retrieval ranked; it holds
+    what the answer states, so it is the first source shown (and read)."""
+    with QA(cases_index, backend="extractive", read_only=True) as qa:
+        answer = qa.ask("Who was the registered owner of the aircraft in the Dunmore, Vermont "
+                        "case?")
+    first = answer.retrieved[0].chunk
+    assert first.source.endswith("case_7713.pdf") and "Registered Owner:" in first.text, [
+        (p.chunk.source, p.chunk.page) for p in answer.retrieved]
+
+
 def test_a_code_the_case_names_on_its_first_page_names_its_later_pages(cases_index):
     """"PA-28" is printed on the case's first page only; the owner's page is about it too, so
     the owner's field answers a question that names the aircraft by its code."""

@@ -283,7 +283,19 @@ class Focus:
         ask.own = own_lines(ask.ranked, files, about)
         rows = named_rows(query, ask.own) if ask.figure else []
         ask.rows = rows + [(s, 1.0) for s in named_fields(query, ask.own)]
+        ask.passages = holding_first(ask.passages, [s for s, _ in ask.rows])
         ask.note(f"{len(ask.own)} lines, {len(ask.rows)} named rows or fields")
+
+
+def holding_first(passages: list[Passage], rows: list[ScoredLine]) -> list[Passage]:
+    """The passages that hold a row or field the question names first, by the best such row,
+    then the rest as they were: a page the row lookup added holds what the answer states, yet
+    it was added after the pages retrieval ranked."""
+    def first_row(p: Passage) -> int:
+        return min((n for n, s in enumerate(rows) if p.chunk.holds(s.source, s.line)),
+                   default=len(rows))
+
+    return sorted(passages, key=first_row)  # stable: the rest keep their order
 
 
 class Decide:
