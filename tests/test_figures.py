@@ -376,6 +376,34 @@ def test_a_rate_row_without_its_percent_sign_follows_the_amounts():
         [interest]
 
 
+def test_a_row_of_a_table_of_shares_follows_the_amounts_and_is_not_found_for_them():
+    """A table headed "as a percentage of revenue" prints its shares without "%"; asked how
+    research and development changed, the statement's row of amounts answers, and a row of
+    shares alone is not found for it, so the lookup reads the file's tables for the amounts.
+    "Per share" in a statement's unit line does not make its amounts shares."""
+    from qa.ask.figures import asked_terms, table, whole_rows
+    from qa.ask.support import ScoredLine
+    from qa.types import Cell, Row
+
+    def line(n: int, values: tuple[str, str], title: str, unit: str = "") -> ScoredLine:
+        cells = tuple(Cell(v, ("Three Months Ended", year)) for v, year in zip(
+            values, ("2025", "2024")))
+        return ScoredLine("a.pdf", n, f"Research and development {' '.join(values)}", 0.5,
+                          row=Row(n, "Research and development", cells, title=title,
+                                  unit=unit))
+
+    shares = line(40, ("12.7", "32.8"), "Operating expenses as a percentage of revenue")
+    amounts = line(4, ("2,294", "1,945"), "STATEMENTS OF INCOME",
+                   "(In millions, except per share data)")
+    question = "How has research and development changed?"
+    assert answer_lines(question, [shares, amounts])[0] is amounts
+    assert whole_rows(question, asked_terms(question, [shares]), [table([shares])],
+                      specific=True) == []
+    asked = "What share of revenue went to research and development?"
+    assert whole_rows(asked, asked_terms(asked, [shares]), [table([shares])],
+                      specific=True) == [shares]
+
+
 def test_plurals_in_ies_meet_their_singular():
     from qa.text import content_terms
 

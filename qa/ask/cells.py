@@ -19,6 +19,9 @@ _EXCEPT = re.compile(r"\bexcept\b(.*)", re.I | re.S)
 
 # wording that asks for a share: only then is a row's percentage cell what it asks for
 ASKS_SHARE = re.compile(r"percent|proportion|\bshare\b|\bratio\b|\brates?\b|%", re.I)
+# a table head that says its figures are shares ("... as a percentage of revenue"); not "per
+# share", which heads amounts
+HEADS_SHARES = re.compile(r"percent|%", re.I)
 
 
 def pick(question: str, row: Row) -> list[Cell]:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..text import STOPWORDS, content_terms, stem
-from .cells import ASKS_SHARE, fit, named_fields
+from .cells import ASKS_SHARE, HEADS_SHARES, fit, named_fields
 from .spans import asks_across
 from .support import ScoredLine
 
@@ -147,18 +147,22 @@ def _best_rows(question: str, asked: set[str],
                tables: list[Table]) -> list[tuple[ScoredLine, float]]:
     rows = _rows(asked, tables)
     if not ASKS_SHARE.search(question):  # "Services 71.0 % 72.6 %" is a margin, not sales
-        rows.sort(key=lambda r: _of_shares(r[0].text))
+        rows.sort(key=lambda r: _of_shares(r[0]))
     return rows
 
 
-def _of_shares(row: str) -> tuple[bool, bool]:
-    """Whether most of the row's figures are percentages, and whether all are bare whole
-    numbers below 100, as rows of rates often are: a table prints "%" on its first row
-    only ("AWS 27 12 32 13" under "North America 20 % 11 %" is growth), while its amounts
-    read "AWS 20,538 23,059"."""
+def _of_shares(line: ScoredLine) -> tuple[bool, bool]:
+    """Whether the row's figures are shares: most of them percentages, or its table's title,
+    unit or column headers say they are ("... as a percentage of revenue": "Research and
+    development 12.7 32.8"); and whether all are bare whole numbers below 100, as rows of
+    rates often are: a table prints "%" on its first row only ("AWS 27 12 32 13" under
+    "North America 20 % 11 %" is growth), while its amounts read "AWS 20,538 23,059"."""
+    row = line.text
     values = row[len(_label(row)):]
     found = [m for m in _NUMBER.finditer(values) if m["num"] in figures(values)]
-    return (2 * values.count("%") >= len(figures(values)),
+    head = "" if line.row is None else " ".join(
+        [line.row.title, line.row.unit, *(c.column for c in line.row.cells)])
+    return (2 * values.count("%") >= len(figures(values)) or bool(HEADS_SHARES.search(head)),
             all(m["num"].isdigit() and int(m["num"]) < 100 and not (m["cur"] or m["pct"])
                 for m in found))
 
@@ -235,9 +239,13 @@ def whole_rows(question: str, asked: set[str], tables: list[Table], *,
                specific: bool = False) -> list[ScoredLine]:
     """The rows of ``tables`` whose whole label is ``asked`` (``asked_terms``), best first;
     ``specific``: only those whose label says more than a measure ("Cash", "Total
-    revenues", "expenses" head many tables)."""
+    revenues", "expenses" head many tables), and of amounts unless a share is asked for (a
+    row of shares is no answer to "how has research and development changed?", so the row of
+    amounts is looked up)."""
+    amounts = not ASKS_SHARE.search(question)
     return [s for s, _ in _best_rows(question, asked, tables)
-            if _said_whole(s, asked) and not (specific and _label_terms(s) <= _MEASURES)]
+            if _said_whole(s, asked) and not (specific and (
+                _label_terms(s) <= _MEASURES or amounts and _of_shares(s)[0]))]
 
 
 def _label_terms(row: ScoredLine) -> set[str]:
