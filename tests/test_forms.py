@@ -168,6 +168,28 @@ def test_an_answer_states_the_field_asked_for_not_the_line_beside_it(form_index)
     assert "Pilot Age" not in empty.text  # an empty field is no answer
 
 
+def test_a_field_the_form_prints_empty_is_known_to_be_empty():
+    """"What year was it manufactured?" names the field "Year of Manufacture", printed with
+    no value: the form says it does not know, and no other line is quoted in its place
+    (``pipeline._quotes``). A field named as fully that has a value answers."""
+    from qa.ask.cells import asks_empty_field
+    from qa.ask.support import ScoredLine
+    from qa.types import Cell, Row
+
+    def fields(n: int, *pairs: tuple[str, str]) -> ScoredLine:
+        text = " ".join(f"{label}: {value}" for label, value in pairs)
+        return ScoredLine("case.pdf", n, text, 0.5, row=Row(n, "", tuple(
+            Cell(value, (label,)) for label, value in pairs)))
+
+    lines = [fields(6, ("Aircraft", "Cessna 170B"), ("Aircraft Damage", "Substantial")),
+             fields(50, ("Year of Manufacture", ""), ("Amateur Built", "No"))]
+    assert asks_empty_field("What year was the Cessna 170B manufactured?", lines)
+    assert not asks_empty_field("Was the Cessna 170B amateur built?", lines)
+    other = fields(51, ("Year of Manufacture", "1954"),)  # another case's form states it
+    assert not asks_empty_field("What year was the Cessna 170B manufactured?", lines + [other])
+    assert not asks_empty_field("What was the damage to the Cessna 170B?", lines)
+
+
 def case_pdf(case: str, place: str, owner: str) -> bytes:
     """A case report as agencies print them: the case and place on the first page, pages of
     narrative, and the owner's fields on a last page that names neither."""

@@ -26,7 +26,7 @@ from .answer.base import REFUSAL
 from .answer.extractive import quoted
 from .answer.markers import NOT_FOUND
 from .answerability import Evidence, holder, passage_text
-from .cells import named_fields
+from .cells import asks_empty_field, named_fields
 from .condense import rule_condense
 from .figures import FIGURE_LINES, answer_lines, figures_first, stating
 from .gate import Gate, shown_text
@@ -288,7 +288,7 @@ def _quotes(ask: Ask) -> Iterator[tuple[list[ScoredLine], Draft]]:
     passage names the question's identifiers: the form field the question names, or the lines
     an answer quotes (``figures.answer_lines``), then for a question that asks for a figure the
     best lines stating one and the best-supported line, as verification may find a bare row
-    unrelated to the question."""
+    unrelated to the question. None when the field the question names is printed empty."""
     question = ask.query
     ids = grounding.identifiers(grounding.without_instructions(question))
 
@@ -298,6 +298,8 @@ def _quotes(ask: Ask) -> Iterator[tuple[list[ScoredLine], Draft]]:
             and not grounding.missing(ids, passage_text(home))
 
     pool = [s for s in ask.own if quotable(s)]
+    if asks_empty_field(question, pool):
+        return  # the form holds the field asked for, empty: nothing else answers
     if not ask.figure:  # the field the question names, wherever it ranks; else the best line
         best = ask.own[:3]
         choices = [named_fields(question, pool)[:1],
