@@ -157,3 +157,21 @@ def test_a_pdf_table_row_reaches_the_model_with_its_page_context(tmp_path):
     assert context and "STATEMENTS OF CASH FLOWS" in context[-1] and "Acme" in context[-1]
     assert not answer.refused and "9,812" in answer.text
     assert [(c.page, c.quote) for c in answer.citations] == [(2, dm.FILING_ROW)]
+
+
+def test_a_sentence_run_on_over_display_lines_reaches_the_model_whole(tmp_path):
+    """With only the best line shown, a sentence broken over three display lines is shown
+    whole: its first line alone ("About a year before this event,") says nothing."""
+    from .test_forms import BROKEN
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "case_4470.txt").write_text(BROKEN, encoding="utf-8")
+    with QA(tmp_path / "ix") as qa:
+        qa.ingest(docs)
+    with ChatServer(reply("The pilot struck a fence post [L10].")) as server, \
+            open_qa(tmp_path / "ix", server, prompt_lines=1) as qa:
+        answer = qa.ask("What mishap had the pilot had about a year before this event?")
+    prompt = server.requests[0]["messages"][1]["content"]
+    assert "About a year before this event," in prompt and "struck a fence post." in prompt
+    assert not answer.refused and "fence post" in answer.text, answer.debug

@@ -48,7 +48,9 @@ class LLMAnswerer:
         # The fixed system prompt comes first so llama.cpp can reuse its cached prefix.
         keep = None
         if self.prompt_lines and evidence:
-            keep = {(s.source, s.line) for s in evidence[: self.prompt_lines]}
+            # a sentence run on over display lines is shown whole
+            keep = {(s.source, n) for s in evidence[: self.prompt_lines]
+                    for n in range(s.line, s.last + 1)}
         user = prompts.render(
             "answer_user", passages=format_passages(passages, keep), question=question
         )
