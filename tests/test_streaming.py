@@ -186,6 +186,36 @@ class RefusingModel(TokenModel):
         return self.p_yes
 
 
+class PickyModel(RefusingModel):
+    """A model that finds nothing in the lines it is shown, and judges "yes" only lines that
+    say ``phrase``."""
+
+    def __init__(self, phrase: str) -> None:
+        super().__init__(0.0)
+        self.phrase = phrase
+
+    def yes_probability(self, messages: list[dict]) -> float:
+        self.judged.append(messages[-1]["content"])
+        return 0.8 if self.phrase in messages[-1]["content"].split("Question:")[0] else 0.55
+
+
+def test_the_line_the_model_judges_likeliest_is_quoted_not_merely_the_best_supported(
+        seeded_index):
+    """The model said NOT FOUND; of the best lines, each of which it would accept, it judges
+    one far likelier to answer: that one is quoted, wherever it ranks among them."""
+    from qa.ask.pipeline import Pipeline
+
+    with QA(seeded_index, backend="extractive") as qa:
+        ask = Pipeline(qa).prepare(QUESTION, qa.settings.top_k)
+    third = " ".join(ask.own[2].text.split()[:6])
+    with QA(seeded_index, answerer=LLMAnswerer(PickyModel(third)), min_answerability=0.0,
+            min_support=0.0) as qa:
+        answer = qa.ask(QUESTION)
+    assert answer.debug["fallback"] and sorted(answer.debug["fallback_judged"]) == [
+        0.55, 0.55, 0.8]
+    assert [c.quote for c in answer.citations] == [ask.own[2].text], answer.text
+
+
 @pytest.mark.parametrize("p_yes, quoted", [(0.9, True), (0.1, False)])
 def test_a_quote_stands_in_for_a_model_that_found_nothing_only_if_it_judges_the_quote(
         seeded_index, p_yes, quoted):
@@ -196,8 +226,8 @@ def test_a_quote_stands_in_for_a_model_that_found_nothing_only_if_it_judges_the_
             min_support=0.0) as qa:
         answer = qa.ask(QUESTION)
     assert answer.debug["model_refused"]
-    assert len(model.judged) == 2  # the decision's judgement, then the quote's
-    assert answer.debug["fallback_judged"] == [p_yes]
+    assert len(model.judged) == 4  # the decision's judgement, then each of the best 3 lines'
+    assert answer.debug["fallback_judged"] == [p_yes] * 3
     if quoted:
         assert not answer.refused and answer.debug["fallback"] and answer.citations
     else:

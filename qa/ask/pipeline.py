@@ -245,9 +245,11 @@ class Pipeline:
             d["reason"] == REPEATS_QUESTION for d in result.dropped)
         if not text and self.parts.settings.fallback == "on" \
                 and not repeated:  # a reply that only echoes the question found nothing new
-            for lines, quote in _quotes(ask):
-                if debug["model_refused"] and not self._confirmed(ask, lines, debug):
-                    continue
+            judging = getattr(self.parts.answerer, "judge", None) is not None
+            quotes = list(_quotes(ask, judged=debug["model_refused"] and judging))
+            if debug["model_refused"]:  # the quote the model judges best, of those it accepts
+                quotes = self._confirmed(ask, quotes, debug)
+            for _, quote in quotes:
                 fallback, said = shown_text(quote, check)
                 if said and fallback is not None:
                     debug["fallback"] = True
@@ -260,17 +262,24 @@ class Pipeline:
             return Answer(REFUSAL, True, [], passages, debug)
         return _covered(Answer(text, False, result.citations, passages, debug), ask.spans)
 
-    def _confirmed(self, ask: Ask, lines: list[ScoredLine], debug: dict) -> bool:
-        """Whether a quote may stand in for a model that said the lines do not answer: a row
-        or field the question names may (a model reads a bare row poorly); any other line only
-        when the model, asked of that line alone, says it answers (``JUDGE_YES``)."""
+    def _confirmed(self, ask: Ask, quotes: list[tuple[list[ScoredLine], Draft]],
+                   debug: dict) -> list[tuple[list[ScoredLine], Draft]]:
+        """The quotes that may stand in for a model that said the lines do not answer: a row
+        or field the question names may (a model reads a bare row poorly), first; any other
+        line only when the model, asked of that line alone, says it answers (``JUDGE_YES``),
+        the likeliest answer first."""
         named = {(s.source, s.line) for s, _ in ask.rows}
         judge = getattr(self.parts.answerer, "judge", None)
-        if judge is None or all((s.source, s.line) in named for s in lines):
-            return True
-        p = judge(ask.query, in_context(lines, ask.passages))
-        debug.setdefault("fallback_judged", []).append(None if p is None else round(p, 4))
-        return p is None or p >= JUDGE_YES
+        kept: list[tuple[float, int, tuple[list[ScoredLine], Draft]]] = []
+        for n, (lines, quote) in enumerate(quotes):
+            if judge is None or all((s.source, s.line) in named for s in lines):
+                kept.append((2.0, n, (lines, quote)))
+                continue
+            p = judge(ask.query, in_context(lines, ask.passages))
+            debug.setdefault("fallback_judged", []).append(None if p is None else round(p, 4))
+            if p is None or p >= JUDGE_YES:
+                kept.append((1.0 if p is None else p, n, (lines, quote)))
+        return [q for *_, q in sorted(kept, key=lambda k: (-k[0], k[1]))]
 
 
 def _covered(answer: Answer, spans: list[str]) -> Answer:
@@ -283,7 +292,7 @@ def _covered(answer: Answer, spans: list[str]) -> Answer:
     return answer
 
 
-def _quotes(ask: Ask) -> Iterator[tuple[list[ScoredLine], Draft]]:
+def _quotes(ask: Ask, *, judged: bool = False) -> Iterator[tuple[list[ScoredLine], Draft]]:
     """Quotes to fall back on, best first, of the lines that are no instruction and whose
     passage names the question's identifiers: the form field the question names, or the lines
     an answer quotes (``figures.answer_lines``), then for a question that asks for a figure the
@@ -301,9 +310,10 @@ def _quotes(ask: Ask) -> Iterator[tuple[list[ScoredLine], Draft]]:
     if asks_empty_field(question, pool):
         return  # the form holds the field asked for, empty: nothing else answers
     if not ask.figure:  # the field the question names, wherever it ranks; else the best line
-        best = ask.own[:3]
-        choices = [named_fields(question, pool)[:1],
-                   answer_lines(question, [s for s in pool if s in best])]
+        best = [s for s in pool if s in ask.own[:3]]
+        choices = [named_fields(question, pool)[:1], answer_lines(question, best)]
+        if judged:  # the model judges each of the best lines; the likeliest answer is quoted
+            choices += [[s] for s in best]
     else:
         choices = [answer_lines(question, pool), stating(pool)[:FIGURE_LINES], pool[:1]]
     tried: list[list[ScoredLine]] = []
