@@ -41,6 +41,8 @@ the pilot's failure to maintain clearance from the power lines during the initia
     ("Comments must be received by May 4,", "2021.", True),  # a date broken at its year
     ("The board met on May 4.", "2021 was a dry year.", False),  # the sentence ended
     ("Rainfall in millimetres;", "Marlow 14 12", False),  # a figure line goes on nothing
+    ("The aircraft struck a fence about", "56 feet short of the runway.", True),  # a quantity
+    ("Cost of sales", "1,240 1,105", False),  # a label over its figures is no sentence
 ])
 def test_a_line_runs_on_only_when_the_next_completes_it(line, after, expected):
     assert runs_on(line, after) is expected

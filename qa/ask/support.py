@@ -111,6 +111,8 @@ def rarity(terms: set[str], lines: list[set[str]]) -> dict[str, float]:
 _OPEN_END = re.compile(r":\s*$|[^\W\d_]\s*$|[,;]\s*$")  # "... to be:", "... to the", "...,"
 _LOWER_START = re.compile(r"\s*[a-z(]")
 _DIGIT_START = re.compile(r"\s*\d")
+_LOWER_END = re.compile(r"(?<![\w.-])[a-z]+\s*$")  # cut after a word in lower case
+_QUANTITY_START = re.compile(r"\s*\d[\d,.]*\s+[a-z]")  # "56 feet ...", not a row of figures
 RUN_ON_LINES = 3  # display lines a sentence may run on over, past its first
 _FIGURE_END = re.compile(r"[\d%)]\s*$")  # a table row ends on its last figure
 
@@ -118,7 +120,8 @@ _FIGURE_END = re.compile(r"[\d%)]\s*$")  # a table row ends on its last figure
 def runs_on(line: str, after: str) -> bool:
     """``line`` is completed by the display line ``after``: a sentence broken mid-way (it ends
     on a word, ",", ";" or ":" and the next line goes on in lower case, or after a "," with a
-    figure: "... by September 21," over "2020."), or a heading or label that ends
+    figure: "... by September 21," over "2020."; or after a word in lower case with a
+    quantity: "... a fence about" over "56 feet prior ..."), or a heading or label that ends
     in ":" with its value below it. A caption's ":" over a table row is no such pair: the row
     stands alone. Such a pair is scored and quoted as one."""
     if not after.strip() or not (m := _OPEN_END.search(line)):
@@ -127,6 +130,8 @@ def runs_on(line: str, after: str) -> bool:
         return True
     if m.group(0).startswith(",") and _DIGIT_START.match(after):
         return True  # "... by September 21," over "2020."
+    if _LOWER_END.search(line) and _QUANTITY_START.match(after):
+        return True  # "... struck a fence about" over "56 feet prior to the threshold."
     return m.group(0).startswith(":") and not _FIGURE_END.search(after)
 
 
