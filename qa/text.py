@@ -100,6 +100,16 @@ def month_name(word: str) -> str:
     return full if w.lower() in (full, full[:3], "sept") else ""
 
 
+_DATE = re.compile(r"\b([A-Z][a-z]{2,8}\.?)\s+(?:(\d{1,2}),?\s+)?((?:19|20)\d\d)\b")
+
+
+def dates(text: str) -> set[tuple[int, int, int]]:
+    """The dates ``text`` writes with their month named: (year, month, day), day 0 for a month
+    of a year ("June 25, 2022": (2022, 6, 25); "January 2024": (2024, 1, 0))."""
+    return {(int(m[3]), n, int(m[2] or 0)) for m in _DATE.finditer(text)
+            if (n := month(m[1])) and month_name(m[1])}
+
+
 # What a table's figures count: the scale line ("(In millions, except per share amounts)"), or
 # a header cell ("Change (%)"). Group 1 is the scale's word, when it is one.
 UNIT = re.compile(r"\b(?:in\s+)?(millions|thousands|billions)\b|\bper\s+(?:share|cent)\b"

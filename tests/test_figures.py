@@ -404,6 +404,32 @@ def test_a_row_of_a_table_of_shares_follows_the_amounts_and_is_not_found_for_the
                       specific=True) == [shares]
 
 
+def test_a_row_of_other_dates_is_no_answer_for_the_date_asked():
+    """Asked for the quarter ended September 30, 2023, a statement whose columns end April 1,
+    2023 holds no such figure; a row of that date, or one with no dates, may answer; a month
+    of a year ("in January 2024") asks for any day of it."""
+    from qa.ask.figures import named_rows
+    from qa.ask.support import ScoredLine
+    from qa.types import Cell, Row
+
+    def row(n: int, *ends: str) -> ScoredLine:
+        cells = tuple(Cell(f"{90 + i},{100 + n}", ("Three Months Ended", end))
+                      for i, end in enumerate(ends))
+        text = "Total net sales " + " ".join(c.value for c in cells)
+        return ScoredLine("a.pdf", n, text, 0.5, row=Row(n, "Total net sales", cells))
+
+    april = row(1, "April 1, 2023", "March 26, 2022")
+    july = row(2, "July 1, 2023", "June 25, 2022")
+    bare = ScoredLine("b.pdf", 3, "Total net sales 90,100 80,100", 0.5)
+    ask = "What were total net sales for the quarter ended {}?"
+    assert [s for s, _ in named_rows(ask.format("September 30, 2023"), [april, july])] == []
+    assert [s for s, _ in named_rows(ask.format("July 1, 2023"), [april, july])] == [july]
+    assert [s for s, _ in named_rows(ask.format("September 30, 2023"), [bare])] == [bare]
+    assert [s for s, _ in named_rows("What were total net sales in July 2023?",
+                                     [april, july])] == [july]
+    assert len(named_rows("What were total net sales?", [april, july])) == 2
+
+
 def test_plurals_in_ies_meet_their_singular():
     from qa.text import content_terms
 

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..text import STOPWORDS, content_terms, stem
+from ..text import STOPWORDS, content_terms, dates, stem
 from .cells import ASKS_SHARE, HEADS_SHARES, fit, named_fields
 from .spans import asks_across
 from .support import ScoredLine
@@ -145,10 +145,22 @@ def named_rows(question: str, ranked: list[ScoredLine]) -> list[tuple[ScoredLine
 
 def _best_rows(question: str, asked: set[str],
                tables: list[Table]) -> list[tuple[ScoredLine, float]]:
-    rows = _rows(asked, tables)
+    rows = [r for r in _rows(asked, tables) if of_period(question, r[0])]
     if not ASKS_SHARE.search(question):  # "Services 71.0 % 72.6 %" is a margin, not sales
         rows.sort(key=lambda r: _of_shares(r[0]))
     return rows
+
+
+def of_period(question: str, line: ScoredLine) -> bool:
+    """Whether a row can be of the date the question names ("the quarter ended September 30,
+    2023", "in January 2024"): a row whose columns or title are dated holds one of the dates
+    asked; a row with no dates, or a question with none, may be of any."""
+    asked = dates(question)
+    if not asked or line.row is None:
+        return True
+    held = dates(" ".join([line.row.title, *(c.column for c in line.row.cells)]))
+    return not held or any(y == hy and m == hm and (not d or not hd or d == hd)
+                           for y, m, d in asked for hy, hm, hd in held)
 
 
 def _of_shares(line: ScoredLine) -> tuple[bool, bool]:
