@@ -428,6 +428,12 @@ def test_a_row_of_other_dates_is_no_answer_for_the_date_asked():
     assert [s for s, _ in named_rows("What were total net sales in July 2023?",
                                      [april, july])] == [july]
     assert len(named_rows("What were total net sales?", [april, july])) == 2
+    # segments in columns, periods as sections: the section dates the row
+    by_segment = [ScoredLine("c.pdf", n, f"Total net sales {v} 1,200", 0.5, row=Row(
+        n, "Total net sales", (Cell(v, ("Hardware",)), Cell("1,200", ("Services",))),
+        section=f"Three Months Ended {end}")) for n, v, end in [
+            (4, "6,728", "July 30, 2023"), (5, "816", "July 31, 2022")]]
+    assert [s.line for s, _ in named_rows(ask.format("July 30, 2023"), by_segment)] == [4]
 
 
 def test_plurals_in_ies_meet_their_singular():

@@ -153,12 +153,15 @@ def _best_rows(question: str, asked: set[str],
 
 def of_period(question: str, line: ScoredLine) -> bool:
     """Whether a row can be of the date the question names ("the quarter ended September 30,
-    2023", "in January 2024"): a row whose columns or title are dated holds one of the dates
-    asked; a row with no dates, or a question with none, may be of any."""
+    2023", "in January 2024"): a row whose columns, section or title are dated holds one of
+    the dates asked (a table of segments in columns dates its rows by their section: "Three
+    Months Ended July 30, 2023"); a row with no dates, or a question with none, may be of
+    any."""
     asked = dates(question)
     if not asked or line.row is None:
         return True
-    held = dates(" ".join([line.row.title, *(c.column for c in line.row.cells)]))
+    r = line.row
+    held = dates(" ".join([r.title, r.section, *(c.column for c in r.cells)]))
     return not held or any(y == hy and m == hm and (not d or not hd or d == hd)
                            for y, m, d in asked for hy, hm, hd in held)
 
