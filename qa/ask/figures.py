@@ -145,19 +145,19 @@ def named_rows(question: str, ranked: list[ScoredLine]) -> list[tuple[ScoredLine
 
 def _best_rows(question: str, asked: set[str],
                tables: list[Table]) -> list[tuple[ScoredLine, float]]:
-    rows = [r for r in _rows(asked, tables) if of_period(question, r[0])]
+    when = dates(question)  # read once: a file's tables may hold thousands of rows
+    rows = [r for r in _rows(asked, tables) if of_period(when, r[0])]
     if not ASKS_SHARE.search(question):  # "Services 71.0 % 72.6 %" is a margin, not sales
         rows.sort(key=lambda r: _of_shares(r[0]))
     return rows
 
 
-def of_period(question: str, line: ScoredLine) -> bool:
-    """Whether a row can be of the date the question names ("the quarter ended September 30,
-    2023", "in January 2024"): a row whose columns, section or title are dated holds one of
-    the dates asked (a table of segments in columns dates its rows by their section: "Three
-    Months Ended July 30, 2023"); a row with no dates, or a question with none, may be of
-    any."""
-    asked = dates(question)
+def of_period(asked: set[tuple[int, int, int]], line: ScoredLine) -> bool:
+    """Whether a row can be of the dates a question names (``text.dates``: "the quarter ended
+    September 30, 2023", "in January 2024"): a row whose columns, section or title are dated
+    holds one of the dates asked (a table of segments in columns dates its rows by their
+    section: "Three Months Ended July 30, 2023"); a row with no dates, or a question with
+    none, may be of any."""
     if not asked or line.row is None:
         return True
     r = line.row
