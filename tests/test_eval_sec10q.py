@@ -49,6 +49,12 @@ needs_sec10q = pytest.mark.skipif(not (SEC10Q / "docs" / AAPL).is_file(),
         ("46.2 million", "46.21 million shares", False),
         ("46.2 million", "46 million shares", False),
         ("$1.945 billion", "1.945", True),
+        ("$2.294 billion", "Research and development 2,294 1,945", True),  # a table in millions
+        ("$4.28 billion", "Data Center $4,284 million", True),  # rounded as the fact is
+        ("$4.28 billion", "Data Center $4,294 million", False),
+        ("$1.7 billion", "fiscal 2023", False),  # only numbers with thousands groups
+        ("$1.7 billion", "11,700", False),
+        ("7.5 million", "7,500 shares", True),
         ("12.5%", "the effective tax rate was 12.5%.", True),
         ("3.600%", "3.600% Notes due 2042", True),
         ("3.600%", "3.6% Notes", False),  # the number as written

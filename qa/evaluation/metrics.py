@@ -237,9 +237,28 @@ def fact_in(fact: str, text: str) -> bool:
     wanted = numbers(fact)
     if wanted:
         present = set(numbers(text))
-        return all(n in present for n in wanted)
+        return all(n in present for n in wanted) or _scaled_in(fact, text)
     words = " ".join(fact.casefold().split())
     return bool(words) and words in " ".join(text.casefold().split())
+
+
+# one scale word a fact may carry, and the next smaller one a table's unit line would give
+_SCALED = re.compile(r"(\d+(?:\.(\d+))?)\s*(thousand|million|billion|trillion)\b", re.I)
+_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,]|\.\d)")
+
+
+def _scaled_in(fact: str, text: str) -> bool:
+    """A figure in one scale is stated in the next smaller one, as tables write it: "$2.294
+    billion" is the "2,294" of a table in millions, and "$4.28 billion" is its "4,284" rounded
+    the way the fact is. Only numbers written with thousands groups count, so a bare "4" or
+    a year does not."""
+    m = _SCALED.fullmatch(fact.strip().lstrip("$").strip())
+    if m is None:
+        return False
+    places = len(m.group(2) or "")
+    value = float(m.group(1))
+    return any(round(int(g.replace(",", "")) / 1000, places) == value
+               for g in _GROUPED.findall(text))
 
 
 def facts_in_lines(facts: Iterable[str], lines: Iterable[str]) -> list[str]:
