@@ -376,6 +376,21 @@ def test_a_rate_row_without_its_percent_sign_follows_the_amounts():
         [interest]
 
 
+def test_a_row_named_whole_comes_before_a_total_named_in_part():
+    """"The total revenue from its tractor sales" asks for the tractors row: the table's
+    "Total net sales" shares two of the question's words, and "tractor" only one, yet the
+    question says the tractors row whole and the total only in part."""
+    from qa.ask.support import ScoredLine
+
+    lines = [ScoredLine("f.pdf", n, text, 0.5) for n, text in enumerate([
+        "Tractors $ 1,204 $ 1,150", "Harvesters $ 860 $ 790",
+        "Total net sales $ 2,064 $ 1,940", "Total net sales grew 6% on tractor demand.",
+        "Tractor sales rose on dealer orders.", "Tractor demand was strong."], 1)]
+    question = "What was the total revenue from the company's tractor sales last quarter?"
+    assert answer_lines(question, lines)[0].text.startswith("Tractors")
+    assert answer_lines("What were total net sales?", lines)[0].text.startswith("Total net")
+
+
 def test_a_row_of_a_table_of_shares_follows_the_amounts_and_is_not_found_for_them():
     """A table headed "as a percentage of revenue" prints its shares without "%"; asked how
     research and development changed, the statement's row of amounts answers, and a row of

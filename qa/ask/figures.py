@@ -147,8 +147,11 @@ def _best_rows(question: str, asked: set[str],
                tables: list[Table]) -> list[tuple[ScoredLine, float]]:
     when = dates(question)  # read once: a file's tables may hold thousands of rows
     rows = [r for r in _rows(asked, tables) if of_period(when, r[0])]
-    if not ASKS_SHARE.search(question):  # "Services 71.0 % 72.6 %" is a margin, not sales
-        rows.sort(key=lambda r: _of_shares(r[0]))
+    shares = bool(ASKS_SHARE.search(question))
+    # "Services 71.0 % 72.6 %" is a margin, not sales; a row the question names whole
+    # ("iPhone") before one it names in part ("Total net sales" for "total iPhone sales")
+    rows.sort(key=lambda r: ((False, False) if shares else _of_shares(r[0]),
+                             not _said_whole(r[0], asked) or _label_terms(r[0]) <= _MEASURES))
     return rows
 
 
