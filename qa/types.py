@@ -29,6 +29,33 @@ class Refusal(StrEnum):
     MODEL_REFUSED = "model refused, nothing to fall back on"
 
 
+class Purpose(StrEnum):
+    """Why the pipeline called the model."""
+
+    CONDENSE = "condense"  # a follow-up rewritten to stand alone
+    JUDGE = "judge"  # does this text answer the question? (yes/no)
+    ANSWER = "answer"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """One model call as the model itself counted it: the prompt tokens it read (those its
+    cache still held from the call before are not read again), the tokens it wrote, and its
+    own time for each. What an answer costs is these tokens at the machine's speed."""
+
+    prompt_tokens: int
+    cached_tokens: int
+    output_tokens: int
+    prompt_ms: float
+    decode_ms: float
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    purpose: Purpose
+    usage: Usage
+
+
 def lines_hold(start: int, end: int, first: int, last: int | None = None) -> bool:
     """Lines ``start..end`` hold lines ``first..last`` (``last`` None: the one line ``first``).
 

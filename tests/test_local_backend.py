@@ -37,6 +37,20 @@ def test_local_model_answers_with_the_right_line(local_qa, question, line, words
     assert answer.debug["backend"] == "local"
 
 
+def test_the_trace_counts_the_tokens_of_each_model_call(local_qa):
+    """Each model call is in the trace as llama.cpp counted it: the judge under "decide", the
+    answer under "answer"."""
+    def calls(answer):
+        return {(step["stage"], str(c["purpose"])): c["usage"]
+                for step in answer.debug["trace"] for c in step["calls"]}
+
+    first = calls(local_qa.ask(QUESTION))
+    assert set(first) == {("decide", "judge"), ("answer", "answer")}
+    judge, answer = first["decide", "judge"], first["answer", "answer"]
+    assert judge["prompt_tokens"] + judge["cached_tokens"] > 50 and answer["output_tokens"] > 3
+    assert answer["prompt_ms"] > 0 and answer["decode_ms"] > 0
+
+
 @pytest.mark.parametrize(
     "question", ["What is the capital of Australia?", "How many moons does Jupiter have?"]
 )

@@ -150,7 +150,7 @@ def test_a_pdf_table_row_reaches_the_model_with_its_page_context(tmp_path):
         qa.ingest(docs)
     with ChatServer(reply("Acme generated 9,812 from operating activities [L18].")) as server, \
             open_qa(tmp_path / "ix", server, prompt_lines=2) as qa:
-        answer = qa.ask("How much cash did Acme generate from operating activities?")
+        answer = qa.ask("How much cash did Acme's operations generate?")  # the row in part
     prompt = server.requests[0]["messages"][1]["content"].splitlines()
     at = next(n for n, line in enumerate(prompt) if line.endswith(dm.FILING_ROW))
     context = [line for line in prompt[:at] if line.startswith("(")]
@@ -175,3 +175,34 @@ def test_a_sentence_run_on_over_display_lines_reaches_the_model_whole(tmp_path):
     prompt = server.requests[0]["messages"][1]["content"]
     assert "About a year before this event," in prompt and "struck a fence post." in prompt
     assert not answer.refused and "fence post" in answer.text, answer.debug
+
+
+def test_a_row_the_question_names_whole_is_stated_from_its_cells_not_by_the_model(tmp_path):
+    """Asked for a figure whose table row it names by the whole label, qa states the row's
+    cells itself, as the extractive backend does: a model shown "Operating income 4,210
+    3,905" picks one of the figures without saying which period it is of."""
+    from docx import Document
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    doc = Document()
+    doc.add_heading("Borealis Freight quarterly results (in thousands)", 1)
+    table = doc.add_table(rows=4, cols=3)
+    for r, cells in enumerate([("", "Q3 2024", "Q3 2023"), ("Freight revenue", "9,310", "8,774"),
+                               ("Operating income", "4,210", "3,905"),
+                               ("Fuel surcharges", "612", "590")]):
+        for c, text in enumerate(cells):
+            table.cell(r, c).text = text
+    doc.save(docs / "borealis.docx")
+    with QA(tmp_path / "ix") as qa:
+        qa.ingest(docs)
+    with ChatServer(reply("Operating income was 3,905 [L4].")) as server, \
+            open_qa(tmp_path / "ix", server) as qa:
+        items = list(qa.stream("What were Borealis Freight's revenue and operating income?"))
+    answer = items[-1]
+    assert server.requests == []  # no model call: the row's cells are the answer
+    assert "".join(i for i in items if isinstance(i, str)) == answer.text  # shown as verified
+    assert not answer.refused
+    assert "Operating income: 4,210 thousand, Q3 2024;" in answer.text, answer.text
+    assert "Freight revenue: 9,310 thousand, Q3 2024;" in answer.text
+    assert "Operating income | 4,210 | 3,905" in [c.quote for c in answer.citations]

@@ -206,27 +206,36 @@ def test_an_index_read_before_rows_gets_them_without_embedding_again(tmp_path):
 
 
 def test_a_model_reads_each_figure_with_its_column_and_its_period_is_verified(trust_index):
-    """An OpenAI-protocol model is shown the row with each figure's column and the unit; its
-    sentence naming the period is verified against the head lines, and one that gives the
-    figure another column's period is not shown."""
+    """An OpenAI-protocol model is shown a row the question names in part with each figure's
+    column and the unit; its sentence naming the period is verified against the head lines,
+    and one that gives the figure another column's period is not shown."""
+    import re
+
     from .chat_server import ChatServer
 
-    question = "What did concessions come to in the year to March 2023?"
-    replies = {0: "Concessions were 287 thousand euros in the year to March 2023 [L8].",
-               1: "Concessions were 310 thousand euros in the year to March 2023 [L8]."}
+    question = "How much revenue did the trust take in the year to March 2023?"
+    replies = {0: "Revenue was 1,392 thousand euros in the year to March 2023 [{}].",
+               1: "Revenue was 1,550 thousand euros in the year to March 2023 [{}]."}
+
+    def reply(text):
+        def answer(n, body):  # cite the row's line, as the prompt numbers it
+            prompt = body["messages"][1]["content"]
+            return 200, text.format(re.search(r"\[(L\d+)\] Total revenue", prompt)[1]), 0.0
+        return answer
+
     for n, text in replies.items():
-        with ChatServer(lambda i, body, text=text: (200, text, 0.0)) as server, \
+        with ChatServer(reply(text)) as server, \
                 QA(trust_index / "ix", backend="openai", openai_base_url=server.url,
                    model="test-model", timeout=5.0, max_retries=0, fallback="off",
                    read_only=True) as qa:
             answer = qa.ask(question)
         prompt = server.requests[-1]["messages"][1]["content"]
-        assert "Concessions (Revenue): 310 (Year to March 2024); 287 (Year to March 2023)" \
+        assert "Total revenue (Revenue): 1,550 (Year to March 2024); 1,392 (Year to March 2023)" \
             in prompt and "amounts in thousands of euros" in prompt
         if n == 0:
-            assert not answer.refused and "287" in answer.text, answer.debug["dropped"][0]["reason"]
+            assert not answer.refused and "1,392" in answer.text, answer.debug
             assert len(answer.citations) >= 2  # the row, and its head lines
-        else:  # 310 is the year to March 2024
+        else:  # 1,550 is the year to March 2024
             assert answer.refused, answer.text
 
 

@@ -276,16 +276,35 @@ def _said_whole(row: ScoredLine, asked: set[str]) -> bool:
 
 def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     """The lines an answer quotes, best first: the line of a form field the question names
-    (``cells.named_fields``); for a question that asks for a figure whose
-    best row's whole label it says, the rows it says so (one per file and label: "total net
-    sales" over four quarterly reports), else the rows it names and the best-supported lines
-    that state a figure; otherwise, or when no line states one, the best-supported line."""
+    (``cells.named_fields``); for a question that asks for a figure, the rows it names whole
+    (``named_row_lines``), else the rows it names and the best-supported lines that state a
+    figure; otherwise, or when no line states one, the best-supported line."""
     if not ranked:
         return []
     if fields := named_fields(question, ranked):  # "Who was the operator?": its field
         return fields[:1]
     if not asks_for_figure(question, row_labels(ranked)):
         return ranked[:1]
+    rows, whole = _named_rows(question, ranked)
+    if whole:
+        return whole
+    chosen = rows[:ROW_LINES]
+    chosen += [s for s in stating(ranked) if s not in chosen][:FIGURE_LINES]
+    return chosen or ranked[:1]
+
+
+def named_row_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
+    """For a question whose best row it names by the whole label ("How much did the pier
+    repairs cost?": "Pier repairs"), that row in every file (a figure over four quarterly
+    reports), then the next rows named whole; else none. Such a row's cells say what the
+    answer is, under their headers: an answer is stated from them, not written by a model."""
+    return _named_rows(question, ranked)[1] if ranked else []
+
+
+def _named_rows(question: str, ranked: list[ScoredLine]) -> tuple[list[ScoredLine],
+                                                                   list[ScoredLine]]:
+    """The rows the question names, best first and one per file and label, and
+    ``named_row_lines``."""
     asked = asked_terms(question, ranked)
     rows, seen = [], set()
     for s, _ in _best_rows(question, asked, [table(ranked)]):
@@ -293,21 +312,21 @@ def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
             seen.add(key)
             rows.append(s)
     whole = [s for s in rows if _said_whole(s, asked)]
-    if whole and whole[0] is rows[0]:  # "How much did the pier repairs cost?": "Pier repairs"
-        # the best label's row in every file (a figure over four quarterly reports), then
-        # the next best rows
-        label = _label(whole[0].text).strip().casefold()
-        same = [s for s in whole if _label(s.text).strip().casefold() == label]
-        others = [s for s in whole if s not in same]
-        # "as of June 25, 2022": the files with that column, unless it asks across files
-        files = sorted({s.source for s in same})
-        if len(files) > 1 and not asks_across(question, files):
-            fits = {f: max(fit(question, s.row) for s in same if s.source == f) for f in files}
-            same = [s for s in same if fits[s.source] == max(fits.values())]
-        return same + others[:max(0, ROW_LINES - len(same))]
-    chosen = rows[:ROW_LINES]
-    chosen += [s for s in stating(ranked) if s not in chosen][:FIGURE_LINES]
-    return chosen or ranked[:1]
+    if not whole or whole[0] is not rows[0]:
+        return rows, []
+    label = _label(whole[0].text).strip().casefold()
+    same = [s for s in whole if _label(s.text).strip().casefold() == label]
+    # beside a row that names a thing ("iPhone"), one that names only a measure ("Total" of
+    # another table) adds nothing
+    specific = not _label_terms(same[0]) <= _MEASURES
+    others = [s for s in whole if s not in same
+              and not (specific and _label_terms(s) <= _MEASURES)]
+    # "as of June 25, 2022": the files with that column, unless it asks across files
+    files = sorted({s.source for s in same})
+    if len(files) > 1 and not asks_across(question, files):
+        fits = {f: max(fit(question, s.row) for s in same if s.source == f) for f in files}
+        same = [s for s in same if fits[s.source] == max(fits.values())]
+    return rows, same + others[:max(0, ROW_LINES - len(same))]
 
 
 def stating(ranked: list[ScoredLine]) -> list[ScoredLine]:

@@ -20,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import BackendError
-from ..types import Answer, Coverage, Draft, History, Passage, Refusal, Status
+from ..types import Answer, Coverage, Draft, History, ModelCall, Passage, Refusal, Status
 from . import grounding
 from .answer.base import REFUSAL
 from .answer.extractive import quoted
@@ -28,7 +28,7 @@ from .answer.markers import NOT_FOUND
 from .answerability import Evidence, holder, passage_text
 from .cells import asks_empty_field, named_fields
 from .condense import rule_condense
-from .figures import FIGURE_LINES, answer_lines, figures_first, stating
+from .figures import FIGURE_LINES, answer_lines, figures_first, named_row_lines, stating
 from .gate import Gate, shown_text
 from .stages import (
     AddHeads,
@@ -79,6 +79,7 @@ class Step:
     stage: str
     ms: float
     note: str  # what the stage did or dropped, and why
+    calls: tuple[ModelCall, ...] = ()  # the model calls it made, as the model counted them
 
 
 @dataclass
@@ -147,7 +148,8 @@ class Pipeline:
         for stage in self.stages:
             began = time.perf_counter()
             stage(ask, self.parts)
-            ask.trace.steps.append(Step(stage.name, _ms(began), "; ".join(ask._notes)))
+            ask.trace.steps.append(Step(stage.name, _ms(began), "; ".join(ask._notes),
+                                        self._calls()))
             ask._notes.clear()
         if ask.evidence is None:  # composed without a decision: answer on what was found
             from .answerability import assess
@@ -159,6 +161,11 @@ class Pipeline:
         evidence = self.prepare(query, k).evidence
         assert evidence is not None
         return evidence
+
+    def _calls(self) -> tuple[ModelCall, ...]:
+        """The model calls made since the last step, when the backend counts them."""
+        take = getattr(self.parts.answerer, "take_calls", None)
+        return tuple(take()) if take is not None else ()
 
     def condense(self, question: str, history: History) -> str:
         """The question rewritten to stand alone, by the backend when it can, else by rule."""
@@ -175,9 +182,14 @@ class Pipeline:
         say = _Say(status)
         if history:
             yield from say("condensing", "Reading the conversation…")
+        began = time.perf_counter()
         query = self.condense(question, history or [])
+        condensed = Step("condense", _ms(began), "rewritten" if query != question else
+                         "as asked", self._calls())
         yield from say("searching", "Searching the documents…")
         ask = self.prepare(query, k)
+        if history:
+            ask.trace.steps.insert(0, condensed)
         yield from say("reading", f"Reading {_count(len(ask.passages), 'passage')}…")
         answerer = self.parts.answerer
         if ask.refused:
@@ -188,23 +200,32 @@ class Pipeline:
             yield from say("writing", "Writing the answer…")
             began = time.perf_counter()
             check = self._checker(ask)
-            gate = Gate(check, getattr(answerer, "parse", None), ask.passages, query)
-            # the lines an answer would quote come first: what an LLM is shown of the passages
-            evidence = figures_first(query, ask.own)
-            with closing(answerer.stream(query, ask.passages, evidence=evidence)) as pieces:
-                for item in pieces:
+            rows = stated_rows(ask)  # their cells are the answer, under their headers
+            parse = None if rows else getattr(answerer, "parse", None)
+            gate = Gate(check, parse, ask.passages, query)
+            if rows:
+                for item in _drafted(quoted(rows, question=query)):
                     if text := gate.feed(item):
                         yield text
+            else:
+                # the lines an answer would quote come first: what an LLM is shown
+                evidence = figures_first(query, ask.own)
+                with closing(answerer.stream(query, ask.passages, evidence=evidence)) as pieces:
+                    for item in pieces:
+                        if text := gate.feed(item):
+                            yield text
             if gate.draft is None:
                 raise BackendError(f"{answerer.name} ended its stream without a Draft")
-            ask.trace.steps.append(Step("answer", _ms(began), f"{len(gate.draft.proposals)} "
-                                        "citations proposed"))
+            ask.trace.steps.append(Step("answer", _ms(began), (
+                f"stated from {_count(len(rows), 'named row')}" if rows else
+                f"{len(gate.draft.proposals)} citations proposed"), self._calls()))
             shown = gate.shown
             yield from say("checking", "Checking the citations…")
             began = time.perf_counter()
             answer = self._finish(gate.draft, ask, check)
             ask.trace.steps.append(Step("verify", _ms(began), "fallback" if answer.debug.get(
-                "fallback") else f"{len(answer.debug['dropped'])} citations dropped"))
+                "fallback") else f"{len(answer.debug['dropped'])} citations dropped",
+                self._calls()))
             if answer.text.startswith(shown) and not answer.refused:
                 if rest := answer.text[len(shown):]:
                     yield rest
@@ -280,6 +301,24 @@ class Pipeline:
             if p is None or p >= JUDGE_YES:
                 kept.append((1.0 if p is None else p, n, (lines, quote)))
         return [q for *_, q in sorted(kept, key=lambda k: (-k[0], k[1]))]
+
+
+def stated_rows(ask: Ask) -> list[ScoredLine]:
+    """For a question that asks for a figure and names its table row whole, no form field,
+    those rows (``figures.named_row_lines``) that were read with their column headers: every
+    backend states their cells with their period and unit, as the extractive one does. A
+    model shown a row of four figures picks one without saying which column it is, and often
+    the wrong one. A line that only reads as a row, its columns unknown, is left to the
+    model, which may read them from the lines around it."""
+    if not ask.figure or named_fields(ask.query, ask.own):
+        return []
+    rows = named_row_lines(ask.query, ask.own)
+    return [s for s in rows if s.row is not None] if rows and rows[0].row is not None else []
+
+
+def _drafted(draft: Draft) -> Iterator[str | Draft]:
+    yield draft.text
+    yield draft
 
 
 def _covered(answer: Answer, spans: list[str]) -> Answer:

@@ -325,7 +325,7 @@ class Decide:
             ask.refuse(Refusal.LOW_SUPPORT,
                        f"support {evidence.support:.2f} below QA_MIN_SUPPORT")
         judge = getattr(parts.answerer, "judge", None)
-        if not ask.refused and judge is not None:
+        if not ask.refused and judge is not None and not ask.rows:  # rows are answered
             evidence.judge = judge(ask.query, in_context(ask.ranked[:JUDGE_LINES], ask.passages))
         ask.answerability = score_answerability(evidence)
         if not ask.refused and ask.answerability < s.min_answerability and not ask.rows:

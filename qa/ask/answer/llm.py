@@ -7,12 +7,13 @@ the refusal rules cannot drift apart between backends.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Generator, Iterator
 from typing import Protocol
 
 from ... import prompts
 from ...errors import BackendError
-from ...types import Draft, Passage
+from ...types import Draft, ModelCall, Passage, Purpose
 from ..condense import History, clean_history, rule_condense, stands_alone, trusted
 from ..support import ScoredLine
 from .base import REFUSAL
@@ -22,7 +23,8 @@ from .markers import format_passages, parse_reply
 class ChatModel(Protocol):
     """Messages in, streamed text out. A model that can read its own logits may also offer
     ``yes_probability(messages) -> float`` (the local model does; an OpenAI-compatible server
-    does not portably), which gives the answerability score the model's judgement."""
+    does not portably), which gives the answerability score the model's judgement, and
+    ``last_usage() -> Usage | None``, what its last call in this thread read and wrote."""
 
     name: str
 
@@ -41,6 +43,18 @@ class LLMAnswerer:
         self.prompt_lines = prompt_lines
         self.name = model.name
         self.max_tokens = max_tokens
+        self._calls = threading.local()
+
+    def take_calls(self) -> list[ModelCall]:
+        """The model calls this thread made since it last asked, each with what it read and
+        wrote, when the model counts them (``ChatModel.last_usage``)."""
+        calls, self._calls.made = getattr(self._calls, "made", []), []
+        return calls
+
+    def _count(self, purpose: Purpose) -> None:
+        last_usage = getattr(self.model, "last_usage", None)
+        if last_usage is not None and (usage := last_usage()) is not None:
+            self._calls.made = [*getattr(self._calls, "made", []), ModelCall(purpose, usage)]
 
     def messages(
         self, question: str, passages: list[Passage], evidence: list[ScoredLine] | None = None
@@ -67,9 +81,12 @@ class LLMAnswerer:
             return
         pieces: list[str] = []
         messages = self.messages(question, passages, evidence)
-        for piece in self.model.chat(messages, max_tokens=self.max_tokens):
-            pieces.append(piece)
-            yield piece
+        try:
+            for piece in self.model.chat(messages, max_tokens=self.max_tokens):
+                pieces.append(piece)
+                yield piece
+        finally:
+            self._count(Purpose.ANSWER)
         text = "".join(pieces)
         if not text.strip():
             raise BackendError(f"{self.name} returned an empty reply; try again or another model")
@@ -95,7 +112,10 @@ class LLMAnswerer:
             {"role": "user", "content": prompts.render(
                 "judge_user", lines="\n".join(lines), question=question)},
         ]
-        return yes_probability(messages)
+        try:
+            return yes_probability(messages)
+        finally:
+            self._count(Purpose.JUDGE)
 
     def condense(self, question: str, history: History) -> str:
         """The question rewritten by the model to stand alone; asked as written when it
@@ -110,6 +130,8 @@ class LLMAnswerer:
             text = "".join(self.model.chat([{"role": "user", "content": prompt}], max_tokens=64))
         except BackendError:
             text = ""
+        finally:
+            self._count(Purpose.CONDENSE)
         rewrite = next((line.strip() for line in text.splitlines() if line.strip()), "")
         rewrite = rewrite.removeprefix("Standalone question:").strip().strip('"')
         if rewrite != question and trusted(rewrite, question, history):

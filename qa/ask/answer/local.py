@@ -11,10 +11,12 @@ import importlib
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ...errors import BackendError, ModelError
+from ...types import Usage
 
 GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 GGUF_SIZE = 1_117_320_768
@@ -99,6 +101,28 @@ class LocalChatModel:
         self._path = Path(model_path) if model_path else None
         self._cache_dir = cache_dir
         self._threads = threads
+        self._used = threading.local()
+
+    def last_usage(self) -> Usage | None:
+        """What this thread's last call read and wrote (``Usage``), once."""
+        usage, self._used.usage = getattr(self._used, "usage", None), None
+        return usage
+
+    @contextmanager
+    def _metered(self, llama: Any) -> Iterator[None]:
+        """Count a call with llama.cpp's own counters (the caller holds the model's lock):
+        the prompt tokens it evaluated, those its cache served, the tokens it wrote."""
+        import llama_cpp
+
+        ctx = llama._ctx.ctx
+        llama_cpp.llama_perf_context_reset(ctx)
+        try:
+            yield
+        finally:
+            perf = llama_cpp.llama_perf_context(ctx)
+            read, wrote = int(perf.n_p_eval), int(perf.n_eval)
+            self._used.usage = Usage(read, max(0, llama.n_tokens - wrote - read), wrote,
+                                     round(perf.t_p_eval_ms, 1), round(perf.t_eval_ms, 1))
 
     def _llama(self) -> tuple[Any, threading.Lock]:
         if self._path is not None:
@@ -109,7 +133,7 @@ class LocalChatModel:
 
     def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
         llama, lock = self._llama()
-        with lock:
+        with lock, self._metered(llama):
             try:
                 stream = llama.create_chat_completion(
                     messages=messages, stream=True, temperature=0.0, max_tokens=max_tokens
@@ -123,35 +147,43 @@ class LocalChatModel:
 
     def yes_probability(self, messages: list[dict]) -> float:
         """P(Yes) / (P(Yes) + P(No)) of the reply's first token, read off its logits."""
+        yes, no = self._first_token(messages, [("Yes", " Yes", "yes"), ("No", " No", "no")])
+        return yes / (yes + no) if yes + no > 0 else 0.5
+
+    def _first_token(self, messages: list[dict], groups: list[tuple[str, ...]]) -> list[float]:
         llama, lock = self._llama()
-        with lock:
+        with lock, self._metered(llama):
             from llama_cpp import LogitsProcessorList
 
-            first = _FirstToken(llama)
+            first = _FirstToken(llama, groups)
             try:
                 llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0,
                                              logits_processor=LogitsProcessorList([first]))
             except ValueError as exc:
                 raise BackendError(f"local model failed: {exc}") from None
-            return first.p_yes
+            return first.mass
 
 
 class _FirstToken:
-    """A logits processor that reads the yes/no balance off the first token's logits."""
+    """A logits processor that reads, off the first token's logits, the probability mass of
+    the first tokens of each group of words."""
 
-    def __init__(self, llama: Any) -> None:
-        def ids(*words: str) -> list[int]:
+    def __init__(self, llama: Any, groups: list[tuple[str, ...]]) -> None:
+        def ids(words: tuple[str, ...]) -> list[int]:
             return sorted({t[0] for w in words
                            if (t := llama.tokenize(w.encode(), add_bos=False, special=False))})
 
-        self._yes, self._no = ids("Yes", " Yes", "yes"), ids("No", " No", "no")
-        self.p_yes = 0.5
+        self._groups = [ids(words) for words in groups]
+        self.mass = [0.0] * len(groups)
+        self._read = False
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         import numpy as np
 
-        logits = np.asarray(scores, dtype=np.float64)
-        probs = np.exp(logits - logits.max())
-        yes, no = probs[self._yes].sum(), probs[self._no].sum()
-        self.p_yes = float(yes / (yes + no)) if yes + no > 0 else 0.5
+        if not self._read:
+            self._read = True
+            logits = np.asarray(scores, dtype=np.float64)
+            probs = np.exp(logits - logits.max())
+            probs /= probs.sum()
+            self.mass = [float(probs[ids].sum()) for ids in self._groups]
         return scores
