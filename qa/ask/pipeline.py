@@ -305,15 +305,17 @@ class Pipeline:
 
 def stated_rows(ask: Ask) -> list[ScoredLine]:
     """For a question that asks for a figure and names its table row whole, no form field,
-    those rows (``figures.named_row_lines``) that were read with their column headers: every
-    backend states their cells with their period and unit, as the extractive one does. A
-    model shown a row of four figures picks one without saying which column it is, and often
-    the wrong one. A line that only reads as a row, its columns unknown, is left to the
-    model, which may read them from the lines around it."""
+    those rows (``figures.named_row_lines``) when the best was read with its column headers:
+    every backend states their cells with their period and unit, as the extractive one does.
+    A model shown a row of four figures picks one without saying which column it is, and
+    often the wrong one. A line that only reads as a row, its columns unknown, is left to
+    the model, which may read them from the lines around it."""
     if not ask.figure or named_fields(ask.query, ask.own):
         return []
     rows = named_row_lines(ask.query, ask.own)
-    return [s for s in rows if s.row is not None] if rows and rows[0].row is not None else []
+    best = rows[0].row if rows else None
+    return rows if best is not None and best.cells and all(c.headers for c in best.cells) \
+        else []
 
 
 def _drafted(draft: Draft) -> Iterator[str | Draft]:
