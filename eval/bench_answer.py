@@ -75,48 +75,40 @@ def measure(qa: QA, question: str) -> dict:
     total = (time.perf_counter() - began) * 1000
     calls: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     stages: dict[str, float] = {}
+    counted = False  # a revision before the trace counted model calls has no "calls"
     for step in answer.debug.get("trace", []):
         stages[step["stage"]] = stages.get(step["stage"], 0.0) + step["ms"]
-        for call in step["calls"]:
+        counted = counted or "calls" in step
+        for call in step.get("calls", ()):
             c, u = calls[str(call["purpose"])], call["usage"]
             c[0] += 1
             c[1] += u["prompt_tokens"]
             c[2] += u["cached_tokens"]
             c[3] += u["output_tokens"]
     return {"total_ms": total, "refused": answer.refused, "calls": dict(calls),
-            "stages": stages}
+            "stages": stages, "counted": counted}
 
 
-# Asks questions of qa as it was at another revision: reads {"index", "question"} lines,
-# answers with measure()'s record; llama.cpp's counters cover a trace without calls.
+# Asks questions of qa as it was at another revision (its package imported first, from the
+# worktree) with this file's measure(); llama.cpp's counters stand in for a trace without calls.
 WORKER = r"""
-import json, sys, time
-from qa import QA
+import json, sys
+import llama_cpp
+import qa
+sys.path.insert(0, sys.argv[1])
+from bench_answer import measure
 opened = {}
 for line in sys.stdin:
     job = json.loads(line)
-    qa = opened.get(job["index"]) or opened.setdefault(
-        job["index"], QA(job["index"], backend="local", read_only=True))
-    model = qa.answerer.model
-    llama, _ = model._llama()
-    import llama_cpp
+    asker = opened.get(job["index"]) or opened.setdefault(
+        job["index"], qa.QA(job["index"], backend="local", read_only=True))
+    llama, _ = asker.answerer.model._llama()
     llama_cpp.llama_perf_context_reset(llama._ctx.ctx)
-    began = time.perf_counter()
-    answer = qa.ask(job["question"])
-    total = (time.perf_counter() - began) * 1000
+    row = measure(asker, job["question"])
     perf = llama_cpp.llama_perf_context(llama._ctx.ctx)
-    calls, stages, counted = {}, {}, False
-    for step in answer.debug.get("trace", []):
-        counted = counted or "calls" in step
-        stages[step["stage"]] = stages.get(step["stage"], 0.0) + step["ms"]
-        for call in step.get("calls", ()):
-            c, u = calls.setdefault(str(call["purpose"]), [0, 0, 0, 0]), call["usage"]
-            c[0] += 1; c[1] += u["prompt_tokens"]; c[2] += u["cached_tokens"]
-            c[3] += u["output_tokens"]
-    if not counted and (perf.n_p_eval or perf.n_eval):
-        calls["all"] = [1, int(perf.n_p_eval), 0, int(perf.n_eval)]
-    print(json.dumps({"total_ms": total, "refused": answer.refused, "calls": calls,
-                      "stages": stages}), flush=True)
+    if not row["counted"] and (perf.n_p_eval or perf.n_eval):
+        row["calls"]["all"] = [1, int(perf.n_p_eval), 0, int(perf.n_eval)]
+    print(json.dumps(row), flush=True)
 """
 
 
@@ -129,7 +121,8 @@ class Against:
         self.tree = where / "against"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q",
                         str(self.tree), rev], check=True)
-        self.proc = subprocess.Popen([sys.executable, "-c", WORKER], cwd=self.tree,
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, str(Path(__file__).parent)],
+                                     cwd=self.tree,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env={**os.environ, "PYTHONPATH": str(self.tree)})
 

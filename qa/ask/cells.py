@@ -56,34 +56,37 @@ def named_fields(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
     asks for (``question_focus``), when that can be told: "what cloud ceiling was reported at
     the airport?" names the field "Airport" in passing; a label of more words said whole
     ("who is listed as the registered owner?") is named on purpose."""
-    found = _named(question, ranked, filled=True)
-    return [s for *_, s in sorted(found, key=lambda f: (f[0], f[1]))]
+    filled, _ = _named(question, ranked)
+    return [s for *_, s in sorted(filled, key=lambda f: (f[0], f[1]))]
 
 
 def asks_empty_field(question: str, ranked: list[ScoredLine]) -> bool:
     """Whether the field the question names most fully is one the lines hold empty ("What
     year was it manufactured?": "Year of Manufacture:" printed with no value), no field as
     fully named having a value: the form says it does not know, and no other line answers."""
-    empty = _named(question, ranked, filled=False)
-    filled = _named(question, ranked, filled=True)
+    filled, empty = _named(question, ranked)
     return bool(empty) and min(f[0] for f in empty) < min((f[0] for f in filled), default=0)
 
 
-def _named(question: str, ranked: list[ScoredLine], *,
-           filled: bool) -> list[tuple[int, int, ScoredLine]]:
+Named = list[tuple[int, int, ScoredLine]]
+
+
+def _named(question: str, ranked: list[ScoredLine]) -> tuple[Named, Named]:
     """(minus the words of its longest named label, rank, line) of each line of fields with a
-    field the question names, of those with a value (``filled``) or without."""
+    field the question names: of those with a value, and of those printed empty."""
     asked, focus = content_terms(question), question_focus(question)
-    found = []
+    filled: Named = []
+    empty: Named = []
     for n, s in enumerate(ranked):
         if s.row is None or s.row.label:
             continue
-        named = [len(terms) for c in s.row.cells
-                 if bool(c.value) == filled and (terms := content_terms(c.column))
-                 and terms <= asked and (not focus or len(terms) > 1 or terms & focus)]
-        if named:
-            found.append((-max(named), n, s))
-    return found
+        for out, has_value in ((filled, True), (empty, False)):
+            named = [len(terms) for c in s.row.cells
+                     if bool(c.value) == has_value and (terms := content_terms(c.column))
+                     and terms <= asked and (not focus or len(terms) > 1 or terms & focus)]
+            if named:
+                out.append((-max(named), n, s))
+    return filled, empty
 
 
 def unit(row: Row) -> str:

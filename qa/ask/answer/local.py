@@ -147,43 +147,35 @@ class LocalChatModel:
 
     def yes_probability(self, messages: list[dict]) -> float:
         """P(Yes) / (P(Yes) + P(No)) of the reply's first token, read off its logits."""
-        yes, no = self._first_token(messages, [("Yes", " Yes", "yes"), ("No", " No", "no")])
-        return yes / (yes + no) if yes + no > 0 else 0.5
-
-    def _first_token(self, messages: list[dict], groups: list[tuple[str, ...]]) -> list[float]:
         llama, lock = self._llama()
         with lock, self._metered(llama):
             from llama_cpp import LogitsProcessorList
 
-            first = _FirstToken(llama, groups)
+            first = _FirstToken(llama)
             try:
                 llama.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0,
                                              logits_processor=LogitsProcessorList([first]))
             except ValueError as exc:
                 raise BackendError(f"local model failed: {exc}") from None
-            return first.mass
+            return first.p_yes
 
 
 class _FirstToken:
-    """A logits processor that reads, off the first token's logits, the probability mass of
-    the first tokens of each group of words."""
+    """A logits processor that reads the yes/no balance off the first token's logits."""
 
-    def __init__(self, llama: Any, groups: list[tuple[str, ...]]) -> None:
-        def ids(words: tuple[str, ...]) -> list[int]:
+    def __init__(self, llama: Any) -> None:
+        def ids(*words: str) -> list[int]:
             return sorted({t[0] for w in words
                            if (t := llama.tokenize(w.encode(), add_bos=False, special=False))})
 
-        self._groups = [ids(words) for words in groups]
-        self.mass = [0.0] * len(groups)
-        self._read = False
+        self._yes, self._no = ids("Yes", " Yes", "yes"), ids("No", " No", "no")
+        self.p_yes = 0.5
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
         import numpy as np
 
-        if not self._read:
-            self._read = True
-            logits = np.asarray(scores, dtype=np.float64)
-            probs = np.exp(logits - logits.max())
-            probs /= probs.sum()
-            self.mass = [float(probs[ids].sum()) for ids in self._groups]
+        logits = np.asarray(scores, dtype=np.float64)
+        probs = np.exp(logits - logits.max())
+        yes, no = probs[self._yes].sum(), probs[self._no].sum()
+        self.p_yes = float(yes / (yes + no)) if yes + no > 0 else 0.5
         return scores
