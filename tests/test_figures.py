@@ -479,3 +479,58 @@ def test_a_name_the_filing_mentions_in_passing_is_not_what_its_tables_are_about(
         other = qa.ask("What was Initech's cost of sales?")
     assert not acme.refused and acme.citations[0].quote == "Cost of sales 8,010 8,402"
     assert other.refused
+
+
+FREIGHT = [("h1", "Borealis Freight quarterly results (in thousands)"),
+           ("table", [["", "Q3 2024", "Q3 2023"], ["Freight revenue", "9,310", "8,774"],
+                      ["Fuel surcharge income", "612", "590"],
+                      ["Operating income", "4,210", "3,905"]]),
+           ("p", "Borealis Freight earned more from fuel surcharges as diesel prices climbed."),
+           ("p", "Diesel averaged 4.12 dollars a gallon, against 3.87 a year before.")]
+FUEL_QUESTION = "How much did Borealis Freight earn from fuel surcharges?"  # the row in part
+
+
+@pytest.fixture(scope="module")
+def freight_index(tmp_path_factory):
+    root = tmp_path_factory.mktemp("freight")
+    (root / "docs").mkdir()
+    (root / "docs" / "borealis.docx").write_bytes(dm.word_docx(FREIGHT))
+    with QA(root / "ix") as qa:
+        qa.ingest(root / "docs")
+    return root / "ix"
+
+
+def test_a_figure_question_answered_in_words_alone_gets_the_row_that_states_it(freight_index):
+    """The model's verified sentence says Borealis earned more, and no figure: the row the
+    question names follows it, stated with its periods and unit. What was shown stays."""
+    from qa.ask.answer.llm import LLMAnswerer
+
+    from .test_streaming import TokenModel
+
+    model = TokenModel("Borealis Freight earned more from fuel surcharges as diesel prices "
+                       "climbed [L6].")
+    with QA(freight_index, answerer=LLMAnswerer(model), min_answerability=0.0,
+            read_only=True) as qa:
+        items = list(qa.stream(FUEL_QUESTION))
+    answer = items[-1]
+    assert "".join(i for i in items if isinstance(i, str)) == answer.text  # nothing taken back
+    assert answer.text.startswith("Borealis Freight earned more from fuel surcharges")
+    assert "Fuel surcharge income: 612 thousand, Q3 2024; 590 thousand, Q3 2023" in answer.text
+    assert "Fuel surcharge income | 612 | 590" in [c.quote for c in answer.citations]
+    assert answer.debug["figures_added"]
+
+
+def test_a_model_that_finds_nothing_gives_way_to_the_row_the_question_names(freight_index):
+    """The model said NOT FOUND and judges every line "no": the row the question names is
+    quoted alone all the same (a model reads a bare row poorly), not beside the lines that
+    it judged."""
+    from qa.ask.answer.llm import LLMAnswerer
+
+    from .test_streaming import RefusingModel
+
+    with QA(freight_index, answerer=LLMAnswerer(RefusingModel(0.1)), min_answerability=0.0,
+            min_support=0.0, read_only=True) as qa:
+        answer = qa.ask(FUEL_QUESTION)
+    assert answer.debug["model_refused"] and answer.debug["fallback"], answer.debug
+    assert answer.citations[0].quote == "Fuel surcharge income | 612 | 590"
+    assert "Freight revenue" not in answer.text and "Diesel" not in answer.text, answer.text

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..text import STOPWORDS, content_terms, dates, stem
+from ..text import STOPWORDS, TOKEN, content_terms, dates, stem
 from .cells import ASKS_SHARE, HEADS_SHARES, fit, named_fields
 from .spans import asks_across
 from .support import ScoredLine
@@ -98,6 +98,13 @@ def figures(text: str) -> list[str]:
     if len(out) == 1 and len(text.split()) >= 6 and _PAGE_NUMBER.search(text):
         out = []
     return out + _NUMBER_WORD.findall(text)
+
+
+def states_figure(text: str) -> bool:
+    """Whether ``text`` states a figure in digits ("$14,316 million", "12.5 %") or a code
+    ("N3070A"), not only in words ("the first nine months")."""
+    return any(c.isdigit() for f in figures(text) for c in f) or any(
+        any(c.isdigit() for c in t) and any(c.isalpha() for c in t) for t in TOKEN.findall(text))
 
 
 def _label(text: str) -> str:

@@ -28,7 +28,15 @@ from .answer.markers import NOT_FOUND
 from .answerability import Evidence, holder, passage_text
 from .cells import asks_empty_field, named_fields
 from .condense import rule_condense
-from .figures import FIGURE_LINES, answer_lines, figures_first, named_row_lines, stating
+from .figures import (
+    FIGURE_LINES,
+    ROW_LINES,
+    answer_lines,
+    figures_first,
+    named_row_lines,
+    states_figure,
+    stating,
+)
 from .gate import Gate, shown_text
 from .stages import (
     AddHeads,
@@ -276,12 +284,27 @@ class Pipeline:
                     debug["fallback"] = True
                     return _covered(Answer(said, False, fallback.citations, passages, debug),
                                     ask.spans)
+        if text and result is not None and ask.figure and not states_figure(text) \
+                and getattr(self.parts.answerer, "parse", None) is not None:  # a model wrote
+            result, text = self._with_figures(draft, ask, check, result, text, debug)
         if not text or result is None:
             debug["refusal"] = Refusal.MODEL_REFUSED
             if result is not None:
                 debug["refused_because"], debug["refusal"] = NOT_VERIFIED, Refusal.NOT_VERIFIED
             return Answer(REFUSAL, True, [], passages, debug)
         return _covered(Answer(text, False, result.citations, passages, debug), ask.spans)
+
+    def _with_figures(self, draft: Draft, ask: Ask, check: Callable[[Draft], Verified],
+                      result: Verified, text: str, debug: dict) -> tuple[Verified, str]:
+        """A question for a figure answered in words alone ("highlighting the increase in
+        operating expenses"): the lines an answer would quote that state one follow the
+        model's verified text, which stays as it was shown."""
+        for _, quote in _quotes(ask):
+            more, said = shown_text(_joined(draft, quote), check)
+            if more is not None and said.startswith(text) and states_figure(said[len(text):]):
+                debug["figures_added"] = True
+                return more, said
+        return result, text
 
     def _confirmed(self, ask: Ask, quotes: list[tuple[list[ScoredLine], Draft]],
                    debug: dict) -> list[tuple[list[ScoredLine], Draft]]:
@@ -318,6 +341,15 @@ def stated_rows(ask: Ask) -> list[ScoredLine]:
         else []
 
 
+def _joined(first: Draft, then: Draft) -> Draft:
+    """One draft of two, ``then`` after ``first``: each keeps its sentences and markers."""
+    ahead = first.sentences or [first.text]
+    return Draft("\n".join([first.text, then.text]),
+                 first.proposals + [dataclasses.replace(p, sentence=p.sentence + len(ahead))
+                                    for p in then.proposals],
+                 sentences=ahead + (then.sentences or [then.text]))
+
+
 def _drafted(draft: Draft) -> Iterator[str | Draft]:
     yield draft.text
     yield draft
@@ -337,8 +369,9 @@ def _quotes(ask: Ask, *, judged: bool = False) -> Iterator[tuple[list[ScoredLine
     """Quotes to fall back on, best first, of the lines that are no instruction and whose
     passage names the question's identifiers: the form field the question names, or the lines
     an answer quotes (``figures.answer_lines``), then for a question that asks for a figure the
-    best lines stating one and the best-supported line, as verification may find a bare row
-    unrelated to the question. None when the field the question names is printed empty."""
+    rows it names alone (which a model that found nothing need not judge), the best lines
+    stating one and the best-supported line, as verification may find a bare row unrelated to
+    the question. None when the field the question names is printed empty."""
     question = ask.query
     ids = grounding.identifiers(grounding.without_instructions(question))
 
@@ -356,7 +389,9 @@ def _quotes(ask: Ask, *, judged: bool = False) -> Iterator[tuple[list[ScoredLine
         if judged:  # the model judges each of the best lines; the likeliest answer is quoted
             choices += [[s] for s in best]
     else:
-        choices = [answer_lines(question, pool), stating(pool)[:FIGURE_LINES], pool[:1]]
+        named = [s for s, _ in ask.rows if s in pool][:ROW_LINES]
+        choices = [answer_lines(question, pool), named, stating(pool)[:FIGURE_LINES],
+                   pool[:1]]
     tried: list[list[ScoredLine]] = []
     for lines in choices:
         if lines and lines not in tried:
