@@ -2,7 +2,8 @@
 
 The server answers with the extractive backend (fast, no model to download) over the seed.
 Screenshots at desktop and phone size land in artifacts/ (git-ignored) for a human to look at;
-TTFT and full-answer times of a seed question land in artifacts/ui_timings.json.
+time to the sources panel's passages, to the first verified sentence and to the whole answer
+of the local model land in artifacts/ui_timings.json.
 """
 
 from __future__ import annotations
@@ -154,6 +155,25 @@ _SAID = """() => {  // the text of the last answer beside its status line (the s
 _STATUS = """() => {  // the status line of the answer being made, or ''
   const s = document.querySelectorAll('#qa-chat [data-testid=bot] .qa-status');
   return s.length ? s[s.length - 1].innerText : '';
+}"""
+
+
+_SOURCES = """([n]) => {  // answer n's sources panel shows passages: being read, or cited
+  const turn = document.querySelector(`#qa-sources .qa-turn[data-turn="${n}"]`);
+  return !!(turn && turn.querySelector('.qa-passage, .qa-src'));
+}"""
+
+_READING = """([n]) => {  // answer n's panel of passages being read, with the bubble beside it
+  const panel = document.querySelector(`#qa-sources .qa-turn[data-turn="${n}"] .qa-reading`);
+  if (!panel) return false;
+  const bots = document.querySelectorAll('#qa-chat [data-testid=bot]');
+  const last = bots[bots.length - 1];
+  return {heading: panel.querySelector('.qa-for .qa-k').textContent,
+          labels: [...panel.querySelectorAll('.qa-passage.qa-reading .qa-label')]
+            .map((el) => el.textContent),
+          marked: panel.querySelectorAll('.qa-passage .qa-reading-tag').length,
+          cited: panel.querySelectorAll('.qa-src').length,
+          working: !!(bots.length >= n && last.querySelector('.qa-status'))};
 }"""
 
 
@@ -469,46 +489,80 @@ def test_time_to_first_verified_sentence_is_before_the_whole_answer(browser, tmp
         assert sentence in answer
 
 
+@pytest.fixture(scope="module")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`qa serve` over the seed on the embedded local model."""
+    work = tmp_path_factory.mktemp("ui-local")
+    assert run_qa("ingest", "seeds/", "--index", str(work / "index")).returncode == 0
+    srv = Server(work / "index", work / "serve.log", QA_BACKEND="local")
+    yield srv
+    srv.stop()
+    assert "Traceback" not in srv.log.read_text()
+
+
 @pytest.mark.llm
-def test_local_model_in_the_browser_shows_stages_then_verified_text(browser, tmp_path):
+def test_local_model_in_the_browser_shows_stages_then_verified_text(browser, local_server):
     """The embedded default, as a user meets it: the status while it works, then only
-    verified text. Time to the first verified sentence and to the whole answer, and the
-    desktop and phone screenshots of a two-turn conversation, land in artifacts/."""
-    index = tmp_path / "index"
-    assert run_qa("ingest", "seeds/", "--index", str(index)).returncode == 0
-    srv = Server(index, tmp_path / "serve.log", QA_BACKEND="local")
+    verified text. Time to the sources panel's passages, to the first verified sentence and
+    to the whole answer, and the desktop and phone screenshots of a two-turn conversation,
+    land in artifacts/."""
     timings, stages = [], set()
-    try:
-        for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-            context = browser.new_context(viewport=viewport)
-            pg = context.new_page()
-            pg.goto(srv.url)
-            pg.wait_for_selector("#qa-question textarea")
-            for question in (SEED_Q, "What did he emphasize?"):
-                n = submit(pg, question)
-                started = time.perf_counter()
-                while not pg.evaluate(_FIRST_TEXT, [n]):
-                    if status := pg.evaluate(_STATUS):  # read at once: it may vanish any time
-                        stages.add(status.split(" ")[0])
-                    if pg.evaluate(_ANSWERED, [n]):
-                        break
-                    time.sleep(0.02)
-                first = time.perf_counter()
-                answer = wait_answer(pg, n, timeout=180_000)
-                done = time.perf_counter()
-                assert "[L" not in answer
-                timings.append({"viewport": name, "question": question,
-                                "first_verified_s": round(first - started, 2),
-                                "full_s": round(done - started, 2), "answer": answer})
-            assert "Estonian" in pg.locator(BOT).first.inner_text()
-            shot(pg, f"{name}_two_turns", full=True)
-            context.close()
-    finally:
-        srv.stop()
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        context = browser.new_context(viewport=viewport)
+        pg = context.new_page()
+        pg.goto(local_server.url)
+        pg.wait_for_selector("#qa-question textarea")
+        for question in (SEED_Q, "What did he emphasize?"):
+            n = submit(pg, question)
+            started, sources_at = time.perf_counter(), None
+            while not pg.evaluate(_FIRST_TEXT, [n]):
+                if status := pg.evaluate(_STATUS):  # read at once: it may vanish any time
+                    stages.add(status.split(" ")[0])
+                if sources_at is None and pg.evaluate(_SOURCES, [n]):
+                    sources_at = time.perf_counter()
+                if pg.evaluate(_ANSWERED, [n]):
+                    break
+                time.sleep(0.02)
+            first = time.perf_counter()
+            answer = wait_answer(pg, n, timeout=180_000)
+            done = time.perf_counter()
+            assert "[L" not in answer
+            timings.append({"viewport": name, "question": question,
+                            "sources_s": round((sources_at or first) - started, 2),
+                            "first_verified_s": round(first - started, 2),
+                            "full_s": round(done - started, 2), "answer": answer})
+        assert "Estonian" in pg.locator(BOT).first.inner_text()
+        shot(pg, f"{name}_two_turns", full=True)
+        context.close()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "ui_timings.json").write_text(json.dumps(timings, indent=2))
     print("browser timings:", json.dumps(timings, indent=2))
     assert {"Reading", "Writing"} <= stages, stages
+
+
+@pytest.mark.llm
+def test_local_model_sources_show_the_passages_being_read_before_the_answer(browser,
+                                                                           local_server):
+    """While the local model writes, the sources panel already holds the passages retrieved,
+    each marked as being read; the verified answer's cited cards replace them."""
+    context = browser.new_context(viewport=DESKTOP)
+    pg = context.new_page()
+    pg.goto(local_server.url)
+    pg.wait_for_selector("#qa-question textarea")
+    n = submit(pg, "Who opposed the idea, fearing it could sow discord among allies?")
+    seen = pg.wait_for_function(_READING, arg=[n], timeout=60_000, polling=20).json_value()
+    shot(pg, "desktop_reading")
+    assert seen["working"], seen  # the answer was still being made
+    assert seen["heading"] == "Sources of answer 1: reading…"
+    assert seen["labels"] and seen["marked"] == len(seen["labels"]) and seen["cited"] == 0
+    assert all("000_9c02e21fc74a5060.txt:L" in label for label in seen["labels"])
+    answer = wait_answer(pg, n, timeout=180_000)
+    assert "Scholz" in answer
+    assert pg.locator("#qa-sources .qa-reading").count() == 0
+    assert pg.locator("#qa-src-1-1").count() == 1
+    assert "Sources of answer 1" in sources(pg) and "reading…" not in sources(pg)
+    shot(pg, "desktop_read")
+    context.close()
 
 
 def test_login_is_required_when_configured(browser, tmp_path):

@@ -51,20 +51,23 @@ def respond(
     """Stream one answer into the chat; then show its sources. Errors become a plain message.
 
     The bubble shows what is being done (searching, reading, writing, checking citations) and
-    the sentences that passed verification so far: nothing shown is taken back. Each step is
-    a new list, so what was yielded before is never changed afterwards.
+    the sentences that passed verification so far: nothing shown is taken back. The sources
+    panel shows the retrieved passages, marked as being read, as soon as retrieval is done,
+    until the answer's own sources replace them. Each step is a new list, so what was yielded
+    before is never changed afterwards.
     """
     question = (question or "").strip()
     before, turns, panels = list(chat or []), list(turns or []), list(panels or [])
     asked = [_msg("user", render.chat_text(question))] if question else []
     turn = len(panels) + 1  # this answer's number: its markers open its own sources
 
-    def step(bubble: str, notice: str = "", box: str = "") -> Step:
+    def step(bubble: str, notice: str = "", box: str = "", reading: str = "") -> Step:
         reply = [_msg("assistant", bubble)] if question else []
+        shown = panels + [reading] if reading else panels
         return (box, before + asked + reply, list(turns), list(panels),
-                render.conversation_html(panels), notice)
+                render.conversation_html(shown), notice)
 
-    text, status, answer = "", "Starting…", None
+    text, status, answer, reading = "", "Starting…", None, ""
     if question:
         yield step(render.status_html(status))
     try:
@@ -74,9 +77,11 @@ def respond(
                 continue
             if isinstance(item, Status):
                 status = item.message
+                if item.passages:
+                    reading = render.reading_html(item.passages, question=question, turn=turn)
             else:
                 text += item
-            yield step(_working(text, status, turn))
+            yield step(_working(text, status, turn), reading=reading)
     except NotIndexedError as exc:
         message = f"{exc}, or add documents (text, PDF, Word, HTML) under Documents below"
     except QAError as exc:
@@ -283,8 +288,10 @@ def build(qa: QA) -> gr.Blocks:
             event = trigger(lambda: working(True), **buttons).then(on_ask, **chat_io)
             event.then(lambda: working(False), **buttons)
             asking.append(event)
-        halt.click(  # cancelling the event closes QA.stream, which stops the model
-            lambda c: (stop(c), *working(False)), inputs=[chat], outputs=[chat, ask, halt],
+        halt.click(  # cancelling the event closes QA.stream, which stops the model; the
+            # passages it was reading give way to the sources of the answers before it
+            lambda c, p: (stop(c), render.conversation_html(p or []), *working(False)),
+            inputs=[chat, panels], outputs=[chat, sources, ask, halt],
             cancels=asking, queue=False,
         )
         chat.clear(  # the chat's own clear button starts a new conversation
