@@ -14,6 +14,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -409,16 +410,24 @@ SLOW_REPLY = " ".join(
 
 
 @contextmanager
-def trickling_chat(browser, tmp_path: Path, reply: str):
-    """`qa serve` over the seed on a model that writes ``reply`` a word every 0.1 s, the seed
-    question asked on a desktop page: (model, server, page, turn number)."""
+def trickling_chat(browser, tmp_path: Path, reply: str, gate: threading.Event | None = None,
+                   **env: str):
+    """`qa serve` over the seed on a model that writes ``reply`` a word every 0.1 s (each
+    request held until ``gate`` is set, if given), the seed question asked on a desktop
+    page: (model, server, page, turn number)."""
     from .chat_server import ChatServer
+
+    def script(n: int, body: dict) -> tuple[int, str, float]:
+        if gate is not None:
+            gate.wait(120)
+        return 200, reply, 0.0
 
     index = tmp_path / "index"
     assert run_qa("ingest", "seeds/", "--index", str(index)).returncode == 0
-    with ChatServer(lambda n, body: (200, reply, 0.0), word_delay=0.1) as llm:
+    with ChatServer(script, word_delay=0.1) as llm:
         srv = Server(index, tmp_path / "serve.log", QA_BACKEND="openai",
-                     OPENAI_BASE_URL=llm.url, OPENAI_API_KEY="test", QA_MIN_ANSWERABILITY="0")
+                     OPENAI_BASE_URL=llm.url, OPENAI_API_KEY="test", QA_MIN_ANSWERABILITY="0",
+                     **env)
         try:
             context = browser.new_context(viewport=DESKTOP)
             pg = context.new_page()
@@ -454,6 +463,40 @@ def test_stop_cancels_the_answer_on_the_server(browser, tmp_path):
         pg.wait_for_selector("#qa-ask", state="visible")
         assert pg.locator("#qa-stop").is_hidden()
         shot(pg, "desktop_stopped")
+
+
+_WAITING = """() => {  // the status of the last answer once it says its place in line
+  const s = document.querySelectorAll('#qa-chat [data-testid=bot] .qa-status');
+  const text = s.length ? s[s.length - 1].textContent : '';
+  return /^Waiting in line: number \\d+ of \\d+/.test(text) && text;
+}"""
+
+
+def test_a_question_waiting_for_a_free_slot_shows_its_place_in_line(browser, tmp_path):
+    """One answer at a time (QA_CONCURRENCY=1), the first held by the model until the test
+    lets it go: a second user's question is in the chat at once, its bubble saying it waits
+    in line and where; once the first is done it is answered, shown once."""
+    gate = threading.Event()
+    with trickling_chat(browser, tmp_path, TRICKLED, gate, QA_CONCURRENCY="1") as (
+            llm, srv, first, n):
+        while not llm.requests:  # the first answer holds the one slot
+            time.sleep(0.05)
+        context = browser.new_context(viewport=DESKTOP)
+        pg = context.new_page()
+        pg.goto(srv.url)
+        pg.wait_for_selector("#qa-question textarea")
+        mine = submit(pg, SEED_Q)
+        place = pg.wait_for_function(_WAITING, timeout=30_000, polling=50).json_value()
+        shot(pg, "desktop_waiting")
+        assert place == "Waiting in line: number 1 of 1…"
+        assert SEED_Q in pg.locator("#qa-chat").inner_text()  # the question, shown at once
+        gate.set()
+        assert "Estonian Prime Minister" in wait_answer(first, n)
+        answer = wait_answer(pg, mine)
+        assert answer.startswith("The Estonian Prime Minister voiced support")
+        assert pg.locator(BOT).count() == 1  # the waiting bubble became the answer
+        assert pg.locator("#qa-chat").inner_text().count(SEED_Q) == 1
+        context.close()
 
 
 # Four sentences, each verifiable on its own; 46 words and 2 closing events.

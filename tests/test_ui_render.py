@@ -13,7 +13,7 @@ from qa import QA
 from qa.errors import BackendError, InputError
 from qa.types import Answer, Chunk, Citation, Passage
 from qa.ui import render
-from qa.ui.app import parse_auth, respond, stop, upload
+from qa.ui.app import parse_auth, respond, stop, upload, waiting
 from qa.ui.uploads import MAX_NAME_BYTES, safe_name, store
 
 from .conftest import SEED
@@ -296,6 +296,17 @@ def test_a_panel_being_read_marks_it_and_each_passage():
     assert shown(html).count("reading…") == 3
     assert ":L27-31" in shown(html) and ":L1-3" in shown(html)
     assert 'aria-busy="true"' in html
+
+
+def test_a_question_waiting_in_line_is_shown_then_answered_once(seeded_qa):
+    question = "Which leader voiced support for Macron's stance?"
+    shown_at_once = waiting(question, [])
+    assert [m["role"] for m in shown_at_once] == ["user", "assistant"]
+    assert "Waiting in line" in shown_at_once[-1]["content"]
+    _, chat, *_ = _run(seeded_qa, question, shown_at_once)
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert "Estonian Prime Minister" in chat[-1]["content"]
+    assert "Stopped before an answer was written" in stop(shown_at_once)[-1]["content"]
 
 
 def test_respond_rewrites_a_follow_up(seeded_qa):

@@ -58,6 +58,8 @@ def respond(
     """
     question = (question or "").strip()
     before, turns, panels = list(chat or []), list(turns or []), list(panels or [])
+    if len(before) >= 2 and render.WAITING in _content(before[-1]["content"]):
+        before = before[:-2]  # the question as shown while it waited (``waiting``)
     asked = [_msg("user", render.chat_text(question))] if question else []
     turn = len(panels) + 1  # this answer's number: its markers open its own sources
 
@@ -100,6 +102,16 @@ def respond(
         yield step("⚠️ " + render.chat_text(message))
     else:  # no bubble to put it in
         yield step("", notice=render.notice_html(message))
+
+
+def waiting(question: str, chat: Chat) -> Chat:
+    """The question in the chat at once, before a slot is free to answer it: its bubble says
+    it waits in line (and where, from Gradio's queue: head.html)."""
+    question = (question or "").strip()
+    if not question:
+        return list(chat or [])
+    return [*(chat or []), _msg("user", render.chat_text(question)),
+            _msg("assistant", render.WAITING)]
 
 
 def _working(text: str, status: str, turn: int) -> str:
@@ -285,7 +297,9 @@ def build(qa: QA) -> gr.Blocks:
                        outputs=[question, chat, turns, panels, sources, notice])
         asking = []
         for trigger in (question.submit, ask.click):
-            event = trigger(lambda: working(True), **buttons).then(on_ask, **chat_io)
+            event = trigger(lambda q, c: (*working(True), waiting(q, c)), inputs=[question, chat],
+                            outputs=[ask, halt, chat], queue=False, show_progress="hidden",
+                            ).then(on_ask, **chat_io)
             event.then(lambda: working(False), **buttons)
             asking.append(event)
         halt.click(  # cancelling the event closes QA.stream, which stops the model; the

@@ -105,6 +105,8 @@ def status_html(message: str) -> str:
 
 
 STATUS = status_html("").removesuffix("</span>")  # how a bubble's status line starts
+# A question's bubble while it waits for a free slot: head.html adds its place in line.
+WAITING = status_html("Waiting in line…")
 
 
 def without_status(bubble: str) -> str:
