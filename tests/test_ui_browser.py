@@ -442,7 +442,8 @@ def trickling_chat(browser, tmp_path: Path, reply: str, gate: threading.Event | 
 
 def test_stop_cancels_the_answer_on_the_server(browser, tmp_path):
     """A model that writes a word every 0.1 s: the bubble says it is writing, shows the
-    first verified sentence before the model is done, and Stop ends the request upstream."""
+    first verified sentence before the model is done, and Stop ends the request upstream;
+    the passages being read leave the sources panel."""
     with trickling_chat(browser, tmp_path, SLOW_REPLY) as (llm, srv, pg, n):
         pg.wait_for_selector("#qa-stop", state="visible")
         pg.wait_for_function(_FIRST_TEXT, arg=[n], timeout=30_000, polling=20)
@@ -451,12 +452,16 @@ def test_stop_cancels_the_answer_on_the_server(browser, tmp_path):
         assert "Estonian Prime Minister" in bubble.inner_text()
         assert "[L" not in bubble.inner_text()
         shot(pg, "desktop_writing")
+        assert pg.locator("#qa-sources .qa-current .qa-reading .qa-passage").count() > 0
         sent = llm.words_sent
         pg.locator("#qa-stop").click()
         assert llm.hung_up.wait(10), "the model's stream was not closed"
         assert sent < llm.words_sent + 5 < len(SLOW_REPLY.split(" "))
         pg.wait_for_selector(f"{BOT} .qa-stopped")
         assert bubble.locator(".qa-status").count() == 0
+        # the passages it was reading give way to the sources before it: none, here
+        pg.wait_for_selector("#qa-sources .qa-empty")
+        assert pg.locator("#qa-sources .qa-reading").count() == 0
         kept = bubble.inner_text()
         assert kept.startswith("The Estonian Prime Minister")  # kept, not withdrawn
         assert kept.endswith("(stopped)")
