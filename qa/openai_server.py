@@ -58,9 +58,10 @@ class Line:
     async def enter(self) -> float:
         """Wait for a slot; the time it was given (for ``leave``)."""
         if self._admitted >= self.running + self.waiting:
+            seconds = self.retry_after()
             raise Busy(f"the server is busy: {self.running} answers are being made and "
                        f"{self.waiting} more wait (QA_CONCURRENCY, QA_QUEUE); try again in "
-                       f"{self.retry_after()} s", self.retry_after())
+                       f"{seconds} s", seconds)
         self._admitted += 1
         try:
             await self._slots.acquire()
