@@ -93,7 +93,8 @@ class Settings(BaseSettings):
     api_port: int = 8000  # `qa api`
     api_key: SecretStr = SecretStr("")  # `qa api`: requests need "Authorization: Bearer <key>"
     upload_mb: float = 10.0
-    concurrency: int = 2
+    concurrency: int = Field(2, ge=1)  # answers made at once, by the UI and by `qa api`
+    queue: int = Field(8, ge=0)  # `qa api`: requests that may wait for them; more get a 503
 
     @classmethod
     def settings_customise_sources(

@@ -4,16 +4,21 @@ Any OpenAI client or chat front end can then ask the index. The reply is qa's ve
 answer, with the citations both in the text (a "Sources" list) and as a structured
 ``citations`` field; a refusal is a normal reply saying the documents don't say. Streaming
 sends only verified text, a sentence as soon as its citations hold (``QA.stream``), so a
-client never shows a sentence that is later withdrawn.
+client never shows a sentence that is later withdrawn. A busy server says so: at most
+``QA_CONCURRENCY`` answers are made at once and ``QA_QUEUE`` more wait for them (``Line``);
+a request beyond that gets a 503 with ``Retry-After`` at once.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the handlers' annotations, and
 # ``Request`` is imported inside ``create_app`` (lazily), out of reach of string annotations.
+import asyncio
 import itertools
 import json
+import math
 import secrets
 import time
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +33,54 @@ class RequestError(Exception):
     def __init__(self, status: int, message: str, code: str) -> None:
         super().__init__(message)
         self.status, self.code = status, code
+
+
+class Busy(Exception):
+    """Every place is taken: ``seconds`` is when to try again."""
+
+    def __init__(self, message: str, seconds: int) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+class Line:
+    """At most ``running`` answers made at once and ``waiting`` more requests in line for
+    them; one beyond that is turned away at once (``Busy``), so that a client learns the
+    server is full instead of every request slowing without a word. Used from the event
+    loop only."""
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self.running, self.waiting = running, waiting
+        self._slots = asyncio.Semaphore(running)
+        self._admitted = 0  # running or waiting
+        self._took: deque[float] = deque(maxlen=20)  # seconds of the latest answers
+
+    async def enter(self) -> float:
+        """Wait for a slot; the time it was given (for ``leave``)."""
+        if self._admitted >= self.running + self.waiting:
+            seconds = self.retry_after()
+            raise Busy(f"the server is busy: {self.running} answers are being made and "
+                       f"{self.waiting} more wait (QA_CONCURRENCY, QA_QUEUE); try again in "
+                       f"{seconds} s", seconds)
+        self._admitted += 1
+        try:
+            await self._slots.acquire()
+        except BaseException:
+            self._admitted -= 1
+            raise
+        return time.monotonic()
+
+    def leave(self, entered: float) -> None:
+        self._took.append(time.monotonic() - entered)
+        self._slots.release()
+        self._admitted -= 1
+
+    def retry_after(self) -> int:
+        """Seconds until a place is likely free: one of the answers being made ends about
+        every (mean answer time / answers at once); 1 before any has ended."""
+        mean = sum(self._took) / len(self._took) if self._took else 1.0
+        return max(1, math.ceil(mean / self.running))
+
 
 
 def parse(body: Any, *, max_chars: int) -> tuple[str, list[tuple[str, str]]]:
@@ -128,11 +181,28 @@ def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
     from starlette.concurrency import run_in_threadpool
 
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
+    line = Line(qa.settings.concurrency, qa.settings.queue)
 
-    def error(status: int, message: str, code: str) -> JSONResponse:
-        kind = "authentication_error" if status == 401 else "invalid_request_error"
+    class Held(StreamingResponse):
+        """A stream that keeps its slot in ``line`` until it has ended, however it ends
+        (the last piece sent, the client gone, or never started)."""
+
+        def __init__(self, pieces: Iterator[str], entered: float) -> None:
+            super().__init__(pieces, media_type="text/event-stream")
+            self.entered = entered
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            try:
+                await super().__call__(scope, receive, send)
+            finally:
+                line.leave(self.entered)
+
+    def error(status: int, message: str, code: str,
+              headers: dict[str, str] | None = None) -> JSONResponse:
+        kind = ("authentication_error" if status == 401 else
+                "server_error" if status >= 500 else "invalid_request_error")
         return JSONResponse({"error": {"message": message, "type": kind, "code": code}},
-                            status_code=status)
+                            status_code=status, headers=headers)
 
     def denied(request: Request) -> JSONResponse | None:
         if not api_key:
@@ -162,22 +232,30 @@ def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
             return error(400, "the body is not valid JSON", "invalid_json")
         try:
             question, history = parse(body, max_chars=qa.settings.max_question_chars)
+        except RequestError as exc:
+            return error(exc.status, str(exc), exc.code)
+        try:
+            entered = await line.enter()
+        except Busy as exc:
+            return error(503, str(exc), "server_busy", {"Retry-After": str(exc.seconds)})
+        name = body.get("model") or model
+        streaming = False
+        try:
             if body.get("stream"):  # errors before the first verified sentence get a status
                 items = qa.stream(question, history=history)
                 first = await run_in_threadpool(next, items)
-            else:
-                answer = await run_in_threadpool(qa.ask, question, history=history)
-        except RequestError as exc:
-            return error(exc.status, str(exc), exc.code)
+                streaming = True  # the stream keeps the slot until it ends
+                return Held(chunks(first, items, name), entered)
+            answer = await run_in_threadpool(qa.ask, question, history=history)
         except InputError as exc:
             return error(400, str(exc), "invalid_request")
         except BackendError as exc:
             return error(502, str(exc), "backend_error")
         except QAError as exc:
             return error(503, str(exc), "unavailable")
-        name = body.get("model") or model
-        if body.get("stream"):
-            return StreamingResponse(chunks(first, items, name), media_type="text/event-stream")
+        finally:
+            if not streaming:
+                line.leave(entered)
         return completion(answer, name)
 
     return app

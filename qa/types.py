@@ -269,6 +269,9 @@ class Status:
 
     stage: str  # condensing | searching | reading | writing | checking
     message: str  # "Reading 5 passages…"
+    # At "reading": the passages retrieved, with their provenance, so that a waiting user
+    # sees what the answer will be drawn from seconds before the model has written it.
+    passages: tuple[Passage, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import httpx
 import openai
 import pytest
 
 from qa import QA
+from qa.ask.answer.extractive import ExtractiveAnswerer
 from qa.openai_server import create_app
 
 from .conftest import SEED, SEED_DIR, free_port, make_read_only, qa_command, run_qa, wait_http
@@ -112,6 +114,68 @@ def test_each_sentence_streams_once_verified_before_the_model_is_done(tmp_path):
     assert upstream_at_first < len(reply.split(" "))  # shown while the model still wrote
     assert "cuisine" not in text and "[L" not in text
     assert "\n\nSources:\n[1] " in text
+
+
+class Held:
+    """An answerer that holds every request open until the test lets it go, then answers as
+    the extractive backend: the one way to keep requests in flight while the test fills the
+    server. ``started`` counts the requests it began to answer."""
+
+    name = "held"
+
+    def __init__(self) -> None:
+        self.started = threading.Semaphore(0)
+        self.go = threading.Event()
+        self.inner: ExtractiveAnswerer | None = None
+
+    def stream(self, question, passages, *, evidence=None):
+        self.started.release()
+        self.go.wait(60)
+        assert self.inner is not None
+        yield from self.inner.stream(question, passages, evidence=evidence)
+
+
+def _ask(url: str, stream: bool) -> str:
+    """The answer's text, streamed or whole, as the openai client reads it."""
+    messages = [{"role": "user", "content": QUESTION}]
+    if not stream:
+        return client(url).chat.completions.create(model="qa", messages=messages) \
+            .choices[0].message.content
+    pieces = client(url).chat.completions.create(model="qa", messages=messages, stream=True)
+    return "".join(chunk.choices[0].delta.content or "" for chunk in pieces)
+
+
+def test_a_full_server_says_so_at_once_and_answers_those_in_line(tmp_path):
+    """One answer at a time and one request in line (QA_CONCURRENCY=1, QA_QUEUE=1): with one
+    being answered, of two more requests one waits and the other is turned away at once with
+    a 503, Retry-After and an OpenAI-style error; once the first is done the one in line is
+    answered, and so is a request after them (every slot given back, a stream's too)."""
+    held = Held()
+    with QA(tmp_path / "ix", answerer=held, concurrency=1, queue=1) as qa:
+        qa.ingest(SEED)
+        held.inner = ExtractiveAnswerer(qa.embed_lines)
+        with serving(qa) as url, ThreadPoolExecutor(3) as pool:
+            first = pool.submit(_ask, url, True)
+            assert held.started.acquire(timeout=60)  # being answered
+            more = [pool.submit(_ask, url, stream) for stream in (True, False)]
+            done, _ = wait(more, timeout=60, return_when=FIRST_COMPLETED)
+            assert len(done) == 1, "no request was turned away"
+            [turned] = done
+            [queued] = [f for f in more if f is not turned]
+            with pytest.raises(openai.InternalServerError) as busy:
+                turned.result()
+            assert not queued.done() and not held.started.acquire(timeout=0)  # it waits
+            held.go.set()
+            answers = [first.result(timeout=60), queued.result(timeout=60)]
+            after = _ask(url, stream=False)
+    response = busy.value.response
+    assert response.status_code == 503
+    assert int(response.headers["retry-after"]) >= 1
+    error = response.json()["error"]
+    assert (error["type"], error["code"]) == ("server_error", "server_busy")
+    assert "busy" in error["message"] and "QA_QUEUE" in error["message"]
+    for text in [*answers, after]:
+        assert "Estonian Prime Minister" in text and f"[1] {SEED}:L30" in text
 
 
 def test_a_question_the_documents_do_not_answer_is_refused_without_sources(server):

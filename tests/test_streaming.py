@@ -101,6 +101,37 @@ def test_status_says_each_stage_in_order(seeded_index):
     assert not answer.refused
 
 
+def test_the_reading_status_carries_the_retrieved_passages_before_any_text(seeded_index):
+    qa, _ = open_qa(seeded_index, TRUE)
+    with qa:
+        pieces, answer = streamed(qa, status=True)
+    at = next(i for i, p in enumerate(pieces) if isinstance(p, Status) and p.stage == "reading")
+    assert not any(isinstance(p, str) for p in pieces[:at])  # before the model wrote
+    reading = pieces[at]
+    assert [p.chunk for p in reading.passages] == [p.chunk for p in answer.retrieved]
+    assert any(p.chunk.holds(answer.citations[0].source, 30) for p in reading.passages)
+    assert all(not p.passages for p in pieces if isinstance(p, Status) and p is not reading)
+
+
+def test_the_passages_are_shown_before_the_model_judges_them(seeded_index):
+    """The yes/no judge is a model call (seconds, locally): the passages come before it."""
+    said: list = []
+
+    class Judging(TokenModel):
+        judged_after: list | None = None
+
+        def yes_probability(self, messages: list[dict]) -> float:
+            self.judged_after = list(said)  # what the reader had been given by then
+            return 0.9
+
+    model = Judging(TRUE)
+    with QA(seeded_index, answerer=LLMAnswerer(model), fallback="off") as qa:
+        for item in qa.stream(QUESTION, status=True):
+            said.append(item)
+    assert model.judged_after is not None, "the model was never asked to judge"
+    assert any(isinstance(p, Status) and p.passages for p in model.judged_after)
+
+
 def test_a_refusal_from_the_evidence_never_says_writing(seeded_index):
     with QA(seeded_index, backend="extractive") as qa:
         pieces, answer = streamed(qa, "What is the capital of Australia?", status=True)

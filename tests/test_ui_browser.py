@@ -2,7 +2,8 @@
 
 The server answers with the extractive backend (fast, no model to download) over the seed.
 Screenshots at desktop and phone size land in artifacts/ (git-ignored) for a human to look at;
-TTFT and full-answer times of a seed question land in artifacts/ui_timings.json.
+time to the sources panel's passages, to the first verified sentence and to the whole answer
+of the local model land in artifacts/ui_timings.json.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -154,6 +156,25 @@ _SAID = """() => {  // the text of the last answer beside its status line (the s
 _STATUS = """() => {  // the status line of the answer being made, or ''
   const s = document.querySelectorAll('#qa-chat [data-testid=bot] .qa-status');
   return s.length ? s[s.length - 1].innerText : '';
+}"""
+
+
+_SOURCES = """([n]) => {  // answer n's sources panel shows passages: being read, or cited
+  const turn = document.querySelector(`#qa-sources .qa-turn[data-turn="${n}"]`);
+  return !!(turn && turn.querySelector('.qa-passage, .qa-src'));
+}"""
+
+_READING = """([n]) => {  // answer n's panel of passages being read, with the bubble beside it
+  const panel = document.querySelector(`#qa-sources .qa-turn[data-turn="${n}"] .qa-reading`);
+  if (!panel) return false;
+  const bots = document.querySelectorAll('#qa-chat [data-testid=bot]');
+  const last = bots[bots.length - 1];
+  return {heading: panel.querySelector('.qa-for .qa-k').textContent,
+          labels: [...panel.querySelectorAll('.qa-passage.qa-reading .qa-label')]
+            .map((el) => el.textContent),
+          marked: panel.querySelectorAll('.qa-passage .qa-reading-tag').length,
+          cited: panel.querySelectorAll('.qa-src').length,
+          working: !!(bots.length >= n && last.querySelector('.qa-status'))};
 }"""
 
 
@@ -389,16 +410,24 @@ SLOW_REPLY = " ".join(
 
 
 @contextmanager
-def trickling_chat(browser, tmp_path: Path, reply: str):
-    """`qa serve` over the seed on a model that writes ``reply`` a word every 0.1 s, the seed
-    question asked on a desktop page: (model, server, page, turn number)."""
+def trickling_chat(browser, tmp_path: Path, reply: str, gate: threading.Event | None = None,
+                   **env: str):
+    """`qa serve` over the seed on a model that writes ``reply`` a word every 0.1 s (each
+    request held until ``gate`` is set, if given), the seed question asked on a desktop
+    page: (model, server, page, turn number)."""
     from .chat_server import ChatServer
+
+    def script(n: int, body: dict) -> tuple[int, str, float]:
+        if gate is not None:
+            gate.wait(120)
+        return 200, reply, 0.0
 
     index = tmp_path / "index"
     assert run_qa("ingest", "seeds/", "--index", str(index)).returncode == 0
-    with ChatServer(lambda n, body: (200, reply, 0.0), word_delay=0.1) as llm:
+    with ChatServer(script, word_delay=0.1) as llm:
         srv = Server(index, tmp_path / "serve.log", QA_BACKEND="openai",
-                     OPENAI_BASE_URL=llm.url, OPENAI_API_KEY="test", QA_MIN_ANSWERABILITY="0")
+                     OPENAI_BASE_URL=llm.url, OPENAI_API_KEY="test", QA_MIN_ANSWERABILITY="0",
+                     **env)
         try:
             context = browser.new_context(viewport=DESKTOP)
             pg = context.new_page()
@@ -413,7 +442,8 @@ def trickling_chat(browser, tmp_path: Path, reply: str):
 
 def test_stop_cancels_the_answer_on_the_server(browser, tmp_path):
     """A model that writes a word every 0.1 s: the bubble says it is writing, shows the
-    first verified sentence before the model is done, and Stop ends the request upstream."""
+    first verified sentence before the model is done, and Stop ends the request upstream;
+    the passages being read leave the sources panel."""
     with trickling_chat(browser, tmp_path, SLOW_REPLY) as (llm, srv, pg, n):
         pg.wait_for_selector("#qa-stop", state="visible")
         pg.wait_for_function(_FIRST_TEXT, arg=[n], timeout=30_000, polling=20)
@@ -422,18 +452,56 @@ def test_stop_cancels_the_answer_on_the_server(browser, tmp_path):
         assert "Estonian Prime Minister" in bubble.inner_text()
         assert "[L" not in bubble.inner_text()
         shot(pg, "desktop_writing")
+        assert pg.locator("#qa-sources .qa-current .qa-reading .qa-passage").count() > 0
         sent = llm.words_sent
         pg.locator("#qa-stop").click()
         assert llm.hung_up.wait(10), "the model's stream was not closed"
         assert sent < llm.words_sent + 5 < len(SLOW_REPLY.split(" "))
         pg.wait_for_selector(f"{BOT} .qa-stopped")
         assert bubble.locator(".qa-status").count() == 0
+        # the passages it was reading give way to the sources before it: none, here
+        pg.wait_for_selector("#qa-sources .qa-empty")
+        assert pg.locator("#qa-sources .qa-reading").count() == 0
         kept = bubble.inner_text()
         assert kept.startswith("The Estonian Prime Minister")  # kept, not withdrawn
         assert kept.endswith("(stopped)")
         pg.wait_for_selector("#qa-ask", state="visible")
         assert pg.locator("#qa-stop").is_hidden()
         shot(pg, "desktop_stopped")
+
+
+_WAITING = """() => {  // the status of the last answer once it says its place in line
+  const s = document.querySelectorAll('#qa-chat [data-testid=bot] .qa-status');
+  const text = s.length ? s[s.length - 1].textContent : '';
+  return /^Waiting in line: number \\d+ of \\d+/.test(text) && text;
+}"""
+
+
+def test_a_question_waiting_for_a_free_slot_shows_its_place_in_line(browser, tmp_path):
+    """One answer at a time (QA_CONCURRENCY=1), the first held by the model until the test
+    lets it go: a second user's question is in the chat at once, its bubble saying it waits
+    in line and where; once the first is done it is answered, shown once."""
+    gate = threading.Event()
+    with trickling_chat(browser, tmp_path, TRICKLED, gate, QA_CONCURRENCY="1") as (
+            llm, srv, first, n):
+        while not llm.requests:  # the first answer holds the one slot
+            time.sleep(0.05)
+        context = browser.new_context(viewport=DESKTOP)
+        pg = context.new_page()
+        pg.goto(srv.url)
+        pg.wait_for_selector("#qa-question textarea")
+        mine = submit(pg, SEED_Q)
+        place = pg.wait_for_function(_WAITING, timeout=30_000, polling=50).json_value()
+        shot(pg, "desktop_waiting")
+        assert place == "Waiting in line: number 1 of 1…"
+        assert SEED_Q in pg.locator("#qa-chat").inner_text()  # the question, shown at once
+        gate.set()
+        assert "Estonian Prime Minister" in wait_answer(first, n)
+        answer = wait_answer(pg, mine)
+        assert answer.startswith("The Estonian Prime Minister voiced support")
+        assert pg.locator(BOT).count() == 1  # the waiting bubble became the answer
+        assert pg.locator("#qa-chat").inner_text().count(SEED_Q) == 1
+        context.close()
 
 
 # Four sentences, each verifiable on its own; 46 words and 2 closing events.
@@ -469,46 +537,80 @@ def test_time_to_first_verified_sentence_is_before_the_whole_answer(browser, tmp
         assert sentence in answer
 
 
+@pytest.fixture(scope="module")
+def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """`qa serve` over the seed on the embedded local model."""
+    work = tmp_path_factory.mktemp("ui-local")
+    assert run_qa("ingest", "seeds/", "--index", str(work / "index")).returncode == 0
+    srv = Server(work / "index", work / "serve.log", QA_BACKEND="local")
+    yield srv
+    srv.stop()
+    assert "Traceback" not in srv.log.read_text()
+
+
 @pytest.mark.llm
-def test_local_model_in_the_browser_shows_stages_then_verified_text(browser, tmp_path):
+def test_local_model_in_the_browser_shows_stages_then_verified_text(browser, local_server):
     """The embedded default, as a user meets it: the status while it works, then only
-    verified text. Time to the first verified sentence and to the whole answer, and the
-    desktop and phone screenshots of a two-turn conversation, land in artifacts/."""
-    index = tmp_path / "index"
-    assert run_qa("ingest", "seeds/", "--index", str(index)).returncode == 0
-    srv = Server(index, tmp_path / "serve.log", QA_BACKEND="local")
+    verified text. Time to the sources panel's passages, to the first verified sentence and
+    to the whole answer, and the desktop and phone screenshots of a two-turn conversation,
+    land in artifacts/."""
     timings, stages = [], set()
-    try:
-        for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-            context = browser.new_context(viewport=viewport)
-            pg = context.new_page()
-            pg.goto(srv.url)
-            pg.wait_for_selector("#qa-question textarea")
-            for question in (SEED_Q, "What did he emphasize?"):
-                n = submit(pg, question)
-                started = time.perf_counter()
-                while not pg.evaluate(_FIRST_TEXT, [n]):
-                    if status := pg.evaluate(_STATUS):  # read at once: it may vanish any time
-                        stages.add(status.split(" ")[0])
-                    if pg.evaluate(_ANSWERED, [n]):
-                        break
-                    time.sleep(0.02)
-                first = time.perf_counter()
-                answer = wait_answer(pg, n, timeout=180_000)
-                done = time.perf_counter()
-                assert "[L" not in answer
-                timings.append({"viewport": name, "question": question,
-                                "first_verified_s": round(first - started, 2),
-                                "full_s": round(done - started, 2), "answer": answer})
-            assert "Estonian" in pg.locator(BOT).first.inner_text()
-            shot(pg, f"{name}_two_turns", full=True)
-            context.close()
-    finally:
-        srv.stop()
+    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        context = browser.new_context(viewport=viewport)
+        pg = context.new_page()
+        pg.goto(local_server.url)
+        pg.wait_for_selector("#qa-question textarea")
+        for question in (SEED_Q, "What did he emphasize?"):
+            n = submit(pg, question)
+            started, sources_at = time.perf_counter(), None
+            while not pg.evaluate(_FIRST_TEXT, [n]):
+                if status := pg.evaluate(_STATUS):  # read at once: it may vanish any time
+                    stages.add(status.split(" ")[0])
+                if sources_at is None and pg.evaluate(_SOURCES, [n]):
+                    sources_at = time.perf_counter()
+                if pg.evaluate(_ANSWERED, [n]):
+                    break
+                time.sleep(0.02)
+            first = time.perf_counter()
+            answer = wait_answer(pg, n, timeout=180_000)
+            done = time.perf_counter()
+            assert "[L" not in answer
+            timings.append({"viewport": name, "question": question,
+                            "sources_s": round((sources_at or first) - started, 2),
+                            "first_verified_s": round(first - started, 2),
+                            "full_s": round(done - started, 2), "answer": answer})
+        assert "Estonian" in pg.locator(BOT).first.inner_text()
+        shot(pg, f"{name}_two_turns", full=True)
+        context.close()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "ui_timings.json").write_text(json.dumps(timings, indent=2))
     print("browser timings:", json.dumps(timings, indent=2))
     assert {"Reading", "Writing"} <= stages, stages
+
+
+@pytest.mark.llm
+def test_local_model_sources_show_the_passages_being_read_before_the_answer(browser,
+                                                                           local_server):
+    """While the local model writes, the sources panel already holds the passages retrieved,
+    each marked as being read; the verified answer's cited cards replace them."""
+    context = browser.new_context(viewport=DESKTOP)
+    pg = context.new_page()
+    pg.goto(local_server.url)
+    pg.wait_for_selector("#qa-question textarea")
+    n = submit(pg, "Who opposed the idea, fearing it could sow discord among allies?")
+    seen = pg.wait_for_function(_READING, arg=[n], timeout=60_000, polling=20).json_value()
+    shot(pg, "desktop_reading")
+    assert seen["working"], seen  # the answer was still being made
+    assert seen["heading"] == "Sources of answer 1: reading…"
+    assert seen["labels"] and seen["marked"] == len(seen["labels"]) and seen["cited"] == 0
+    assert all("000_9c02e21fc74a5060.txt:L" in label for label in seen["labels"])
+    answer = wait_answer(pg, n, timeout=180_000)
+    assert "Scholz" in answer
+    assert pg.locator("#qa-sources .qa-reading").count() == 0
+    assert pg.locator("#qa-src-1-1").count() == 1
+    assert "Sources of answer 1" in sources(pg) and "reading…" not in sources(pg)
+    shot(pg, "desktop_read")
+    context.close()
 
 
 def test_login_is_required_when_configured(browser, tmp_path):

@@ -13,7 +13,7 @@ from qa import QA
 from qa.errors import BackendError, InputError
 from qa.types import Answer, Chunk, Citation, Passage
 from qa.ui import render
-from qa.ui.app import parse_auth, respond, stop, upload
+from qa.ui.app import parse_auth, respond, stop, upload, waiting
 from qa.ui.uploads import MAX_NAME_BYTES, safe_name, store
 
 from .conftest import SEED
@@ -269,6 +269,44 @@ def test_respond_streams_then_shows_sources(seeded_qa):
     assert "Estonian Prime Minister" in chat[-1]["content"] and "qa-cite" in chat[-1]["content"]
     assert "000_9c02e21fc74a5060.txt:L30" in shown(sources)
     assert turns == [("Which leader voiced support for Macron's stance?", turns[0][1])]
+
+
+def test_respond_shows_the_retrieved_passages_as_being_read_until_the_answer(seeded_qa):
+    steps = list(respond(seeded_qa, _reader, "Which leader voiced support for Macron's stance?",
+                         [], []))
+    reading = [s for s in steps if "qa-reading" in s[4]]
+    assert reading, "the passages were never shown while the answer was made"
+    _, chat, _, panels, sources, _ = reading[0]
+    assert render.STATUS in chat[-1]["content"] and panels == []  # the answer is not done
+    assert "Sources of answer 1: reading…" in shown(sources)
+    cards = re.findall(r'<section class="qa-passage qa-reading">.*?</section>', sources)
+    assert len(cards) == seeded_qa.settings.top_k
+    assert all("reading…" in shown(card) for card in cards)
+    assert "000_9c02e21fc74a5060.txt:L" in shown(sources)
+    final = steps[-1][4]
+    assert "qa-reading" not in final and "000_9c02e21fc74a5060.txt:L30" in shown(final)
+
+
+def test_a_panel_being_read_marks_it_and_each_passage():
+    html = render.reading_html([_passage(27, 31, 0.8), _passage(1, 3, 0.4)], question="q?",
+                               turn=2)
+    assert "Sources of answer 2: reading…" in shown(html) and "<q>q?</q>" in html
+    assert "2 passages retrieved, being read; the lines the answer cites" in shown(html)
+    assert html.count('class="qa-passage qa-reading"') == 2
+    assert shown(html).count("reading…") == 3
+    assert ":L27-31" in shown(html) and ":L1-3" in shown(html)
+    assert 'aria-busy="true"' in html
+
+
+def test_a_question_waiting_in_line_is_shown_then_answered_once(seeded_qa):
+    question = "Which leader voiced support for Macron's stance?"
+    shown_at_once = waiting(question, [])
+    assert [m["role"] for m in shown_at_once] == ["user", "assistant"]
+    assert "Waiting in line" in shown_at_once[-1]["content"]
+    _, chat, *_ = _run(seeded_qa, question, shown_at_once)
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    assert "Estonian Prime Minister" in chat[-1]["content"]
+    assert "Stopped before an answer was written" in stop(shown_at_once)[-1]["content"]
 
 
 def test_respond_rewrites_a_follow_up(seeded_qa):

@@ -153,7 +153,16 @@ class Pipeline:
     def prepare(self, query: str, k: int) -> Ask:
         """Run every stage on ``query``: the evidence and the decision, before any answer."""
         ask = Ask(query, k)
+        for _ in self._run(ask):
+            pass
+        return ask
+
+    def _run(self, ask: Ask) -> Iterator[Any]:
+        """Run the stages on ``ask`` one by one, yielding each before it runs, so that a
+        stream can show what is known so far (the passages, before ``Decide`` may ask the
+        model whether they answer)."""
         for stage in self.stages:
+            yield stage
             began = time.perf_counter()
             stage(ask, self.parts)
             ask.trace.steps.append(Step(stage.name, _ms(began), "; ".join(ask._notes),
@@ -163,7 +172,6 @@ class Pipeline:
             from .answerability import assess
 
             ask.evidence = assess(ask.query, ask.passages, ask.ranked)
-        return ask
 
     def assess(self, query: str, k: int) -> Evidence:
         evidence = self.prepare(query, k).evidence
@@ -195,10 +203,20 @@ class Pipeline:
         condensed = Step("condense", _ms(began), "rewritten" if query != question else
                          "as asked", self._calls())
         yield from say("searching", "Searching the documents…")
-        ask = self.prepare(query, k)
+        ask, decided = Ask(query, k), False
+
+        def reading() -> list[Status]:  # the passages are final: shown while they are read
+            return say("reading", f"Reading {_count(len(ask.passages), 'passage')}…",
+                       tuple(ask.passages))
+
+        for stage in self._run(ask):
+            if isinstance(stage, Decide):  # which may ask the model: seconds, locally
+                decided = True
+                yield from reading()
+        if not decided:  # composed without a decision
+            yield from reading()
         if history:
             ask.trace.steps.insert(0, condensed)
-        yield from say("reading", f"Reading {_count(len(ask.passages), 'passage')}…")
         answerer = self.parts.answerer
         if ask.refused:
             answer = Answer(REFUSAL, True, [], ask.passages,
@@ -438,5 +456,6 @@ class _Say:
     def __init__(self, on: bool) -> None:
         self.on = on
 
-    def __call__(self, stage: str, message: str) -> list[Status]:
-        return [Status(stage, message)] if self.on else []
+    def __call__(self, stage: str, message: str,
+                 passages: tuple[Passage, ...] = ()) -> list[Status]:
+        return [Status(stage, message, passages)] if self.on else []

@@ -51,20 +51,25 @@ def respond(
     """Stream one answer into the chat; then show its sources. Errors become a plain message.
 
     The bubble shows what is being done (searching, reading, writing, checking citations) and
-    the sentences that passed verification so far: nothing shown is taken back. Each step is
-    a new list, so what was yielded before is never changed afterwards.
+    the sentences that passed verification so far: nothing shown is taken back. The sources
+    panel shows the retrieved passages, marked as being read, as soon as retrieval is done,
+    until the answer's own sources replace them. Each step is a new list, so what was yielded
+    before is never changed afterwards.
     """
     question = (question or "").strip()
     before, turns, panels = list(chat or []), list(turns or []), list(panels or [])
+    if len(before) >= 2 and render.WAITING in _content(before[-1]["content"]):
+        before = before[:-2]  # the question as shown while it waited (``waiting``)
     asked = [_msg("user", render.chat_text(question))] if question else []
     turn = len(panels) + 1  # this answer's number: its markers open its own sources
 
-    def step(bubble: str, notice: str = "", box: str = "") -> Step:
+    def step(bubble: str, notice: str = "", box: str = "", reading: str = "") -> Step:
         reply = [_msg("assistant", bubble)] if question else []
+        shown = panels + [reading] if reading else panels
         return (box, before + asked + reply, list(turns), list(panels),
-                render.conversation_html(panels), notice)
+                render.conversation_html(shown), notice)
 
-    text, status, answer = "", "Starting…", None
+    text, status, answer, reading = "", "Starting…", None, ""
     if question:
         yield step(render.status_html(status))
     try:
@@ -74,9 +79,11 @@ def respond(
                 continue
             if isinstance(item, Status):
                 status = item.message
+                if item.passages:
+                    reading = render.reading_html(item.passages, question=question, turn=turn)
             else:
                 text += item
-            yield step(_working(text, status, turn))
+            yield step(_working(text, status, turn), reading=reading)
     except NotIndexedError as exc:
         message = f"{exc}, or add documents (text, PDF, Word, HTML) under Documents below"
     except QAError as exc:
@@ -95,6 +102,16 @@ def respond(
         yield step("⚠️ " + render.chat_text(message))
     else:  # no bubble to put it in
         yield step("", notice=render.notice_html(message))
+
+
+def waiting(question: str, chat: Chat) -> Chat:
+    """The question in the chat at once, before a slot is free to answer it: its bubble says
+    it waits in line (and where, from Gradio's queue: head.html)."""
+    question = (question or "").strip()
+    if not question:
+        return list(chat or [])
+    return [*(chat or []), _msg("user", render.chat_text(question)),
+            _msg("assistant", render.WAITING)]
 
 
 def _working(text: str, status: str, turn: int) -> str:
@@ -280,11 +297,15 @@ def build(qa: QA) -> gr.Blocks:
                        outputs=[question, chat, turns, panels, sources, notice])
         asking = []
         for trigger in (question.submit, ask.click):
-            event = trigger(lambda: working(True), **buttons).then(on_ask, **chat_io)
+            event = trigger(lambda q, c: (*working(True), waiting(q, c)), inputs=[question, chat],
+                            outputs=[ask, halt, chat], queue=False, show_progress="hidden",
+                            ).then(on_ask, **chat_io)
             event.then(lambda: working(False), **buttons)
             asking.append(event)
-        halt.click(  # cancelling the event closes QA.stream, which stops the model
-            lambda c: (stop(c), *working(False)), inputs=[chat], outputs=[chat, ask, halt],
+        halt.click(  # cancelling the event closes QA.stream, which stops the model; the
+            # passages it was reading give way to the sources of the answers before it
+            lambda c, p: (stop(c), render.conversation_html(p or []), *working(False)),
+            inputs=[chat, panels], outputs=[chat, sources, ask, halt],
             cancels=asking, queue=False,
         )
         chat.clear(  # the chat's own clear button starts a new conversation

@@ -13,7 +13,7 @@ import datetime as _dt
 import html
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Protocol, cast
@@ -53,7 +53,8 @@ class _Fragments(Protocol):
                  image: Markup | str) -> Markup: ...
     def page(self, number: int, lines: str, src: str, alt: str,
              size: tuple[int, int] | None) -> Markup: ...
-    def passage(self, p: Passage, body: Markup) -> Markup: ...
+    def reading(self, turn: int, question: str, cards: list[Markup]) -> Markup: ...
+    def passage(self, p: Passage, body: Markup, reading: bool) -> Markup: ...
     def lines(self, rows: list[tuple[int, str]], hit: range, flagged: tuple[int, ...],
               flag_title: str) -> Markup: ...
     def header(self, files: int, chunks: int, when: str, backend: str,
@@ -104,6 +105,8 @@ def status_html(message: str) -> str:
 
 
 STATUS = status_html("").removesuffix("</span>")  # how a bubble's status line starts
+# A question's bubble while it waits for a free slot: head.html adds its place in line.
+WAITING = status_html("Waiting in line…")
 
 
 def without_status(bubble: str) -> str:
@@ -171,6 +174,13 @@ def sources_html(
         cards, [_passage_html(p) for p in uncited]))
 
 
+def reading_html(passages: Sequence[Passage], *, question: str = "", turn: int = 1) -> str:
+    """The panel for an answer still being written: the passages retrieved for it, each
+    marked as being read, so the reader sees what the answer will rest on at once; the
+    answer's own panel (``sources_html``) replaces it when the answer is done."""
+    return str(_HTML.reading(turn, question, [_passage_html(p, reading=True) for p in passages]))
+
+
 def _citation_html(
     turn: int, i: int, c: Citation, read: PageReader, context: int, picture: PagePicture
 ) -> Markup:
@@ -205,11 +215,11 @@ def _png_size(png: bytes) -> tuple[int, int] | None:
     return struct.unpack(">II", png[16:24])
 
 
-def _passage_html(p: Passage) -> Markup:
+def _passage_html(p: Passage, *, reading: bool = False) -> Markup:
     c = p.chunk
     lines = {c.first + k: t for k, t in enumerate(c.lines())}
     flagged = tuple(n - c.page_offset for n in c.flagged)
-    return _HTML.passage(p, _lines_html(lines, range(0), flagged))
+    return _HTML.passage(p, _lines_html(lines, range(0), flagged), reading)
 
 
 def _lines_html(lines: Mapping[int, str], hit: range, flagged: tuple[int, ...] = ()) -> Markup:
