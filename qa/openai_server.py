@@ -82,7 +82,6 @@ class Line:
         return max(1, math.ceil(mean / self.running))
 
 
-
 def parse(body: Any, *, max_chars: int) -> tuple[str, list[tuple[str, str]]]:
     """(question, history) from a chat request, or a ``RequestError`` naming what is wrong.
 
