@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 Q      ?= Which leader voiced support for Macron's stance?
+# llama.cpp is compiled on the first install, once: pip keeps the wheel in its cache. qa uses
+# no image model, so its multimodal library is not built (eval/bench_build.py measures it).
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
 .PHONY: setup browser ask test check lint bench bench-scale ablation serve
 
@@ -13,7 +16,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q -e '.[dev]'
 	$(BIN)/python -m pip check
 	touch $@
 

@@ -113,7 +113,7 @@ def test_asking_where_nothing_was_indexed_creates_no_index(tmp_path):
 
 @pytest.mark.slow
 def test_kill_9_during_ingest_is_repaired_by_the_next_ingest(tmp_path):
-    """20 kills at random points, the corpus changing between them; then one ingest repairs."""
+    """10 kills at random points, the corpus changing between them; then one ingest repairs."""
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     rng = random.Random(7)
@@ -121,7 +121,7 @@ def test_kill_9_during_ingest_is_repaired_by_the_next_ingest(tmp_path):
         paras = [" ".join(f"w{rng.randrange(5000)}" for _ in range(60)) for _ in range(8)]
         (corpus / f"doc{f:03}.txt").write_text("\n\n".join(paras))
     crashed = tmp_path / "crashed"
-    for round_ in range(20):
+    for round_ in range(10):
         proc = subprocess.Popen([str(BIN / "qa"), "ingest", str(corpus), "--index", str(crashed)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(1.5, 5.0))
