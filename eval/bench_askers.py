@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _loopback import Served, environment  # noqa: E402
+
 from qa.evaluation.dataset import load  # noqa: E402
 from qa.evaluation.metrics import percentile  # noqa: E402
 
@@ -39,45 +39,13 @@ QUESTIONS = ROOT / "eval" / "datasets" / "seed.jsonl"
 QA_CLI = "import sys; from qa.cli import main; sys.exit(main())"  # this checkout's qa
 
 
-def environment(**settings: str) -> dict[str, str]:
-    """This process's environment with only the given qa settings, and this checkout's qa."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("QA_", "OPENAI_"))}
-    path = os.pathsep.join(filter(None, [str(ROOT), keep.get("PYTHONPATH")]))
-    return {**keep, "PYTHONPATH": path, **settings}
-
-
 def qa(*args: str) -> list[str]:
     return [sys.executable, "-c", QA_CLI, *args]
 
 
-class Api:
-    """`qa api` over ``index`` in its own process on a free loopback port."""
-
-    def __init__(self, index: Path, env: dict[str, str]) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-        self.proc = subprocess.Popen(
-            qa("api", "--index", str(index), "--port", str(self.port)), env=env,
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-    def __enter__(self) -> Api:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.proc.kill()
-                    raise RuntimeError(f"qa api did not start: {self.proc.communicate()[1]}") \
-                        from None
-                time.sleep(0.3)
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.communicate(timeout=30)
+def api(index: Path, env: dict[str, str]) -> Served:
+    """`qa api` over ``index`` in its own process."""
+    return Served(lambda port: qa("api", "--index", str(index), "--port", str(port)), env)
 
 
 def ask(url: str, question: str) -> tuple[str, float]:
@@ -154,11 +122,11 @@ def main() -> int:
         index = Path(work) / "index"
         subprocess.run(qa("ingest", str(SEEDS), "--index", str(index)), env=env,
                        cwd=ROOT, check=True, capture_output=True)
-        with Api(index, env) as api:
-            outcome, warm = ask(api.url, questions[0])  # the model loads here
+        with api(index, env) as served:
+            outcome, warm = ask(served.url, questions[0])  # the model loads here
             if outcome != "answered":
                 raise SystemExit(f"the warm-up question was {outcome}")
-            rows = [run(api.url, questions, int(n), args.per_asker)
+            rows = [run(served.url, questions, int(n), args.per_asker)
                     for n in args.askers.split(",")]
     print(f"qa api, backend {args.backend}, {', '.join(f'{k}={v}' for k, v in settings.items())}"
           f"; warm-up answer {warm:.1f} s")

@@ -14,22 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _loopback import Served, environment
 from bench import make_corpus
 
 HERE = Path(__file__).resolve().parent
-
-
-def environment(**settings: str) -> dict[str, str]:
-    """This process's environment with only the given qa settings: every run alike."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("QA_", "OPENAI_"))}
-    return {**keep, **settings}
 
 
 def ingest_once(corpus: Path, index: Path) -> dict:
@@ -56,32 +50,10 @@ def measure(corpus: Path, work: Path, env: dict[str, str], repeat: int) -> dict:
     return min(runs, key=lambda r: r["seconds"])
 
 
-class EmbedServer:
-    """``embed_server.py`` in its own process on a free loopback port."""
-
-    def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
-
-    def __enter__(self) -> EmbedServer:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "embed_server.py"), "--port", str(self.port)],
-            env=environment())
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return self
-            except OSError:
-                if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("the embeddings server did not start") from None
-                time.sleep(0.2)
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=30)
+def embed_server() -> Served:
+    """``embed_server.py`` in its own process."""
+    return Served(lambda port: [sys.executable, str(HERE / "embed_server.py"), "--port",
+                                str(port)], environment(), seconds=60)
 
 
 def main() -> None:
@@ -100,7 +72,7 @@ def main() -> None:
                     work / "corpus", work, {"QA_THREADS": "1"}, args.repeat)),
                 ("packaged model in process", "2", measure(
                     work / "corpus", work, {"QA_THREADS": "2"}, args.repeat))]
-        with EmbedServer() as server:
+        with embed_server() as server:
             rows.append(("loopback /v1/embeddings server (QA_EMBED_URL)", "2, in the server",
                          measure(work / "corpus", work, {"QA_EMBED_URL": server.url},
                                  args.repeat)))
