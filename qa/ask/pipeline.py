@@ -117,6 +117,7 @@ class Ask:
     # the table rows and form fields among ``own`` the question names, each with the share
     # of its label the question says
     rows: list[tuple[ScoredLine, float]] = field(default_factory=list)
+    fields: list[ScoredLine] = field(default_factory=list)  # of ``rows``, the form fields
     evidence: Evidence | None = None
     answerability: float = 0.0
     support: dict[tuple[str, int], float] = field(default_factory=dict)
@@ -351,7 +352,7 @@ def stated_rows(ask: Ask) -> list[ScoredLine]:
     A model shown a row of four figures picks one without saying which column it is, and
     often the wrong one. A line that only reads as a row, its columns unknown, is left to
     the model, which may read them from the lines around it."""
-    if not ask.figure or named_fields(ask.query, ask.own):
+    if not ask.figure or ask.fields:
         return []
     rows = named_row_lines(ask.query, ask.own)
     best = rows[0].row if rows else None

@@ -282,7 +282,8 @@ class Focus:
             ask.ranked = sorted(ask.ranked, key=lambda s: s.source not in files)
         ask.own = own_lines(ask.ranked, files, about)
         rows = named_rows(query, ask.own) if ask.figure else []
-        ask.rows = rows + [(s, 1.0) for s in named_fields(query, ask.own)]
+        ask.fields = named_fields(query, ask.own)
+        ask.rows = rows + [(s, 1.0) for s in ask.fields]
         ask.passages = holding_first(ask.passages, [s for s, _ in ask.rows])
         ask.note(f"{len(ask.own)} lines, {len(ask.rows)} named rows or fields")
 
