@@ -249,7 +249,7 @@ class Pipeline:
             shown = gate.shown
             yield from say("checking", "Checking the citations…")
             began = time.perf_counter()
-            answer = self._finish(gate.draft, ask, check)
+            answer = self._finish(gate.draft, ask, check, written=parse is not None)
             ask.trace.steps.append(Step("verify", _ms(began), "fallback" if answer.debug.get(
                 "fallback") else f"{len(answer.debug['dropped'])} citations dropped",
                 self._calls()))
@@ -281,8 +281,10 @@ class Pipeline:
                        support=ask.support,
                        min_line_support=self.parts.settings.min_line_support)
 
-    def _finish(self, draft: Draft, ask: Ask, check: Callable[[Draft], Verified]) -> Answer:
-        """Verify the draft; when nothing of it survives, fall back to the best line, quoted."""
+    def _finish(self, draft: Draft, ask: Ask, check: Callable[[Draft], Verified], *,
+                written: bool) -> Answer:
+        """Verify the draft; when nothing of it survives, fall back to the best line, quoted.
+        ``written``: a model wrote the draft (not the lines quoted, nor rows stated)."""
         passages = ask.passages
         result, text = shown_text(draft, check)
         debug: dict = {"dropped": result.dropped if result else [],
@@ -303,8 +305,7 @@ class Pipeline:
                     debug["fallback"] = True
                     return _covered(Answer(said, False, fallback.citations, passages, debug),
                                     ask.spans)
-        if text and result is not None and ask.figure and not states_figure(text) \
-                and getattr(self.parts.answerer, "parse", None) is not None:  # a model wrote
+        if text and result is not None and ask.figure and written and not states_figure(text):
             result, text = self._with_figures(draft, ask, check, result, text, debug)
         if not text or result is None:
             debug["refusal"] = Refusal.MODEL_REFUSED
