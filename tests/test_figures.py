@@ -9,7 +9,7 @@ wording it was not written on, and with questions that ask for no figure.
 import pytest
 
 from qa import QA
-from qa.ask.figures import answer_lines, asks_for_figure, figures
+from qa.ask.figures import answer_lines, asks_for_figure, figures, states_figure
 from qa.ask.support import score_lines
 
 from . import docmaker as dm
@@ -534,3 +534,14 @@ def test_a_model_that_finds_nothing_gives_way_to_the_row_the_question_names(frei
     assert answer.debug["model_refused"] and answer.debug["fallback"], answer.debug
     assert answer.citations[0].quote == "Fuel surcharge income | 612 | 590"
     assert "Freight revenue" not in answer.text and "Diesel" not in answer.text, answer.text
+
+
+@pytest.mark.parametrize("text, states", [
+    ("Total operating expenses were $14,316 million [1].", True),
+    ("The effective tax rate was 12.5 % [2].", True),
+    ("The aircraft was registered as N3070A [1].", True),
+    ("Sales rose in the first nine months of 2023 [1].", False),  # number words and a year
+    ("Expenses grew with compensation and benefits [1][2].", False),
+])
+def test_a_figure_is_stated_in_digits_or_a_code_not_in_words_or_a_year(text, states):
+    assert states_figure(text) is states
