@@ -245,3 +245,21 @@ def test_a_page_holding_the_row_the_question_names_rises():
     assert rows == [lines[2]]
     assert rerank(passages, lines, rows=rows)[0] == table
     assert matching_rows("Why did sales fall in China?", lines) == []
+
+
+def test_a_record_read_mid_rewrite_without_its_metadata_is_skipped(tmp_path):
+    """A concurrent ingest deletes and writes a chunk id again; a query in between can get
+    the vector back with no metadata. That hit is passed over, the rest still answers."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "port.txt").write_text("The harbour crane lifts 40 tonnes.\n")
+    (docs / "keeper.txt").write_text("The lighthouse keeper is named Ada.\n")
+    with QA(tmp_path / "ix", backend="extractive", retrieval="dense") as qa:
+        qa.ingest(docs)
+        collection = qa._store._collection
+        crane = next(c for c, _ in qa._manifest.keyword_search("crane", 5))
+        meta = collection.get(ids=[crane.id], include=["metadatas"])["metadatas"][0]
+        collection.update(ids=[crane.id], metadatas=[{key: None for key in meta}])
+        assert len(qa.retrieve("harbour crane tonnes lighthouse keeper", k=5)) == 1
+        answer = qa.ask("Who is the lighthouse keeper?")
+    assert "Ada" in answer.text

@@ -110,10 +110,12 @@ class DenseRetriever:
         query = QueryBundle(question, embedding=self._embed_query([question])[0])
         hits = self._store.call(retriever.retrieve, query)
         live = self._manifest.known(h.node.node_id for h in hits)
+        # A record deleted and written again by a concurrent ingest can come back from the
+        # vector index with its metadata already gone: it is not a passage to read yet.
         passages = [
             Passage(chunk_from_metadata(h.node.metadata, h.node.get_content()), _cosine(h.score))
             for h in hits
-            if h.node.node_id in live
+            if h.node.node_id in live and "source" in h.node.metadata
         ]
         return passages[:k]
 
