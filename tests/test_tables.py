@@ -274,3 +274,45 @@ def test_rows_of_percentages_whose_sign_hangs_past_the_column_are_rows_of_the_ta
         ("Percentage of net sales", [("9 %", "2025"), ("8 %", "2024")]),
         ("Marketing", [("5,973", "2025"), ("6,012", "2024")]),
         ("Percentage of net sales", [("7 %", "2025"), ("7 %", "2024")])]
+
+
+def test_a_dense_table_whose_header_names_its_label_column_gives_each_figure_its_header():
+    """As a government report prints a count: "State" heads the labels, the figure columns
+    stand close under short headers, and one row's figure came out of the PDF as "98 452" (its
+    comma lost). Every other row still reads each figure under its own header."""
+    x_cols = (0.40, 0.484, 0.572)
+    items = [(0.08, 0.93, "Checks by state, November", "left"),
+             (0.08, 0.90, "State", "left")]
+    # the headers centred over their columns' figures
+    items += [(x - 0.036, 0.90, h, "center")
+              for x, h in zip(x_cols, ("Permit", "Handgun", "Long Gun"))]
+    y = 0.885
+    for label, values in [("Ohio", ("1,204", "3,311", "982")), ("Utah", ("418", "1,730", "655")),
+                          ("Iowa", ("98 452", "2,045", "1,118")),
+                          ("Idaho", ("236", "1,402", "1,377")), ("Maine", ("97", "840", "911"))]:
+        items.append((0.08, y, label, "left"))
+        items += [(x, y, v, "right") for x, v in zip(x_cols, values)]
+        y -= 0.015
+    rows = rows_by_label(read_view("checks.pdf", dm.placed_pdf(items)))
+    for label in ("Ohio", "Utah", "Idaho", "Maine"):
+        assert [c.column for c in rows[label].cells] == ["Permit", "Handgun", "Long Gun"], label
+    assert [(c.value, c.column) for c in rows["Maine"].cells][2] == ("911", "Long Gun")
+
+
+def test_a_footnote_mark_after_a_label_is_no_figure():
+    """"Online stores (1)": the mark points to a note below the table; it stands in no column,
+    so the row's figures are the two under the year headers, not three."""
+    items = [(0.08, 0.93, "Net sales by group (in millions)", "left"),
+             (0.52, 0.90, "2024", "right"), (0.66, 0.90, "2023", "right")]
+    y = 0.885
+    for label, values in [("Online stores (1)", ("50,855", "52,966")),
+                          ("Physical stores (2)", ("4,721", "4,959")),
+                          ("Advertising", ("9,548", "12,060"))]:
+        items.append((0.08, y, label, "left"))
+        items += [(x, y, v, "right") for x, v in zip((0.52, 0.66), values)]
+        y -= 0.015
+    view = read_view("groups.pdf", dm.placed_pdf(items))
+    assert "Online stores (1) 50,855 52,966" in view.lines  # the display line is as printed
+    rows = rows_by_label(view)
+    assert [(c.value, c.column) for c in rows["Online stores"].cells] == [
+        ("50,855", "2024"), ("52,966", "2023")]

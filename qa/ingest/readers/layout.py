@@ -8,8 +8,9 @@ module rebuilds that from the words' horizontal extents, page by page, with no v
 
 - a body row is a line of a label followed by figures; rows whose figures share right edges
   form a table, and the figures' extents give its columns;
-- the header lines are the lines above the first row that lie wholly right of the labels; each
-  phrase of them heads the columns whose zone (up to half-way to the next column) it overlaps;
+- the header lines are the lines above the first row that lie right of the labels, but for the
+  header of the label column ("State / Territory"); each phrase of them heads the columns whose
+  zone (up to half-way to the next column) it overlaps;
 - above the header, a line that says what the figures count ("in millions", "in thousands")
   is the unit, and the line above the table's head its title;
 - a label-only line ("Net sales:") is the section of the rows below it, up to a row level
@@ -27,12 +28,14 @@ from ...types import Cell, Row
 # A figure as a cell prints it: "82,959", "(10)", "1.20", "26%", "(3)%", "—"; "$" stands alone
 # before it on most statements.
 _FIGURE = re.compile(r"^\(?-?\d(?:[\d,]*\d)?(?:\.\d+)?\)?%?$|^[—–-]$")
+_MARK = re.compile(r"^\(\d{1,2}\)$")  # a footnote's mark after a label, "(1)"
 _NOTE = re.compile(r"^\([^\d()]*\)$")  # "(Unaudited)", "(In millions)"
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _CURRENCY = re.compile(r"^[$€£¥]$")
 MAX_HEAD_LINES = 12  # header lines read above a table's first row
 EDGE = 4.0  # points: right edges this close are one column
-GAP = 2.2  # a space wider than this many times the words' height starts a new phrase
+MANY_FIGURES = 12  # of a table: enough that a column holds two of them
+GAP = 1.2  # a space wider than this many times the words' height starts a new phrase
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,9 @@ def _table(lines: list[_Line], start: int, end: int, before: _Head | None,
             section, section_line, indent = "", 0, None  # back at its level: it has ended
         cells = tuple(Cell(" ".join(w.text for w in cell), head.column(cell))
                       for cell in line.cells)
+        if len(cells) > 1 and _MARK.match(cells[0].value) and not cells[0].headers and all(
+                c.headers for c in cells[1:]):
+            cells = cells[1:]  # "Online stores (1) $ 49,942": a footnote's mark, in no column
         out.append(Row(line.number, " ".join(w.text for w in line.label), cells, section,
                        head.title, head.unit, head.lines, section_line))
     return out, head if head.lines[0] else before
@@ -247,13 +253,15 @@ def _columns(cells: list[list[Word]], digits: bool) -> list[tuple[float, float]]
     """The columns' horizontal extents, left to right: figures whose right edges lie within
     ``EDGE`` of each other are one column (statements align figures on the right)."""
     spans = sorted((c[0].x0, _right(c, digits)) for c in cells)
-    columns: list[list[float]] = []
+    columns: list[list[float]] = []  # x0, x1 and how many figures
     for x0, x1 in sorted(spans, key=lambda s: s[1]):
         if columns and x1 - columns[-1][1] <= EDGE:
-            columns[-1] = [min(columns[-1][0], x0), max(columns[-1][1], x1)]
+            columns[-1] = [min(columns[-1][0], x0), max(columns[-1][1], x1), columns[-1][2] + 1]
         else:
-            columns.append([x0, x1])
-    return [(a, b) for a, b in columns]
+            columns.append([x0, x1, 1])
+    if len(cells) >= MANY_FIGURES:  # a figure alone in its column is misread: "98 452"
+        columns = [c for c in columns if c[2] > 1] or columns
+    return [(a, b) for a, b, _ in columns]
 
 
 def _zones(columns: list[tuple[float, float]], left: float) -> list[tuple[float, float]]:
@@ -271,19 +279,24 @@ def _covered(phrase: list[Word], zones: list[tuple[float, float]],
              columns: list[tuple[float, float]]) -> list[int]:
     """The columns a header phrase heads: the run of adjacent columns it is centred over
     (a spanning header, "Three Months Ended", sits centred over its two or three columns),
-    among the runs whose zones it overlaps; else those whose zone holds a fifth of its width
-    or its centre."""
+    among the runs whose zones it overlaps, a run whose end columns it covers first; else
+    the columns it covers. It covers a column whose zone holds a fifth of its width or its
+    centre: a narrow header ("Long Gun") that grazes its neighbours' zones heads its own
+    column, while one a line lower than a spanning header may graze the column it spans."""
     x0, x1 = phrase[0].x0, phrase[-1].x1
     width, centre = max(x1 - x0, 1.0), (x0 + x1) / 2
     touched = [j for j, (a, b) in enumerate(zones) if min(x1, b) > max(x0, a)]
+    covers = [j for j, (a, b) in enumerate(zones)
+              if min(x1, b) - max(x0, a) >= width / 5 or a <= centre < b]
     edges = [b for _, b in columns]
     pitch = min((b - a for a, b in zip(edges, edges[1:])), default=width)
-    runs = [(abs((columns[j][0] + columns[m][1]) / 2 - centre), m - j, j, m)
-            for j in touched for m in touched if m >= j]
-    if runs and (best := min(runs))[0] <= pitch / 4:
-        return list(range(best[2], best[3] + 1))
-    return [j for j, (a, b) in enumerate(zones)
-            if min(x1, b) - max(x0, a) >= width / 5 or a <= centre < b]
+    runs = [(not (j in covers and m in covers), off, m - j, j, m)
+            for j in touched for m in touched
+            if m >= j and (off := abs((columns[j][0] + columns[m][1]) / 2 - centre)) <= pitch / 4]
+    if runs:
+        *_, j, m = min(runs)
+        return list(range(j, m + 1))
+    return covers
 
 
 def _phrases(words: list[Word]) -> list[list[Word]]:
@@ -306,19 +319,44 @@ def _head(lines: list[_Line], start: int, left: float,
     not). A line wholly in parentheses ("(Unaudited)") or a heading ending ":" ("ASSETS:")
     is passed over, not a header."""
     edges = [b for _, b in columns]
-    pitch = min((b - a for a, b in zip(edges, edges[1:])), default=columns[0][1] - columns[0][0])
+    # the usual distance between columns: one row's misread figure ("98 452") adds a column
+    # a few points from its neighbour
+    gaps = sorted(b - a for a, b in zip(edges, edges[1:]))
+    pitch = gaps[len(gaps) // 2] if gaps else columns[0][1] - columns[0][0]
     from_x = max(left, columns[0][0] - pitch / 2)
     first, head = start, list[_Line]()
     while first > 0 and start - first < MAX_HEAD_LINES:
         line = lines[first - 1]
         passed = _NOTE.match(line.text) or (line.text.endswith(":") and not line.cells)
-        if not line.words or line.row or (
-                min(w.x0 for w in line.words) < from_x and not passed):
+        over = _over_columns(line, from_x)
+        if not line.words or line.row or (over is None and not passed):
             break
         first -= 1
-        if not passed:
-            head.insert(0, line)
+        if not passed and over is not None:
+            head.insert(0, over)
     return head, first
+
+
+def _over_columns(line: _Line, from_x: float) -> _Line | None:
+    """A line as a header line: its words over the columns, right of ``from_x``. The header
+    of the label column may open it ("State / Territory", "Payroll Period"): a phrase that
+    ends before the columns begin, with no figure but years after it ("Gross margin 74.0 %
+    70.1 % 3.9 pts" is a row). A line with a word across ``from_x`` (prose, a centred title)
+    or none beyond it is no header line; nor is a line of figures that are no years."""
+    stub = [w for w in line.words if w.x0 < from_x]
+    over = [w for w in line.words if w.x0 >= from_x]
+    figures = [w for w in over if _FIGURE.match(w.text) and any(c.isdigit() for c in w.text)
+               and not _YEAR.match(w.text)]
+    signs = [w for w in over if w.text == "%" or _CURRENCY.match(w.text)]  # "$", "%" head
+    if not over or (figures and len(figures) + len(signs) == len(over)) or any(
+            w.x1 > from_x for w in stub):
+        return None
+    if not stub:
+        return line
+    if figures or len(_phrases(stub)) > 1 or \
+            over[0].x0 - stub[-1].x1 <= GAP * max(w.height for w in line.words):
+        return None
+    return _Line(line.number, over, [], [])
 
 
 def _unit_and_title(lines: list[_Line], first: int, start: int) -> tuple[str, str, int]:
