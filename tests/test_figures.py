@@ -545,3 +545,15 @@ def test_a_model_that_finds_nothing_gives_way_to_the_row_the_question_names(frei
 ])
 def test_a_figure_is_stated_in_digits_or_a_code_not_in_words_or_a_year(text, states):
     assert states_figure(text) is states
+
+
+@pytest.mark.parametrize("text, states", [
+    ("The Q2 2024 filing of Harbour Ltd ties wages to its costs [1].", False),
+    ("Form 10-K item 7 says wages drove the costs [1].", False),
+    ("In Q2 2024 wages were $48.5 million [1].", True),
+    ("The pier crane P7B was idle [1].", True),  # a code the question does not say
+])
+def test_the_figures_and_codes_a_question_says_are_not_stated_by_repeating_them(text, states):
+    question = ("How do Harbour Ltd's wages in its Q2 2024 filing (Form 10-K, item 7) relate "
+                "to costs?")
+    assert states_figure(text, question) is states

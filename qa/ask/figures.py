@@ -100,11 +100,15 @@ def figures(text: str) -> list[str]:
     return out + _NUMBER_WORD.findall(text)
 
 
-def states_figure(text: str) -> bool:
+def states_figure(text: str, question: str = "") -> bool:
     """Whether ``text`` states a figure in digits ("$14,316 million", "12.5 %") or a code
-    ("N3070A"), not only in words ("the first nine months")."""
-    return any(c.isdigit() for f in figures(text) for c in f) or any(
-        any(c.isdigit() for c in t) and any(c.isalpha() for c in t) for t in TOKEN.findall(text))
+    ("N3070A"), not only in words ("the first nine months"), and not only those the question
+    says: "NVIDIA's Q2 2023 10-Q relates to its expenses by ..." names the filing asked about
+    and states nothing."""
+    said = {t.casefold() for t in TOKEN.findall(question)} | set(figures(question))
+    return any(any(c.isdigit() for c in f) for f in figures(text) if f not in said) or any(
+        any(c.isdigit() for c in t) and any(c.isalpha() for c in t)
+        for t in TOKEN.findall(text) if t.casefold() not in said)
 
 
 def _label(text: str) -> str:

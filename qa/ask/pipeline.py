@@ -305,7 +305,8 @@ class Pipeline:
                     debug["fallback"] = True
                     return _covered(Answer(said, False, fallback.citations, passages, debug),
                                     ask.spans)
-        if text and result is not None and ask.figure and written and not states_figure(text):
+        if text and result is not None and ask.figure and written and not states_figure(
+                text, ask.query):
             result, text = self._with_figures(draft, ask, check, result, text, debug)
         if not text or result is None:
             debug["refusal"] = Refusal.MODEL_REFUSED
@@ -321,7 +322,8 @@ class Pipeline:
         model's verified text, which stays as it was shown."""
         for _, quote in _quotes(ask):
             more, said = shown_text(_joined(draft, quote), check)
-            if more is not None and said.startswith(text) and states_figure(said[len(text):]):
+            if more is not None and said.startswith(text) and states_figure(
+                    said[len(text):], ask.query):
                 debug["figures_added"] = True
                 return more, said
         return result, text
