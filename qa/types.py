@@ -145,6 +145,16 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Scanned:
+    """A display line read by OCR (``line``, the file's view numbering) and its box on the
+    page image as fractions of the page's width and height (left, top, right, bottom), so any
+    drawing of the page can mark the line."""
+
+    line: int
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
 class Chunk(_Shown):
     source: str  # the path as given to ingest
     start_line: int  # 1-based, inclusive

@@ -21,13 +21,14 @@ from ..types import Chunk, Embed, IngestReport
 from .chunking import chunk_view
 from .documents import Document, Skip, find_files, read_document
 from .readers._worker import Extractor
+from .readers.ocr import from_settings
 
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
 DIRTY = "ingest_in_progress"
 EMBEDDER = "embedder"
 # What the readers give beside the lines (table rows); a file read before is read again.
 READER = "reader"
-READER_VERSION = "rows-6"
+READER_VERSION = "ocr-1"  # a PDF's pages without text are read by OCR
 
 
 @dataclass
@@ -77,7 +78,7 @@ class Ingestor:
         found = [pair for target in targets for pair in find_files(target)]
         batch = _Batch()
         seen: set[str] = set()
-        with Extractor(seconds=self._s.extract_seconds) as extractor:
+        with Extractor(seconds=self._s.extract_seconds, ocr=from_settings(self._s)) as extractor:
             # A file is one source however it is named: "docs/a.txt", "./docs/a.txt" and its
             # absolute path would otherwise be indexed three times over.
             named = {entry.path: s for s, entry in known.items()}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 from ..api import QA
 from ..config import Settings
 from ..errors import InputError, NotIndexedError, QAError
-from ..ingest.documents import PageReader, page_reader
+from ..ingest.documents import PageReader
 from ..types import Answer, History, Status
 from . import render
 from .pages import PagePicture, page_picture
@@ -173,7 +173,7 @@ def backend_name(qa: QA) -> str:
 
 def line_reader(qa: QA) -> PageReader:
     """Read context lines from the file each source was ingested from."""
-    return page_reader(qa.path_of)
+    return qa.read
 
 
 def page_pictures(qa: QA) -> PagePicture:

@@ -17,20 +17,24 @@ import sys
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import View, kind_of, read_view
 from ._skip import Skip
+
+if TYPE_CHECKING:
+    from .ocr import Ocr
 
 
 def _serve(jobs: Connection, results: Connection, seconds: float) -> None:
     while True:
         try:
-            name, raw = jobs.recv()
+            name, raw, ocr = jobs.recv()
         except EOFError:
             return
         try:
-            results.send(("ok", read_view(name, raw, deadline=time.monotonic() + seconds)))
+            results.send(("ok", read_view(name, raw, deadline=time.monotonic() + seconds,
+                                          ocr=ocr)))
         except Skip as why:
             results.send(("skip", str(why)))
         except Exception as exc:  # any reader bug is this file's problem, not the ingest's
@@ -38,10 +42,12 @@ def _serve(jobs: Connection, results: Connection, seconds: float) -> None:
 
 
 class Extractor:
-    """``view(name, raw)`` with a time limit; text files are read in-process (no C parser)."""
+    """``view(name, raw)`` with a time limit; text files are read in-process (no C parser).
+    ``ocr`` reads images and PDF pages without text (``read_view``)."""
 
-    def __init__(self, *, seconds: float = 60.0) -> None:
+    def __init__(self, *, seconds: float = 60.0, ocr: Ocr | None = None) -> None:
         self.seconds = seconds
+        self.ocr = ocr
         self._proc: Any = None
         self._jobs: Any = None
         self._results: Any = None
@@ -52,7 +58,7 @@ class Extractor:
         if self._proc is None or self._proc.poll() is not None:
             self._start()
         try:
-            self._jobs.send((name, raw))
+            self._jobs.send((name, raw, self.ocr))
             # The reader stops itself between pages at ``seconds``; the margin covers the rest.
             ready = self._results.poll(self.seconds + 5)
         except OSError:

@@ -7,16 +7,22 @@ cited lines on an image of the page.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
+from functools import partial
+from typing import TYPE_CHECKING
 
-from ...types import Row
+from ...types import Row, Scanned
 from . import View
 from ._lines import MAX_LINE_CHARS
 from ._skip import Skip
 
-NO_TEXT = "no text layer: scanned pages need OCR, which qa does not do"
+if TYPE_CHECKING:
+    from .ocr import Ocr
+
+NO_TEXT = "no text layer: scanned pages need OCR, which is off (QA_OCR)"
 # PDFium is not thread-safe: every call into it in this process holds this lock (the UI draws
 # pages while a question's citations are verified).
 PDFIUM_LOCK = threading.RLock()
@@ -145,39 +151,84 @@ def _line(text: str, row: list[int]) -> tuple[str, list[int]]:
     return "".join(text[i] for i in row), row
 
 
-def read_pdf(raw: bytes, *, deadline: float | None = None) -> View:
+def read_pdf(raw: bytes, *, deadline: float | None = None, ocr: Ocr | None = None) -> View:
     with PDFIUM_LOCK:
-        return _read_pdf(raw, deadline)
+        return _read_pdf(raw, deadline, ocr)
 
 
-def _read_pdf(raw: bytes, deadline: float | None) -> View:
+def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None) -> View:
     pdf = _open(raw)
+    sha256 = hashlib.sha256(raw).hexdigest() if ocr else ""
     try:
         lines: list[str] = []
         pages: list[int] = []
         rows: list[Row] = []
+        scanned: list[Scanned] = []
         for index in range(len(pdf)):
             if deadline is not None and time.monotonic() > deadline:
+                kept = ("; the pages read by OCR are kept: ingest again to go on"
+                        if scanned and ocr and ocr.cache else "")
                 raise Skip(f"extraction stopped at page {index + 1} of {len(pdf)}: time limit "
-                           "reached (QA_EXTRACT_SECONDS)")
+                           f"reached (QA_EXTRACT_SECONDS){kept}")
             page, found = _page_text(pdf, index, len(lines))
+            if ocr and not any(page) and _has_objects(pdf, index):
+                read = ocr.page(sha256, index + 1, partial(draw, pdf, index, ocr.dpi))
+                page = [x.text for x in read]
+                scanned += [Scanned(n, x.box) for n, x in enumerate(read, len(lines) + 1)]
             lines += page
             rows += found
             pages.append(len(page))
     finally:
         pdf.close()
     if not any(line for line in lines):
-        raise Skip(NO_TEXT if pages else "PDF has no pages")
-    return View(lines, pages, tuple(rows))
+        if not pages:
+            raise Skip("PDF has no pages")
+        raise Skip(f"no text layer, and OCR ({ocr.engine}) found no text" if ocr else NO_TEXT)
+    return View(lines, pages, tuple(rows), tuple(scanned))
 
 
-def read_page(raw: bytes, number: int) -> list[str] | None:
-    """The display lines of page ``number`` (1-based), or None without such a page."""
+def _has_objects(pdf, index: int) -> bool:
+    """The page draws something (an image, paths): an empty page is not worth OCR."""
+    import pypdfium2.raw as pdfium_c
+
+    page = pdf[index]
+    try:
+        return pdfium_c.FPDFPage_CountObjects(page.raw) > 0
+    finally:
+        page.close()
+
+
+def draw(pdf, index: int, dpi: int):
+    """Page ``index`` of an open PDF as a greyscale image, ``dpi`` dots an inch (for OCR)."""
+    page = pdf[index]
+    try:
+        return page.render(scale=dpi / 72, grayscale=True).to_pil()
+    finally:
+        page.close()
+
+
+def read_page(raw: bytes, number: int, ocr: Ocr | None = None) -> list[str] | None:
+    """The display lines of page ``number`` (1-based), or None without such a page; a page
+    without text is read by ``ocr`` as ``read_pdf`` reads it."""
     with PDFIUM_LOCK:
         pdf = _open(raw)
         try:
             if not 1 <= number <= len(pdf):
                 return None
-            return _page_text(pdf, number - 1)[0]
+            lines = _page_text(pdf, number - 1)[0]
+            if not ocr or any(lines) or not _has_objects(pdf, number - 1):
+                return lines
+        finally:
+            pdf.close()
+    sha256 = hashlib.sha256(raw).hexdigest()
+    return [x.text for x in ocr.page(sha256, number, partial(_drawn, raw, number - 1, ocr.dpi))]
+
+
+def _drawn(raw: bytes, index: int, dpi: int):
+    """``draw`` for OCR outside the lock: only the drawing holds it, not the reading."""
+    with PDFIUM_LOCK:
+        pdf = _open(raw)
+        try:
+            return draw(pdf, index, dpi)
         finally:
             pdf.close()

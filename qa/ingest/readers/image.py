@@ -1,0 +1,56 @@
+"""Images (.png .jpg .jpeg .tif .tiff): read by OCR, each frame a page (a TIFF may hold many).
+
+A photo or scan is a document of pages like a PDF, so its citations read ``scan.png p.1 L2``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from functools import partial
+from typing import TYPE_CHECKING
+
+from ...types import Scanned
+from . import View
+from ._skip import Skip
+
+if TYPE_CHECKING:
+    from .ocr import Ocr
+
+
+def read_image(raw: bytes, ocr: Ocr | None, *, deadline: float | None = None) -> View:
+    if ocr is None:
+        raise Skip("an image is read by OCR, which is off (QA_OCR)")
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(raw))
+        image.load()
+    except UnidentifiedImageError:
+        raise Skip("not a readable image (corrupt, truncated or not an image)") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise Skip(f"not a readable image (corrupt or truncated): {exc}") from None
+    count = getattr(image, "n_frames", 1)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    lines: list[str] = []
+    pages: list[int] = []
+    scanned: list[Scanned] = []
+    for number in range(1, count + 1):
+        if deadline is not None and time.monotonic() > deadline:
+            kept = "; the pages read are kept: ingest again to go on" if ocr.cache else ""
+            raise Skip(f"OCR stopped at page {number} of {count}: time limit reached "
+                       f"(QA_EXTRACT_SECONDS){kept}")
+        read = ocr.page(sha256, number, partial(_frame, image, number - 1))
+        scanned += [Scanned(n, x.box) for n, x in enumerate(read, len(lines) + 1)]
+        lines += [x.text for x in read]
+        pages.append(len(read))
+    if not any(lines):
+        raise Skip(f"no text found by OCR ({ocr.engine})")
+    return View(lines, pages, scanned=tuple(scanned))
+
+
+def _frame(image, index: int):
+    """Frame ``index`` in grey, decoded only when OCR has not read it before."""
+    image.seek(index)
+    return image.convert("L")
