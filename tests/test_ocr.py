@@ -122,3 +122,21 @@ def test_two_columns_are_read_one_after_the_other_and_a_table_row_stays_one_line
         assert len(lines) == len(want)
         for got, line in zip(lines, want):
             assert difflib.SequenceMatcher(None, got, line).ratio() > 0.85, (got, line)
+
+
+@pytest.mark.slow
+def test_a_scan_is_read_again_when_the_engine_changes_so_its_index_matches_verification(
+        tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scan = docs / "review.png"
+    scan.write_bytes(two_columns_and_a_table_row())
+    cache = tmp_path / "cache"
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=cache) as qa:
+        qa.ingest(docs)
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=cache, ocr="rapidocr") as qa:
+        qa.ingest(docs)  # the file is unchanged, the engine is not
+        [passage] = qa.retrieve("Who rebuilt the north pier after the winter storms?", k=1)
+        read = qa.read(str(scan), 1)
+    assert read != [TITLE, *COLUMNS[0], *COLUMNS[1], ROW]  # RapidOCR reads it otherwise...
+    assert passage.chunk.text.split("\n") == read  # ...and the index holds what it reads

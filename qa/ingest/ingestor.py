@@ -26,7 +26,8 @@ from .readers.ocr import from_settings
 Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
 DIRTY = "ingest_in_progress"
 EMBEDDER = "embedder"
-# What the readers give beside the lines (table rows); a file read before is read again.
+# What the readers give beside the lines (table rows), and which OCR engine read scans (verifying
+# reads them with the engine set now): a file read otherwise before is read again.
 READER = "reader"
 READER_VERSION = "ocr-1"  # a PDF's pages without text are read by OCR
 
@@ -73,7 +74,8 @@ class Ingestor:
             self.repair()
         self._manifest.set_meta(DIRTY, str(time.time()))
         # files read by an older reader are read again (their vectors are kept)
-        self._reread = self._manifest.get_meta(READER) != READER_VERSION
+        reader = f"{READER_VERSION}/{self._s.ocr}"
+        self._reread = self._manifest.get_meta(READER) != reader
         known = self._manifest.files()
         found = [pair for target in targets for pair in find_files(target)]
         batch = _Batch()
@@ -102,7 +104,7 @@ class Ingestor:
         self._flush(batch, report)
         self._remove_deleted(targets, known, seen, report)
         if not any(source not in seen for source in known):  # every file is read as now
-            self._manifest.set_meta(READER, READER_VERSION)
+            self._manifest.set_meta(READER, reader)
         self._manifest.mark_ingest()
         self._manifest.set_meta(DIRTY, None)
         if progress:
