@@ -140,3 +140,31 @@ def test_a_scan_is_read_again_when_the_engine_changes_so_its_index_matches_verif
         read = qa.read(str(scan), 1)
     assert read != [TITLE, *COLUMNS[0], *COLUMNS[1], ROW]  # RapidOCR reads it otherwise...
     assert passage.chunk.text.split("\n") == read  # ...and the index holds what it reads
+
+
+@pytest.mark.parametrize("name", ["scan.png", "mixed.pdf"])
+def test_the_page_picture_marks_the_cited_ocr_line_over_its_text(tmp_path, name):
+    import numpy as np
+
+    from qa.ui.pages import page_image
+
+    path = tmp_path / name
+    if name == "scan.png":  # the line is drawn at (60, 150) px of a 1400 x 400 image
+        path.write_bytes(dm.text_image(SCAN))
+        page, size, line = 1, (1400, 400), 2
+    else:  # the same line on page 2, a 1700 x 2200 scan
+        path.write_bytes(dm.text_and_scan_pdf(["Harbour report"], SCAN))
+        page, size, line = 2, (1700, 2200), 2
+    ocr = Ocr("tesseract", tmp_path / "cache")
+    assert page_image(path, page, line, line, SCAN[1]) is None  # OCR off: nothing to mark
+    assert page_image(path, page, line, line, "The first ferry leaves at 8:05.", ocr=ocr) is None
+    image = page_image(path, page, line, line, SCAN[1], ocr=ocr)
+    assert image is not None and image.lines == (SCAN[1],) and image.width == 700
+    [box] = image.boxes
+    scale = 700 / size[0]
+    assert abs(box[0] - 60 * scale) < 6 and abs(box[1] - 150 * scale) < 6
+    assert 36 * scale < box[3] - box[1] < 2 * 36 * scale
+    drawn = np.asarray(Image.open(io.BytesIO(image.png)).convert("RGB")).astype(int)
+    tinted = (drawn[..., 0] - drawn[..., 2]) > 50  # white and black turned yellow
+    rows = np.flatnonzero(tinted.any(axis=1))
+    assert rows.min() >= box[1] and rows.max() < box[3]  # only the cited line is marked

@@ -18,6 +18,7 @@ from ..api import QA
 from ..config import Settings
 from ..errors import InputError, NotIndexedError, QAError
 from ..ingest.documents import PageReader
+from ..ingest.readers.ocr import from_settings
 from ..types import Answer, History, Status
 from . import render
 from .pages import PagePicture, page_picture
@@ -177,8 +178,9 @@ def line_reader(qa: QA) -> PageReader:
 
 
 def page_pictures(qa: QA) -> PagePicture:
-    """Draw a PDF citation's page, with its lines highlighted, from the file ingested."""
-    return page_picture(qa.path_of)
+    """Draw the page of a citation into a PDF or an image, its lines highlighted, from the file
+    ingested."""
+    return page_picture(qa.path_of, ocr=from_settings(qa.settings))
 
 
 class _Wiring(TypedDict, total=False):

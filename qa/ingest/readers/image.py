@@ -41,7 +41,7 @@ def read_image(raw: bytes, ocr: Ocr | None, *, deadline: float | None = None) ->
             kept = "; the pages read are kept: ingest again to go on" if ocr.cache else ""
             raise Skip(f"OCR stopped at page {number} of {count}: time limit reached "
                        f"(QA_EXTRACT_SECONDS){kept}")
-        read = ocr.page(sha256, number, partial(_frame, image, number - 1))
+        read = ocr.page(sha256, number, partial(frame, image, number - 1))
         scanned += [Scanned(n, x.box) for n, x in enumerate(read, len(lines) + 1)]
         lines += [x.text for x in read]
         pages.append(len(read))
@@ -50,7 +50,7 @@ def read_image(raw: bytes, ocr: Ocr | None, *, deadline: float | None = None) ->
     return View(lines, pages, scanned=tuple(scanned))
 
 
-def _frame(image, index: int):
+def frame(image, index: int):
     """Frame ``index`` in grey, decoded only when OCR has not read it before."""
     image.seek(index)
     return image.convert("L")
