@@ -80,16 +80,22 @@ def text_image(lines: list[str], *, size: tuple[int, int] = (1400, 400)) -> byte
     return buf.getvalue()
 
 
+def scan_pdf(pages: list[list[str]]) -> bytes:
+    """An image-only PDF of letter pages scanned at 200 dpi, one page per list of lines."""
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(text_image(lines, size=(1700, 2200)))) for lines in pages]
+    buf = io.BytesIO()
+    images[0].save(buf, "PDF", resolution=200, save_all=True, append_images=images[1:])
+    return buf.getvalue()
+
+
 def text_and_scan_pdf(text: list[str], scanned: list[str]) -> bytes:
     """A PDF whose page 1 has a text layer and page 2 is only an image of ``scanned``."""
     import pypdfium2 as pdfium
-    from PIL import Image
 
-    buf = io.BytesIO()
-    Image.open(io.BytesIO(text_image(scanned, size=(1700, 2200)))).save(
-        buf, "PDF", resolution=200)  # a letter page at 200 dpi
     pdf = pdfium.PdfDocument(text_pdf([text]))
-    pdf.import_pages(pdfium.PdfDocument(buf.getvalue()))
+    pdf.import_pages(pdfium.PdfDocument(scan_pdf([scanned])))
     out = io.BytesIO()
     pdf.save(out)
     return out.getvalue()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import io
 import json
+import time
 
 import pytest
 from PIL import Image, ImageDraw
@@ -168,3 +169,25 @@ def test_the_page_picture_marks_the_cited_ocr_line_over_its_text(tmp_path, name)
     tinted = (drawn[..., 0] - drawn[..., 2]) > 50  # white and black turned yellow
     rows = np.flatnonzero(tinted.any(axis=1))
     assert rows.min() >= box[1] and rows.max() < box[3]  # only the cited line is marked
+
+
+@pytest.mark.slow
+def test_a_long_scan_is_read_to_its_end_page_by_page_under_the_time_limit(tmp_path):
+    """QA_EXTRACT_SECONDS bounds each page OCR reads, not the scan: the ingest goes on while
+    pages are read, and says which page it is at."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pages = [[f"Ledger page {n}", f"The harbour dues for month {n} were {n * 100} euros."]
+             for n in range(1, 5)]
+    (docs / "ledger.pdf").write_bytes(dm.scan_pdf(pages))
+    said: list[str] = []
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=tmp_path / "cache",
+            extract_seconds=0.2) as qa:
+        began = time.monotonic()
+        report = qa.ingest(docs, progress=lambda done, total, what: said.append(what))
+        took = time.monotonic() - began
+        assert report.added == [str(docs / "ledger.pdf")] and not report.skipped
+        assert took > 0.2  # longer than the limit, page after page
+        assert qa.read(str(docs / "ledger.pdf"), 4) == pages[3]
+    assert [w for w in said if "OCR" in w] == [
+        f"{docs / 'ledger.pdf'} (OCR: page {n} of 4)" for n in range(1, 5)]

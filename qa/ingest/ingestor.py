@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .._hashing import sha256_file
@@ -19,11 +20,12 @@ from ..index.manifest import FileEntry, Manifest
 from ..index.store import Store
 from ..types import Chunk, Embed, IngestReport
 from .chunking import chunk_view
-from .documents import Document, Skip, find_files, read_document
+from .documents import Document, Extract, Skip, find_files, read_document
 from .readers._worker import Extractor
 from .readers.ocr import from_settings
 
-Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
+# (files done, files total, what is read now: the source, and the page OCR is at in a scan)
+Progress = Callable[[int, int, str], None]
 DIRTY = "ingest_in_progress"
 EMBEDDER = "embedder"
 # What the readers give beside the lines (table rows), and which OCR engine read scans (verifying
@@ -98,7 +100,11 @@ class Ingestor:
                 if source in seen:
                     continue
                 seen.add(source)
-                self._consider(source, path, known.get(source), report, batch, extractor)
+                extract = extractor.view
+                if progress:
+                    extract = partial(extractor.view, on_page=partial(_page_read, progress, done,
+                                                                      len(found), source))
+                self._consider(source, path, known.get(source), report, batch, extract)
                 if batch.size >= self._s.embed_batch * 4:
                     self._flush(batch, report)
         self._flush(batch, report)
@@ -113,13 +119,13 @@ class Ingestor:
         return report
 
     def _consider(self, source: str, path: Path | Skip, entry: FileEntry | None, report, batch,
-                  extractor: Extractor) -> None:
+                  extract: Extract) -> None:
         if entry and not isinstance(path, Skip) and not self._reread and _unchanged(path, entry):
             report.unchanged.append(source)
             return
         try:
             doc = read_document(source, path, max_bytes=int(self._s.max_file_mb * 1e6),
-                                extract=extractor.view)
+                                extract=extract)
         except Skip as why:
             report.skipped.append((source, str(why)))
             if entry:  # its indexed text is no longer what the file says
@@ -192,6 +198,11 @@ class Ingestor:
             live = self._manifest.chunk_ids(source)
             self._store.delete([i for i in ids if i not in live])
         self._manifest.set_meta(DIRTY, None)
+
+
+def _page_read(progress: Progress, done: int, total: int, source: str, page: int,
+               pages: int) -> None:
+    progress(done, total, f"{source} (OCR: page {page} of {pages})")
 
 
 def _unchanged(path: Path, entry: FileEntry) -> bool:

@@ -20,7 +20,7 @@ from ._lines import MAX_LINE_CHARS, display_lines, split_lines
 from ._skip import Skip
 
 if TYPE_CHECKING:
-    from .ocr import Ocr
+    from .ocr import Ocr, OnPage
 
 __all__ = ["MAX_LINE_CHARS", "SUFFIXES", "Skip", "View", "display_lines", "page_lines",
            "read_view", "split_lines"]
@@ -90,19 +90,21 @@ def unsupported_reason(name: str) -> str:
 
 
 def read_view(name: str, raw: bytes, *, deadline: float | None = None,
-              ocr: Ocr | None = None) -> View:
+              ocr: Ocr | None = None, on_page: OnPage | None = None) -> View:
     """The view of a file's bytes; ``name`` picks the reader. Raises ``Skip`` with a reason
     a user can act on. ``deadline`` (a ``time.monotonic`` value) bounds readers that loop
-    over pages or elements; ``ocr`` reads images and PDF pages without text (None: off)."""
+    over pages or elements; ``ocr`` reads images and PDF pages without text (None: off),
+    telling ``on_page`` of each page it has read (its time is bounded page by page there,
+    not by ``deadline``)."""
     kind = kind_of(name)
     if kind == "pdf":
         from .pdf import read_pdf
 
-        return read_pdf(raw, deadline=deadline, ocr=ocr)
+        return read_pdf(raw, deadline=deadline, ocr=ocr, on_page=on_page)
     if kind == "image":
         from .image import read_image
 
-        return _with_fields(read_image(raw, ocr, deadline=deadline))
+        return _with_fields(read_image(raw, ocr, on_page=on_page))
     if kind == "text":
         from .text import read_text
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import time
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -16,10 +15,11 @@ from . import View
 from ._skip import Skip
 
 if TYPE_CHECKING:
-    from .ocr import Ocr
+    from .ocr import Ocr, OnPage
 
 
-def read_image(raw: bytes, ocr: Ocr | None, *, deadline: float | None = None) -> View:
+def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) -> View:
+    """The image's view; ``on_page`` hears of each page (frame) OCR has read."""
     if ocr is None:
         raise Skip("an image is read by OCR, which is off (QA_OCR)")
     from PIL import Image, UnidentifiedImageError
@@ -37,11 +37,9 @@ def read_image(raw: bytes, ocr: Ocr | None, *, deadline: float | None = None) ->
     pages: list[int] = []
     scanned: list[Scanned] = []
     for number in range(1, count + 1):
-        if deadline is not None and time.monotonic() > deadline:
-            kept = "; the pages read are kept: ingest again to go on" if ocr.cache else ""
-            raise Skip(f"OCR stopped at page {number} of {count}: time limit reached "
-                       f"(QA_EXTRACT_SECONDS){kept}")
         read = ocr.page(sha256, number, partial(frame, image, number - 1))
+        if on_page is not None:
+            on_page(number, count)
         scanned += [Scanned(n, x.box) for n, x in enumerate(read, len(lines) + 1)]
         lines += [x.text for x in read]
         pages.append(len(read))

@@ -162,6 +162,8 @@ def _tesseract_version() -> str:
 
 
 ENGINES: dict[str, Callable[[], Engine]] = {"rapidocr": RapidOCR, "tesseract": Tesseract}
+# (page, pages): OCR has read that page of a file's pages, told as each one is done
+OnPage = Callable[[int, int], None]
 
 
 @functools.cache

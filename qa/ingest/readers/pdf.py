@@ -20,7 +20,7 @@ from ._lines import MAX_LINE_CHARS
 from ._skip import Skip
 
 if TYPE_CHECKING:
-    from .ocr import Ocr
+    from .ocr import Ocr, OnPage
 
 NO_TEXT = "no text layer: scanned pages need OCR, which is off (QA_OCR)"
 # PDFium is not thread-safe: every call into it in this process holds this lock (the UI draws
@@ -151,12 +151,16 @@ def _line(text: str, row: list[int]) -> tuple[str, list[int]]:
     return "".join(text[i] for i in row), row
 
 
-def read_pdf(raw: bytes, *, deadline: float | None = None, ocr: Ocr | None = None) -> View:
+def read_pdf(raw: bytes, *, deadline: float | None = None, ocr: Ocr | None = None,
+             on_page: OnPage | None = None) -> View:
+    """The file's view; pages without text are read by ``ocr``, whose time is not counted
+    against ``deadline``: ``on_page`` hears of each page it reads, and bounds that."""
     with PDFIUM_LOCK:
-        return _read_pdf(raw, deadline, ocr)
+        return _read_pdf(raw, deadline, ocr, on_page)
 
 
-def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None) -> View:
+def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
+              on_page: OnPage | None) -> View:
     pdf = _open(raw)
     sha256 = hashlib.sha256(raw).hexdigest() if ocr else ""
     try:
@@ -166,13 +170,16 @@ def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None) -> View:
         scanned: list[Scanned] = []
         for index in range(len(pdf)):
             if deadline is not None and time.monotonic() > deadline:
-                kept = ("; the pages read by OCR are kept: ingest again to go on"
-                        if scanned and ocr and ocr.cache else "")
                 raise Skip(f"extraction stopped at page {index + 1} of {len(pdf)}: time limit "
-                           f"reached (QA_EXTRACT_SECONDS){kept}")
+                           "reached (QA_EXTRACT_SECONDS)")
             page, found = _page_text(pdf, index, len(lines))
             if ocr and not any(page) and _has_objects(pdf, index):
+                began = time.monotonic()
                 read = ocr.page(sha256, index + 1, partial(draw, pdf, index, ocr.dpi))
+                if deadline is not None:
+                    deadline += time.monotonic() - began
+                if on_page is not None:
+                    on_page(index + 1, len(pdf))
                 page = [x.text for x in read]
                 scanned += [Scanned(n, x.box) for n, x in enumerate(read, len(lines) + 1)]
             lines += page
