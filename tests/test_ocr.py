@@ -191,3 +191,18 @@ def test_a_long_scan_is_read_to_its_end_page_by_page_under_the_time_limit(tmp_pa
         assert qa.read(str(docs / "ledger.pdf"), 4) == pages[3]
     assert [w for w in said if "OCR" in w] == [
         f"{docs / 'ledger.pdf'} (OCR: page {n} of 4)" for n in range(1, 5)]
+
+
+def test_a_screenshot_on_a_clear_background_and_a_photo_taken_sideways_are_read_upright():
+    clear = Image.new("RGBA", (1400, 200), (0, 0, 0, 0))  # black text, transparent black around
+    ImageDraw.Draw(clear).text((60, 60), SCAN[1], fill=(0, 0, 0, 255), font=dm.font())
+    shot = io.BytesIO()
+    clear.save(shot, "PNG")
+    sideways = Image.open(io.BytesIO(dm.text_image(SCAN[:1]))).rotate(90, expand=True)
+    tag = sideways.getexif()
+    tag[0x0112] = 6  # the camera's orientation: turn 90 degrees clockwise to view
+    photo = io.BytesIO()
+    sideways.convert("RGB").save(photo, "JPEG", exif=tag.tobytes(), quality=95)
+    ocr = Ocr("tesseract")
+    assert read_view("shot.png", shot.getvalue(), ocr=ocr).lines == [SCAN[1]]
+    assert read_view("photo.jpg", photo.getvalue(), ocr=ocr).lines == SCAN[:1]

@@ -261,7 +261,7 @@ def build(qa: QA) -> gr.Blocks:
                         file_count="multiple",
                         elem_id="qa-upload",
                         height=120,
-                        label=f"Drop .txt .md .pdf .docx .html files "
+                        label=f"Drop .txt .md .pdf .docx .html files or images "
                         f"(up to {qa.settings.upload_mb:g} MB each)",
                     )
                     result = gr.HTML(

@@ -190,10 +190,10 @@ def _draw_image(raw: bytes, sha256: str, number: int, first: int, last: int, wid
     image = Image.open(io.BytesIO(raw))
     if not 1 <= number <= getattr(image, "n_frames", 1):
         return None
-    read = ocr.page(sha256, number, partial(frame, image, number - 1))
-    scale = width / image.width
-    return _marked(frame(image, number - 1).resize((width, round(image.height * scale))),
-                   read, first, last, scale)
+    page = frame(image, number - 1)  # upright, as OCR read it
+    read = ocr.page(sha256, number, lambda: page)
+    scale = width / page.width
+    return _marked(page.resize((width, round(page.height * scale))), read, first, last, scale)
 
 
 def _marked(base, read: list[Line], first: int, last: int, scale: float) -> PageImage | None:

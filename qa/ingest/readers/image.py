@@ -49,6 +49,14 @@ def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) ->
 
 
 def frame(image, index: int):
-    """Frame ``index`` in grey, decoded only when OCR has not read it before."""
+    """Frame ``index`` in grey, upright as a camera's orientation tag says and any transparency
+    on white (a screenshot's clear background is black pixels underneath); decoded only when
+    OCR has not read it before, and for the page picture."""
+    from PIL import Image, ImageOps
+
     image.seek(index)
-    return image.convert("L")
+    upright = ImageOps.exif_transpose(image)
+    if "A" in upright.getbands() or "transparency" in upright.info:
+        upright = Image.alpha_composite(Image.new("RGBA", upright.size, "white"),
+                                        upright.convert("RGBA"))
+    return upright.convert("L")
