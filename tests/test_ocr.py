@@ -9,7 +9,7 @@ import json
 import time
 
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from qa import QA
 from qa.config import Settings
@@ -206,3 +206,23 @@ def test_a_screenshot_on_a_clear_background_and_a_photo_taken_sideways_are_read_
     ocr = Ocr("tesseract")
     assert read_view("shot.png", shot.getvalue(), ocr=ocr).lines == [SCAN[1]]
     assert read_view("photo.jpg", photo.getvalue(), ocr=ocr).lines == SCAN[:1]
+
+
+@pytest.mark.slow
+def test_a_line_ocr_was_unsure_of_is_named_by_the_ingest(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = Image.open(io.BytesIO(dm.text_image([SCAN[0], "", SCAN[2]])))
+    rained_on = Image.new("L", (1400, 90), 255)  # line 2, blurred past reading well
+    ImageDraw.Draw(rained_on).text((60, 20), "The ferry timetable was smudged by rain", fill=0,
+                                   font=dm.font())
+    page.paste(rained_on.filter(ImageFilter.GaussianBlur(3.2)), (0, 130))
+    scan = docs / "notice.png"
+    page.save(scan)
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=tmp_path / "cache") as qa:
+        report = qa.ingest(docs)
+    assert report.added == [str(scan)]
+    assert report.unsure == [(str(scan), 1, 2)]  # the clear lines 1 and 3 are not named
+    assert "; 1 line read by OCR with low confidence (qa ingest --json lists them)" in \
+        report.summary()
+    assert report.to_dict()["unsure"] == [{"path": str(scan), "page": 1, "line": 2}]

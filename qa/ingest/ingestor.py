@@ -22,7 +22,7 @@ from ..types import Chunk, Embed, IngestReport
 from .chunking import chunk_view
 from .documents import Document, Extract, Skip, find_files, read_document
 from .readers._worker import Extractor
-from .readers.ocr import from_settings
+from .readers.ocr import UNSURE, from_settings
 
 # (files done, files total, what is read now: the source, and the page OCR is at in a scan)
 Progress = Callable[[int, int, str], None]
@@ -143,6 +143,8 @@ class Ingestor:
             overlap=self._s.chunk_overlap,
         )
         report.flagged += sorted({(source, n) for c in chunks for n in c.flagged})
+        report.unsure += [(source, *doc.view.where(s.line)) for s in doc.view.scanned
+                          if s.confidence < UNSURE]
         old_ids = self._manifest.chunk_ids(source) if entry else set()
         new = [c for c in chunks if c.id not in old_ids]
         kind = "added" if not entry else "unchanged" if entry.sha256 == doc.sha256 else "updated"

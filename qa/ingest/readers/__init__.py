@@ -58,6 +58,13 @@ class View:
             offset += count
         return out
 
+    def where(self, line: int) -> tuple[int, int]:
+        """(page, line within the page) of the file's ``line``, as a citation names it."""
+        for page, offset, count in self.segments():
+            if offset < line <= offset + count:
+                return page, line - offset
+        raise IndexError(line)
+
     def page(self, number: int) -> list[str] | None:
         for page, offset, count in self.segments():
             if page == number:

@@ -40,7 +40,7 @@ def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) ->
         read = ocr.page(sha256, number, partial(frame, image, number - 1))
         if on_page is not None:
             on_page(number, count)
-        scanned += [Scanned(n, x.box) for n, x in enumerate(read, len(lines) + 1)]
+        scanned += [Scanned(n, x.box, x.confidence) for n, x in enumerate(read, len(lines) + 1)]
         lines += [x.text for x in read]
         pages.append(len(read))
     if not any(lines):

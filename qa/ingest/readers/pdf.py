@@ -181,7 +181,8 @@ def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
                 if on_page is not None:
                     on_page(index + 1, len(pdf))
                 page = [x.text for x in read]
-                scanned += [Scanned(n, x.box) for n, x in enumerate(read, len(lines) + 1)]
+                scanned += [Scanned(n, x.box, x.confidence)
+                            for n, x in enumerate(read, len(lines) + 1)]
             lines += page
             rows += found
             pages.append(len(page))
