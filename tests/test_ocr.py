@@ -226,3 +226,19 @@ def test_a_line_ocr_was_unsure_of_is_named_by_the_ingest(tmp_path):
     assert "; 1 line read by OCR with low confidence (qa ingest --json lists them)" in \
         report.summary()
     assert report.to_dict()["unsure"] == [{"path": str(scan), "page": 1, "line": 2}]
+
+
+def test_a_scan_of_more_pages_than_the_limit_is_skipped_before_any_is_read(tmp_path):
+    three = dm.scan_pdf([[f"Ledger page {n}"] for n in range(1, 4)])
+    ocr = Ocr("tesseract", tmp_path / "cache", max_pages=2)
+    began = time.monotonic()
+    with pytest.raises(Skip, match=r"^3 pages need OCR, more than QA_OCR_MAX_PAGES \(2\) allows"):
+        read_view("ledger.pdf", three, ocr=ocr)
+    with pytest.raises(Skip, match=r"^3 pages need OCR"):  # a TIFF of three frames
+        frames = [Image.open(io.BytesIO(dm.text_image([f"Ledger page {n}"]))) for n in (1, 2, 3)]
+        tiff = io.BytesIO()
+        frames[0].save(tiff, "TIFF", save_all=True, append_images=frames[1:])
+        read_view("ledger.tif", tiff.getvalue(), ocr=ocr)
+    assert time.monotonic() - began < 1 and not (tmp_path / "cache").exists()  # nothing read
+    two = dm.text_and_scan_pdf(["Harbour report"], SCAN)  # one page to read: under the limit
+    assert read_view("mixed.pdf", two, ocr=ocr).page(2) == SCAN

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from ...types import Scanned
 from . import View
 from ._skip import Skip
+from .ocr import too_many
 
 if TYPE_CHECKING:
     from .ocr import Ocr, OnPage
@@ -32,6 +33,8 @@ def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) ->
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise Skip(f"not a readable image (corrupt or truncated): {exc}") from None
     count = getattr(image, "n_frames", 1)
+    if count > ocr.max_pages:
+        raise Skip(too_many(count, ocr))
     sha256 = hashlib.sha256(raw).hexdigest()
     lines: list[str] = []
     pages: list[int] = []

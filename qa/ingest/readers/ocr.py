@@ -181,11 +181,13 @@ def engine(name: str) -> Engine:
 @dataclass(frozen=True)
 class Ocr:
     """How pages without text are read: the engine's name, the folder its lines are kept in
-    (None: not kept), and how finely a PDF page is drawn for it."""
+    (None: not kept), how finely a PDF page is drawn for it, and the most pages of one file
+    it reads (a file with more is skipped, saying so, before any is read)."""
 
     engine: str
     cache: Path | None = None
     dpi: int = DPI
+    max_pages: int = 1000
 
     def page(self, sha256: str, number: int, draw: Callable[[], Image]) -> list[Line]:
         """The lines of page ``number`` of the file with that hash; ``draw`` renders the page,
@@ -216,7 +218,15 @@ class Ocr:
 
 def from_settings(settings: Settings) -> Ocr | None:
     """The OCR that ``QA_OCR`` names, its lines kept under ``QA_CACHE_DIR``; None when off."""
-    return None if settings.ocr == "off" else Ocr(settings.ocr, settings.cache_dir / "ocr")
+    if settings.ocr == "off":
+        return None
+    return Ocr(settings.ocr, settings.cache_dir / "ocr", max_pages=settings.ocr_max_pages)
+
+
+def too_many(pages: int, ocr: Ocr) -> str:
+    """Why a file with ``pages`` to read by OCR, over the limit, is skipped."""
+    return (f"{pages} pages need OCR, more than QA_OCR_MAX_PAGES ({ocr.max_pages}) allows: "
+            "raise it to read them")
 
 
 def group(pieces: list[Piece], width: int, height: int) -> list[Line]:

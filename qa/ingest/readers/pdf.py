@@ -18,6 +18,7 @@ from ...types import Row, Scanned
 from . import View
 from ._lines import MAX_LINE_CHARS
 from ._skip import Skip
+from .ocr import too_many
 
 if TYPE_CHECKING:
     from .ocr import Ocr, OnPage
@@ -164,6 +165,9 @@ def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
     pdf = _open(raw)
     sha256 = hashlib.sha256(raw).hexdigest() if ocr else ""
     try:
+        scans = {i for i in range(len(pdf)) if _needs_ocr(pdf, i)} if ocr else set()
+        if ocr and len(scans) > ocr.max_pages:
+            raise Skip(too_many(len(scans), ocr))
         lines: list[str] = []
         pages: list[int] = []
         rows: list[Row] = []
@@ -173,7 +177,7 @@ def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
                 raise Skip(f"extraction stopped at page {index + 1} of {len(pdf)}: time limit "
                            "reached (QA_EXTRACT_SECONDS)")
             page, found = _page_text(pdf, index, len(lines))
-            if ocr and not any(page) and _has_objects(pdf, index):
+            if ocr and index in scans:
                 began = time.monotonic()
                 read = ocr.page(sha256, index + 1, partial(draw, pdf, index, ocr.dpi))
                 if deadline is not None:
@@ -195,10 +199,12 @@ def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
     return View(lines, pages, tuple(rows), tuple(scanned))
 
 
-def _has_objects(pdf, index: int) -> bool:
-    """The page draws something (an image, paths): an empty page is not worth OCR."""
+def _needs_ocr(pdf, index: int) -> bool:
+    """The page has no text but draws something (an image, paths): a scan, not an empty page."""
     import pypdfium2.raw as pdfium_c
 
+    if any(_page_text(pdf, index)[0]):
+        return False
     page = pdf[index]
     try:
         return pdfium_c.FPDFPage_CountObjects(page.raw) > 0
@@ -224,7 +230,7 @@ def read_page(raw: bytes, number: int, ocr: Ocr | None = None) -> list[str] | No
             if not 1 <= number <= len(pdf):
                 return None
             lines = _page_text(pdf, number - 1)[0]
-            if not ocr or any(lines) or not _has_objects(pdf, number - 1):
+            if not ocr or any(lines) or not _needs_ocr(pdf, number - 1):
                 return lines
         finally:
             pdf.close()
