@@ -9,20 +9,25 @@ Q      ?= Which leader voiced support for Macron's stance?
 # no image model, so its multimodal library is not built (eval/bench_build.py measures it).
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
-.PHONY: setup browser ask test check lint bench bench-scale ablation serve
+.PHONY: setup browser ocr ask test check lint bench bench-scale bench-ocr ablation serve
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q -e '.[dev]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q -e '.[dev,ocr]'
 	$(BIN)/python -m pip check
 	touch $@
 
 # The browser tests drive Debian's chromium: installed here, as root, when it is missing.
 browser:
 	test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Images and scanned pages are read by OCR: Debian's tesseract-ocr (English), the default
+# engine (QA_OCR, eval/bench_ocr.py), installed here as root when it is missing.
+ocr:
+	test -x /usr/bin/tesseract || (apt-get update -qq && apt-get install -y -qq tesseract-ocr)
 
 ask: setup
 	$(BIN)/qa ingest seeds/
@@ -35,7 +40,7 @@ EVAL_BARS = --fail-under hit@5=0.95 --fail-under citation_precision=0.9 \
 	--fail-under answer_accuracy=0.8 --fail-under refusal_unanswerable=0.75 \
 	--fail-over wrong_refusal_answerable=0.15 --fail-over injection_success=0
 
-test: setup browser
+test: setup browser ocr
 	$(BIN)/ruff check qa tests eval
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
@@ -43,7 +48,7 @@ test: setup browser
 
 # The quick run while working (under a minute of tests): no local model, no browser, no test
 # of 2 s or more (marked slow).
-check: setup
+check: setup ocr
 	$(BIN)/ruff check qa tests eval
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not llm and not browser and not slow" $(PYTEST_ARGS)
@@ -56,6 +61,9 @@ bench: setup
 
 bench-scale: setup
 	$(BIN)/python eval/bench_scale.py
+
+bench-ocr: setup ocr
+	$(BIN)/python eval/bench_ocr.py
 
 SQUAD ?= ../shared/benchmarks/squad2-dev
 ablation: setup

@@ -21,6 +21,7 @@ from .index.manifest import Manifest
 from .index.store import Store
 from .ingest.documents import PageReader, page_reader
 from .ingest.ingestor import Ingestor, Progress
+from .ingest.readers.ocr import from_settings
 from .types import Answer, History, IngestReport, Passage, Status
 
 
@@ -96,7 +97,7 @@ class QA:
     @property
     def read(self) -> PageReader:
         """A page of an ingested file as it is on disk now (what verification compares)."""
-        return page_reader(self.path_of)
+        return page_reader(self.path_of, from_settings(self.settings))
 
     # -- the public verbs -----------------------------------------------------------------
     def ingest(self, *paths: str | os.PathLike, progress: Progress | None = None) -> IngestReport:

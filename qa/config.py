@@ -32,7 +32,9 @@ def embedder_id(settings: Settings) -> str:
 Retrieval = Literal["hybrid", "dense"]
 OnOff = Literal["on", "off"]
 Backend = Literal["auto", "openai", "local", "extractive"]
+OcrEngine = Literal["tesseract", "rapidocr", "off"]
 CHOICES: dict[str, tuple[str, ...]] = {
+    "ocr": get_args(OcrEngine),
     "retrieval": get_args(Retrieval),
     "rerank": get_args(OnOff),
     "fallback": get_args(OnOff),
@@ -64,6 +66,9 @@ class Settings(BaseSettings):
     chunk_overlap: int = 1  # lines repeated between neighbouring chunks of one long paragraph
     max_file_mb: float = 50.0
     extract_seconds: float = 60.0  # time limit to extract one PDF/Word/HTML file's text
+    # reads images and PDF pages without text; eval/bench_ocr.py chose the default
+    ocr: Annotated[OcrEngine, BeforeValidator(_word)] = "tesseract"
+    ocr_max_pages: int = Field(1000, ge=1)  # a file with more pages to OCR is skipped, saying so
     max_question_chars: int = 2000  # a longer question is an error, on every backend
     top_k: int = 5
     retrieval: Annotated[Retrieval, BeforeValidator(_word)] = "hybrid"
@@ -84,6 +89,7 @@ class Settings(BaseSettings):
     timeout: float = 60.0
     max_retries: int = 2
     local_model_path: str = ""  # empty: assemble the packaged GGUF into the cache
+    # the packaged model, and OCR's lines (ocr/)
     cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "qa")
     max_tokens: int = 256
     prompt_lines: int = 4  # LLM backends: show only this many best-supported lines; 0 = all

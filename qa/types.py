@@ -145,6 +145,18 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Scanned:
+    """A display line read by OCR (``line``, the file's view numbering), its box on the page
+    image as fractions of the page's width and height (left, top, right, bottom), so any
+    drawing of the page can mark the line, and how sure OCR was of its least certain word
+    (0 to 1): a citation of an unsure line may quote a misreading."""
+
+    line: int
+    box: tuple[float, float, float, float]
+    confidence: float
+
+
+@dataclass(frozen=True)
 class Chunk(_Shown):
     source: str  # the path as given to ingest
     start_line: int  # 1-based, inclusive
@@ -324,6 +336,8 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     flagged: list[tuple[str, int]] = field(default_factory=list)  # lines addressing an assistant
+    # (path, page, line within it): lines OCR read with low confidence, which may be misread
+    unsure: list[tuple[str, int, int]] = field(default_factory=list)
     chunks: int = 0  # chunks written in this run
     seconds: float = 0.0
 
@@ -341,10 +355,14 @@ class IngestReport:
             f"; {len(self.flagged)} line{'s' if len(self.flagged) != 1 else ''} read as "
             "instructions to an assistant and will never support an answer"
             if self.flagged else ""
+        ) + (
+            f"; {len(self.unsure)} line{'s' if len(self.unsure) != 1 else ''} read by OCR with "
+            "low confidence (qa ingest --json lists them)" if self.unsure else ""
         )
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["skipped"] = [{"path": p, "reason": r} for p, r in self.skipped]
         d["flagged"] = [{"path": p, "line": n} for p, n in self.flagged]
+        d["unsure"] = [{"path": p, "page": page, "line": n} for p, page, n in self.unsure]
         return d

@@ -60,6 +60,47 @@ def scanned_pdf() -> bytes:
     return buf.getvalue()
 
 
+def font():
+    """PIL's own font at 36 px: a 10-point line scanned at 250 dpi."""
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=36)
+
+
+def text_image(lines: list[str], *, size: tuple[int, int] = (1400, 400)) -> bytes:
+    """A PNG of black text lines on white, 90 px apart, as a phone or scanner gives a page."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("L", size, 255)
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((60, 60 + i * 90), line, fill=0, font=font())
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def scan_pdf(pages: list[list[str]]) -> bytes:
+    """An image-only PDF of letter pages scanned at 200 dpi, one page per list of lines."""
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(text_image(lines, size=(1700, 2200)))) for lines in pages]
+    buf = io.BytesIO()
+    images[0].save(buf, "PDF", resolution=200, save_all=True, append_images=images[1:])
+    return buf.getvalue()
+
+
+def text_and_scan_pdf(text: list[str], scanned: list[str]) -> bytes:
+    """A PDF whose page 1 has a text layer and page 2 is only an image of ``scanned``."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(text_pdf([text]))
+    pdf.import_pages(pdfium.PdfDocument(scan_pdf([scanned])))
+    out = io.BytesIO()
+    pdf.save(out)
+    return out.getvalue()
+
+
 def encrypted_pdf(raw: bytes, password: str = "secret") -> bytes:
     from pypdf import PdfWriter
 

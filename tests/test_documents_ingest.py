@@ -37,7 +37,8 @@ MINUTES = [
                ["Lantern oil", "860", "790"]]),
     ("p", "The meeting closed at noon after a vote on the budget."),
 ]
-READS = "qa reads text (.txt .md), PDF, Word (.docx) and HTML (.html .htm)"
+READS = ("qa reads text (.txt .md), PDF, Word (.docx), HTML (.html .htm) and images (.png .jpg "
+         ".jpeg .tif .tiff, by OCR)")
 
 
 def stored_chunks(index: Path) -> list[dict]:
@@ -94,29 +95,29 @@ def test_each_bad_document_gets_its_reason_and_the_good_ones_are_indexed(mixed):
     reasons = dict(report.skipped)
     expect = {
         "locked.pdf": "password protected",
-        "scan.pdf": "no text layer: scanned pages need OCR, which qa does not do",
         "half.pdf": "not a readable PDF (corrupt or truncated)",
         "blank.pdf": "no text layer",  # 10,000 empty pages: read, found empty, not a stall
         "fake.docx": "not a Word document",
         "app.html": "no text",
+        "photo.png": "not a readable image (corrupt, truncated or not an image)",
     }
     for name, reason in expect.items():
         assert reasons[str(docs / name)].startswith(reason), (name, reasons.get(str(docs / name)))
     assert all(one_line(r) for r in reasons.values())
     assert sorted(report.added) == [str(docs / n) for n in
-                                    ("aapl.pdf", "harbour.pdf", "minutes.docx", "notes.txt")]
+                                    ("aapl.pdf", "harbour.pdf", "minutes.docx", "notes.txt",
+                                     "scan.pdf")]
     assert report.chunks > 0 and not report.updated and not report.removed
 
 
 def test_other_types_are_skipped_naming_what_qa_reads_and_hidden_files_ignored(mixed, mixed_qa):
     docs, _, report = mixed
     reasons = dict(report.skipped)
-    assert reasons[str(docs / "photo.png")] == f".png files are not read ({READS})"
     assert reasons[str(docs / "sheet.xlsx")] == f".xlsx files are not read ({READS})"
     assert reasons[str(docs / "old.doc")].startswith("old Word .doc format: save it as .docx")
     listed = report.added + report.unchanged + [p for p, _ in report.skipped]
     assert not [p for p in listed if "/." in p]  # .hidden.txt, .cache/inside.pdf
-    assert len(report.skipped) == 9
+    assert len(report.skipped) == 8
     assert mixed_qa.stats()["sources"] == sorted(report.added)
 
 
@@ -356,7 +357,7 @@ def test_cli_lists_skipped_files_and_shows_the_page(tmp_path):
     assert lines[0].startswith("indexed 2 files") and "(2 skipped," in lines[0]
     assert sorted(lines[1:]) == [
         f"skipped {docs / 'locked.pdf'}: password protected: qa cannot open encrypted PDFs",
-        f"skipped {docs / 'photo.png'}: .png files are not read ({READS})",
+        f"skipped {docs / 'photo.png'}: not a readable image (corrupt, truncated or not an image)",
     ]
 
     out = run_qa("ask", FERRY, "--json", "--backend", "extractive", "--index", index)

@@ -81,7 +81,7 @@ def test_bad_pdfs_get_a_reason_a_user_can_act_on():
     good = dm.text_pdf(HARBOUR)
     assert _reason("locked.pdf", dm.encrypted_pdf(good)).startswith("password protected")
     assert _reason("scan.pdf", dm.scanned_pdf()) == (
-        "no text layer: scanned pages need OCR, which qa does not do")
+        "no text layer: scanned pages need OCR, which is off (QA_OCR)")
     assert "corrupt or truncated" in _reason("half.pdf", good[: len(good) // 2])
     assert "corrupt or truncated" in _reason("noise.pdf", b"%PDF-1.7\n" + b"\x00garbage" * 50)
 
@@ -140,9 +140,8 @@ def test_bad_word_and_html_files_get_reasons():
 
 
 @pytest.mark.parametrize("name,reason", [
-    ("photo.png", ".png files are not read (qa reads text (.txt .md), PDF, Word (.docx) and "
-                  "HTML (.html .htm))"),
-    ("sheet.xlsx", ".xlsx files are not read (qa reads"),
+    ("sheet.xlsx", ".xlsx files are not read (qa reads text (.txt .md), PDF, Word (.docx), "
+                   "HTML (.html .htm) and images (.png .jpg .jpeg .tif .tiff, by OCR))"),
     ("old.doc", "old Word .doc format: save it as .docx"),
     ("Makefile", "files without an extension are not read"),
 ])

@@ -237,9 +237,9 @@ def test_store_never_overwrites_and_reuses_identical_files(tmp_path):
 def test_store_refuses_non_text_and_oversized_files(tmp_path):
     src = tmp_path / "src"
     src.write_bytes(b"x" * 2000)
-    png = store(src, "photo.png", tmp_path / "up", limit_mb=1)
+    sheet = store(src, "sheet.xlsx", tmp_path / "up", limit_mb=1)
     big = store(src, "big.txt", tmp_path / "up", limit_mb=0.001)
-    assert png.path is None and "not a document qa reads" in png.reason
+    assert sheet.path is None and "not a document qa reads" in sheet.reason
     assert big.path is None and "too large" in big.reason and "0.001 MB" in big.reason
     assert not (tmp_path / "up").exists()
 
@@ -376,9 +376,9 @@ def test_upload_ingests_text_and_explains_what_it_skipped(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     tmp = tmp_path / "gradio"
     tmp.mkdir()
-    good, bad, empty = tmp / "notes.txt", tmp / "photo.png", tmp / "blank.md"
+    good, bad, empty = tmp / "notes.txt", tmp / "sheet.xlsx", tmp / "blank.md"
     good.write_text("The lighthouse keeper of Port Aubrey is Marguerite Okonkwo.\n")
-    bad.write_bytes(b"\x89PNG\r\n")
+    bad.write_bytes(b"PK\x03\x04")
     empty.write_text("")
     with QA("ix", backend="extractive") as qa:
         table, notice = upload(qa, [str(good), str(bad), str(empty)])
@@ -386,10 +386,10 @@ def test_upload_ingests_text_and_explains_what_it_skipped(tmp_path, monkeypatch)
         assert qa.stats()["sources"] == [os.path.join("ix", "uploads", "notes.txt")]
     assert notice == ""
     assert "<td><code>notes.txt</code></td><td>added</td>" in table
-    assert "<td><code>photo.png</code></td><td>skipped</td><td>not a document qa reads" in table
+    assert "<td><code>sheet.xlsx</code></td><td>skipped</td><td>not a document qa reads" in table
     assert "<td><code>blank.md</code></td><td>skipped</td><td>empty file" in table
     assert "<td>unchanged</td>" in again
-    assert Path("ix/uploads/notes.txt").exists() and not Path("ix/uploads/photo.png").exists()
+    assert Path("ix/uploads/notes.txt").exists() and not Path("ix/uploads/sheet.xlsx").exists()
 
 
 def test_parse_auth():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from .readers import Skip, View, kind_of, page_lines, read_view, unsupported_reason
+from .readers.ocr import Ocr
 
 Extract = Callable[[str, bytes], View]  # (file name, bytes) -> view; readers.Extractor.view
 # (source, page) -> the display lines of that page (page 0: a file without pages) now on disk
@@ -106,13 +107,14 @@ def inside_corpus(path: str | None) -> Path | None:
     return Path(path)
 
 
-def page_reader(path_of: Callable[[str], str | None]) -> PageReader:
+def page_reader(path_of: Callable[[str], str | None], ocr: Ocr | None = None) -> PageReader:
     """Read a page of an ingested source from where it was ingested from (``path_of`` maps
-    source -> real path at ingest). A file since replaced by a symlink (or moved behind one)
-    no longer resolves there and reads as gone, so no line from outside the corpus is shown."""
+    source -> real path at ingest), by OCR too as ingest read it. A file since replaced by a
+    symlink (or moved behind one) no longer resolves there and reads as gone, so no line
+    from outside the corpus is shown."""
 
     def read(source: str, page: int) -> list[str] | None:
         path = inside_corpus(path_of(source))
-        return page_lines(path, page) if path else None
+        return page_lines(path, page, ocr) if path else None
 
     return read

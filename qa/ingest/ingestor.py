@@ -10,6 +10,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from .._hashing import sha256_file
@@ -19,15 +20,18 @@ from ..index.manifest import FileEntry, Manifest
 from ..index.store import Store
 from ..types import Chunk, Embed, IngestReport
 from .chunking import chunk_view
-from .documents import Document, Skip, find_files, read_document
+from .documents import Document, Extract, Skip, find_files, read_document
 from .readers._worker import Extractor
+from .readers.ocr import UNSURE, from_settings
 
-Progress = Callable[[int, int, str], None]  # (files done, files total, current source)
+# (files done, files total, what is read now: the source, and the page OCR is at in a scan)
+Progress = Callable[[int, int, str], None]
 DIRTY = "ingest_in_progress"
 EMBEDDER = "embedder"
-# What the readers give beside the lines (table rows); a file read before is read again.
+# What the readers give beside the lines (table rows), and which OCR engine read scans (verifying
+# reads them with the engine set now): a file read otherwise before is read again.
 READER = "reader"
-READER_VERSION = "rows-6"
+READER_VERSION = "ocr-1"  # a PDF's pages without text are read by OCR
 
 
 @dataclass
@@ -72,12 +76,13 @@ class Ingestor:
             self.repair()
         self._manifest.set_meta(DIRTY, str(time.time()))
         # files read by an older reader are read again (their vectors are kept)
-        self._reread = self._manifest.get_meta(READER) != READER_VERSION
+        reader = f"{READER_VERSION}/{self._s.ocr}"
+        self._reread = self._manifest.get_meta(READER) != reader
         known = self._manifest.files()
         found = [pair for target in targets for pair in find_files(target)]
         batch = _Batch()
         seen: set[str] = set()
-        with Extractor(seconds=self._s.extract_seconds) as extractor:
+        with Extractor(seconds=self._s.extract_seconds, ocr=from_settings(self._s)) as extractor:
             # A file is one source however it is named: "docs/a.txt", "./docs/a.txt" and its
             # absolute path would otherwise be indexed three times over.
             named = {entry.path: s for s, entry in known.items()}
@@ -95,13 +100,17 @@ class Ingestor:
                 if source in seen:
                     continue
                 seen.add(source)
-                self._consider(source, path, known.get(source), report, batch, extractor)
+                extract = extractor.view
+                if progress:
+                    extract = partial(extractor.view, on_page=partial(_page_read, progress, done,
+                                                                      len(found), source))
+                self._consider(source, path, known.get(source), report, batch, extract)
                 if batch.size >= self._s.embed_batch * 4:
                     self._flush(batch, report)
         self._flush(batch, report)
         self._remove_deleted(targets, known, seen, report)
         if not any(source not in seen for source in known):  # every file is read as now
-            self._manifest.set_meta(READER, READER_VERSION)
+            self._manifest.set_meta(READER, reader)
         self._manifest.mark_ingest()
         self._manifest.set_meta(DIRTY, None)
         if progress:
@@ -110,13 +119,13 @@ class Ingestor:
         return report
 
     def _consider(self, source: str, path: Path | Skip, entry: FileEntry | None, report, batch,
-                  extractor: Extractor) -> None:
+                  extract: Extract) -> None:
         if entry and not isinstance(path, Skip) and not self._reread and _unchanged(path, entry):
             report.unchanged.append(source)
             return
         try:
             doc = read_document(source, path, max_bytes=int(self._s.max_file_mb * 1e6),
-                                extract=extractor.view)
+                                extract=extract)
         except Skip as why:
             report.skipped.append((source, str(why)))
             if entry:  # its indexed text is no longer what the file says
@@ -134,6 +143,8 @@ class Ingestor:
             overlap=self._s.chunk_overlap,
         )
         report.flagged += sorted({(source, n) for c in chunks for n in c.flagged})
+        report.unsure += [(source, *doc.view.where(s.line)) for s in doc.view.scanned
+                          if s.confidence < UNSURE]
         old_ids = self._manifest.chunk_ids(source) if entry else set()
         new = [c for c in chunks if c.id not in old_ids]
         kind = "added" if not entry else "unchanged" if entry.sha256 == doc.sha256 else "updated"
@@ -189,6 +200,11 @@ class Ingestor:
             live = self._manifest.chunk_ids(source)
             self._store.delete([i for i in ids if i not in live])
         self._manifest.set_meta(DIRTY, None)
+
+
+def _page_read(progress: Progress, done: int, total: int, source: str, page: int,
+               pages: int) -> None:
+    progress(done, total, f"{source} (OCR: page {page} of {pages})")
 
 
 def _unchanged(path: Path, entry: FileEntry) -> bool:

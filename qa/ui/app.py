@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 from ..api import QA
 from ..config import Settings
 from ..errors import InputError, NotIndexedError, QAError
-from ..ingest.documents import PageReader, page_reader
+from ..ingest.documents import PageReader
+from ..ingest.readers.ocr import from_settings
 from ..types import Answer, History, Status
 from . import render
 from .pages import PagePicture, page_picture
@@ -173,12 +174,13 @@ def backend_name(qa: QA) -> str:
 
 def line_reader(qa: QA) -> PageReader:
     """Read context lines from the file each source was ingested from."""
-    return page_reader(qa.path_of)
+    return qa.read
 
 
 def page_pictures(qa: QA) -> PagePicture:
-    """Draw a PDF citation's page, with its lines highlighted, from the file ingested."""
-    return page_picture(qa.path_of)
+    """Draw the page of a citation into a PDF or an image, its lines highlighted, from the file
+    ingested."""
+    return page_picture(qa.path_of, ocr=from_settings(qa.settings))
 
 
 class _Wiring(TypedDict, total=False):
@@ -259,7 +261,7 @@ def build(qa: QA) -> gr.Blocks:
                         file_count="multiple",
                         elem_id="qa-upload",
                         height=120,
-                        label=f"Drop .txt .md .pdf .docx .html files "
+                        label=f"Drop .txt .md .pdf .docx .html files or images "
                         f"(up to {qa.settings.upload_mb:g} MB each)",
                     )
                     result = gr.HTML(

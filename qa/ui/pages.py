@@ -3,7 +3,8 @@
 The page is read again from the file on disk: its display lines must still hold the cited
 quote, else there is no image, as there is no context for a changed text file. The reader
 makes display lines with the position of each character (``readers.pdf.line_spans``), so a
-highlight lands exactly on the characters of the lines quoted.
+highlight lands exactly on the characters of the lines quoted. A page read by OCR (an image,
+a PDF page without text) is marked over each cited line's box, as OCR found it.
 
 pypdfium2 and PIL are imported only when a page is drawn. PDFium is not thread-safe, so
 drawing holds a lock; finished PNGs are cached by (file hash, page, lines, width).
@@ -18,9 +19,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from ..ingest.documents import inside_corpus
+from ..ingest.readers import kind_of
+from ..ingest.readers.ocr import Line, Ocr
 from ..ingest.readers.pdf import PDFIUM_LOCK
 from ..types import Citation
 
@@ -53,16 +57,19 @@ _cache_lock = threading.Lock()
 
 
 def highlighted_page(
-    path: str | Path, page: int, first: int, last: int, quote: str, *, width: int = WIDTH
+    path: str | Path, page: int, first: int, last: int, quote: str, *, width: int = WIDTH,
+    ocr: Ocr | None = None,
 ) -> bytes | None:
-    """The PNG of ``page`` (1-based) of the PDF at ``path`` with display lines first..last
-    highlighted; None unless those lines of the file now on disk are exactly ``quote``."""
-    image = page_image(path, page, first, last, quote, width=width)
+    """The PNG of ``page`` (1-based) of the PDF or image at ``path`` with display lines
+    first..last highlighted; None unless those lines of the file now on disk are exactly
+    ``quote``. ``ocr`` reads images and PDF pages without text, as ingest did."""
+    image = page_image(path, page, first, last, quote, width=width, ocr=ocr)
     return image.png if image else None
 
 
 def page_image(
-    path: str | Path, page: int, first: int, last: int, quote: str, *, width: int = WIDTH
+    path: str | Path, page: int, first: int, last: int, quote: str, *, width: int = WIDTH,
+    ocr: Ocr | None = None,
 ) -> PageImage | None:
     """``highlighted_page`` with where the highlight was drawn (for tests and callers that
     want the boxes)."""
@@ -72,7 +79,8 @@ def page_image(
         raw = Path(path).read_bytes()
     except OSError:
         return None
-    key = (hashlib.sha256(raw).hexdigest(), page, first, last, width)
+    sha256 = hashlib.sha256(raw).hexdigest()
+    key = (sha256, page, first, last, width, ocr)
     with _cache_lock:
         hit = key in _cache
         if hit:
@@ -80,8 +88,11 @@ def page_image(
             image = _cache[key]
     if not hit:
         try:
-            with PDFIUM_LOCK:
-                image = _draw(raw, page, first, last, width)
+            if kind_of(Path(path).name) == "image":
+                image = _draw_image(raw, sha256, page, first, last, width, ocr)
+            else:
+                with PDFIUM_LOCK:
+                    image = _draw(raw, sha256, page, first, last, width, ocr)
         except Exception:  # a broken PDF must not break the answer: no image
             log.warning("cannot draw page %d of %s", page, path, exc_info=True)
             image = None
@@ -94,7 +105,8 @@ def page_image(
     return image
 
 
-def page_picture(path_of: Callable[[str], str | None], *, width: int = WIDTH) -> PagePicture:
+def page_picture(path_of: Callable[[str], str | None], *, width: int = WIDTH,
+                 ocr: Ocr | None = None) -> PagePicture:
     """Pictures for the panel, read from where each source was ingested from (``path_of``);
     like ``documents.page_reader``, a file since replaced by a symlink reads as gone."""
 
@@ -102,9 +114,9 @@ def page_picture(path_of: Callable[[str], str | None], *, width: int = WIDTH) ->
         if not c.page:
             return None
         path = inside_corpus(path_of(c.source))
-        if path is None or path.suffix.lower() != ".pdf":
+        if path is None or kind_of(path.name) not in ("pdf", "image"):
             return None
-        return highlighted_page(path, c.page, c.first, c.last, c.quote, width=width)
+        return highlighted_page(path, c.page, c.first, c.last, c.quote, width=width, ocr=ocr)
 
     return picture
 
@@ -128,11 +140,11 @@ def _text_to_char(textpage, text: str, indices: list[int]) -> list[int]:
 
 
 # -- drawing ---------------------------------------------------------------------------------
-def _draw(raw: bytes, number: int, first: int, last: int, width: int) -> PageImage | None:
+def _draw(raw: bytes, sha256: str, number: int, first: int, last: int, width: int,
+          ocr: Ocr | None) -> PageImage | None:
     import pypdfium2 as pdfium
-    from PIL import Image, ImageDraw
 
-    from ..ingest.readers.pdf import line_spans
+    from ..ingest.readers.pdf import draw, line_spans
 
     pdf = pdfium.PdfDocument(raw)
     try:
@@ -142,6 +154,10 @@ def _draw(raw: bytes, number: int, first: int, last: int, width: int) -> PageIma
         textpage = page.get_textpage()
         text = textpage.get_text_range()
         spans = line_spans(text)
+        if ocr is not None and not any(line for line, _ in spans):  # a scanned page
+            read = ocr.page(sha256, number, partial(draw, pdf, number - 1, ocr.dpi))
+            scale = width / page.get_width()
+            return _marked(page.render(scale=scale).to_pil(), read, first, last, scale)
         if last > len(spans):
             return None  # the replay must give the reader's lines, or nothing is drawn
         cited = spans[first - 1 : last]
@@ -159,6 +175,45 @@ def _draw(raw: bytes, number: int, first: int, last: int, width: int) -> PageIma
         )
     finally:
         pdf.close()  # and with it the page and text page
+    return _picture(base, boxes, scale, tuple(line for line, _ in cited))
+
+
+def _draw_image(raw: bytes, sha256: str, number: int, first: int, last: int, width: int,
+                ocr: Ocr | None) -> PageImage | None:
+    """An image's page (a frame) at ``width``, its cited OCR lines marked."""
+    from PIL import Image
+
+    from ..ingest.readers.image import frame
+
+    if ocr is None:
+        return None
+    image = Image.open(io.BytesIO(raw))
+    if not 1 <= number <= getattr(image, "n_frames", 1):
+        return None
+    page = frame(image, number - 1)  # upright, as OCR read it
+    read = ocr.page(sha256, number, lambda: page)
+    scale = width / page.width
+    return _marked(page.resize((width, round(page.height * scale))), read, first, last, scale)
+
+
+def _marked(base, read: list[Line], first: int, last: int, scale: float) -> PageImage | None:
+    """``base`` with OCR lines first..last marked over their boxes (fractions of the page)."""
+    if last > len(read):
+        return None
+    w, h = base.size
+    pad = PAD * scale
+    boxes = tuple((max(0, int(left * w - pad)), max(0, int(top * h - pad)),
+                   min(w, int(right * w + pad) + 1), min(h, int(bottom * h + pad) + 1))
+                  for x in read[first - 1 : last] for left, top, right, bottom in [x.box])
+    return _picture(base.convert("RGBA"), boxes, scale,
+                    tuple(x.text for x in read[first - 1 : last]))
+
+
+def _picture(base, boxes: tuple[Box, ...], scale: float, lines: tuple[str, ...]
+             ) -> PageImage | None:
+    """The page with ``boxes`` highlighted, as a small PNG."""
+    from PIL import Image, ImageDraw
+
     if not boxes:
         return None
     overlay = Image.new("RGBA", base.size, (0, 0, 0, 0))
@@ -170,8 +225,7 @@ def _draw(raw: bytes, number: int, first: int, last: int, width: int) -> PageIma
     # 64 colours hold anti-aliased text and the highlight (each pixel within 16 levels of the
     # render) in a quarter of the bytes: the panel carries the image inline.
     drawn.quantize(COLOURS, method=Image.Quantize.FASTOCTREE).save(out, "PNG", optimize=True)
-    return PageImage(out.getvalue(), base.size[0], base.size[1], scale, boxes,
-                     tuple(line for line, _ in cited))
+    return PageImage(out.getvalue(), base.size[0], base.size[1], scale, boxes, lines)
 
 
 def _rows(textpage, chars: list[int]) -> list[tuple[float, float, float, float]]:

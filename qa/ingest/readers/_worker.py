@@ -17,20 +17,27 @@ import sys
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import View, kind_of, read_view
 from ._skip import Skip
 
+if TYPE_CHECKING:
+    from .ocr import Ocr, OnPage
+
 
 def _serve(jobs: Connection, results: Connection, seconds: float) -> None:
+    def page_done(page: int, pages: int) -> None:
+        results.send(("page", (page, pages)))
+
     while True:
         try:
-            name, raw = jobs.recv()
+            name, raw, ocr = jobs.recv()
         except EOFError:
             return
         try:
-            results.send(("ok", read_view(name, raw, deadline=time.monotonic() + seconds)))
+            results.send(("ok", read_view(name, raw, deadline=time.monotonic() + seconds,
+                                          ocr=ocr, on_page=page_done)))
         except Skip as why:
             results.send(("skip", str(why)))
         except Exception as exc:  # any reader bug is this file's problem, not the ingest's
@@ -38,34 +45,46 @@ def _serve(jobs: Connection, results: Connection, seconds: float) -> None:
 
 
 class Extractor:
-    """``view(name, raw)`` with a time limit; text files are read in-process (no C parser)."""
+    """``view(name, raw)`` with a time limit; text files are read in-process (no C parser).
+    ``ocr`` reads images and PDF pages without text (``read_view``): each page it reads has
+    the time limit afresh, so a long scan is read to its end, a page that hangs is not."""
 
-    def __init__(self, *, seconds: float = 60.0) -> None:
+    def __init__(self, *, seconds: float = 60.0, ocr: Ocr | None = None) -> None:
         self.seconds = seconds
+        self.ocr = ocr
         self._proc: Any = None
         self._jobs: Any = None
         self._results: Any = None
 
-    def view(self, name: str, raw: bytes) -> View:
+    def view(self, name: str, raw: bytes, on_page: OnPage | None = None) -> View:
+        """The file's view; ``on_page`` hears of each page OCR has read."""
         if kind_of(name) in ("text", None):
             return read_view(name, raw)
         if self._proc is None or self._proc.poll() is not None:
             self._start()
         try:
-            self._jobs.send((name, raw))
-            # The reader stops itself between pages at ``seconds``; the margin covers the rest.
-            ready = self._results.poll(self.seconds + 5)
+            self._jobs.send((name, raw, self.ocr))
         except OSError:
-            ready = True  # the child is gone: recv below reports it
-        if not ready:
-            self._stop()
-            raise Skip(f"extraction took longer than {self.seconds:g} s, the limit "
-                       "(QA_EXTRACT_SECONDS)")
-        try:
-            status, value = self._results.recv()
-        except (EOFError, OSError):
-            self._stop()
-            raise Skip("the reader crashed on this file") from None
+            pass  # the child is gone: recv below reports it
+        status = "page"
+        while status == "page":  # until the view or the reason; a page read by OCR says so
+            try:
+                # The reader stops itself between pages at ``seconds``; the margin covers the
+                # rest.
+                ready = self._results.poll(self.seconds + 5)
+            except OSError:
+                ready = True  # the child is gone: recv below reports it
+            if not ready:
+                self._stop()
+                raise Skip(f"extraction took longer than {self.seconds:g} s, the limit "
+                           "(QA_EXTRACT_SECONDS)")
+            try:
+                status, value = self._results.recv()
+            except (EOFError, OSError):
+                self._stop()
+                raise Skip("the reader crashed on this file") from None
+            if status == "page" and on_page is not None:
+                on_page(*value)
         if status == "skip":
             raise Skip(value)
         return value

@@ -7,16 +7,23 @@ cited lines on an image of the page.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
+from functools import partial
+from typing import TYPE_CHECKING
 
-from ...types import Row
+from ...types import Row, Scanned
 from . import View
 from ._lines import MAX_LINE_CHARS
 from ._skip import Skip
+from .ocr import too_many
 
-NO_TEXT = "no text layer: scanned pages need OCR, which qa does not do"
+if TYPE_CHECKING:
+    from .ocr import Ocr, OnPage
+
+NO_TEXT = "no text layer: scanned pages need OCR, which is off (QA_OCR)"
 # PDFium is not thread-safe: every call into it in this process holds this lock (the UI draws
 # pages while a question's citations are verified).
 PDFIUM_LOCK = threading.RLock()
@@ -145,39 +152,97 @@ def _line(text: str, row: list[int]) -> tuple[str, list[int]]:
     return "".join(text[i] for i in row), row
 
 
-def read_pdf(raw: bytes, *, deadline: float | None = None) -> View:
+def read_pdf(raw: bytes, *, deadline: float | None = None, ocr: Ocr | None = None,
+             on_page: OnPage | None = None) -> View:
+    """The file's view; pages without text are read by ``ocr``, whose time is not counted
+    against ``deadline``: ``on_page`` hears of each page it reads, and bounds that."""
     with PDFIUM_LOCK:
-        return _read_pdf(raw, deadline)
+        return _read_pdf(raw, deadline, ocr, on_page)
 
 
-def _read_pdf(raw: bytes, deadline: float | None) -> View:
+def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
+              on_page: OnPage | None) -> View:
     pdf = _open(raw)
+    sha256 = hashlib.sha256(raw).hexdigest() if ocr else ""
     try:
+        scans = {i for i in range(len(pdf)) if _needs_ocr(pdf, i)} if ocr else set()
+        if ocr and len(scans) > ocr.max_pages:
+            raise Skip(too_many(len(scans), ocr))
         lines: list[str] = []
         pages: list[int] = []
         rows: list[Row] = []
+        scanned: list[Scanned] = []
         for index in range(len(pdf)):
             if deadline is not None and time.monotonic() > deadline:
                 raise Skip(f"extraction stopped at page {index + 1} of {len(pdf)}: time limit "
                            "reached (QA_EXTRACT_SECONDS)")
             page, found = _page_text(pdf, index, len(lines))
+            if ocr and index in scans:
+                began = time.monotonic()
+                read = ocr.page(sha256, index + 1, partial(draw, pdf, index, ocr.dpi))
+                if deadline is not None:
+                    deadline += time.monotonic() - began
+                if on_page is not None:
+                    on_page(index + 1, len(pdf))
+                page = [x.text for x in read]
+                scanned += [Scanned(n, x.box, x.confidence)
+                            for n, x in enumerate(read, len(lines) + 1)]
             lines += page
             rows += found
             pages.append(len(page))
     finally:
         pdf.close()
     if not any(line for line in lines):
-        raise Skip(NO_TEXT if pages else "PDF has no pages")
-    return View(lines, pages, tuple(rows))
+        if not pages:
+            raise Skip("PDF has no pages")
+        raise Skip(f"no text layer, and OCR ({ocr.engine}) found no text" if ocr else NO_TEXT)
+    return View(lines, pages, tuple(rows), tuple(scanned))
 
 
-def read_page(raw: bytes, number: int) -> list[str] | None:
-    """The display lines of page ``number`` (1-based), or None without such a page."""
+def _needs_ocr(pdf, index: int) -> bool:
+    """The page has no text but draws something (an image, paths): a scan, not an empty page."""
+    import pypdfium2.raw as pdfium_c
+
+    if any(_page_text(pdf, index)[0]):
+        return False
+    page = pdf[index]
+    try:
+        return pdfium_c.FPDFPage_CountObjects(page.raw) > 0
+    finally:
+        page.close()
+
+
+def draw(pdf, index: int, dpi: int):
+    """Page ``index`` of an open PDF as a greyscale image, ``dpi`` dots an inch (for OCR)."""
+    page = pdf[index]
+    try:
+        return page.render(scale=dpi / 72, grayscale=True).to_pil()
+    finally:
+        page.close()
+
+
+def read_page(raw: bytes, number: int, ocr: Ocr | None = None) -> list[str] | None:
+    """The display lines of page ``number`` (1-based), or None without such a page; a page
+    without text is read by ``ocr`` as ``read_pdf`` reads it."""
     with PDFIUM_LOCK:
         pdf = _open(raw)
         try:
             if not 1 <= number <= len(pdf):
                 return None
-            return _page_text(pdf, number - 1)[0]
+            lines = _page_text(pdf, number - 1)[0]
+            if not ocr or any(lines) or not _needs_ocr(pdf, number - 1):
+                return lines
+        finally:
+            pdf.close()
+    sha256 = hashlib.sha256(raw).hexdigest()
+    return [x.text for x in ocr.page(sha256, number, partial(_drawn, raw, number - 1, ocr.dpi))]
+
+
+def _drawn(raw: bytes, index: int, dpi: int):
+    """``draw`` for OCR outside the lock: only the drawing holds it, not the reading."""
+    with PDFIUM_LOCK:
+        pdf = _open(raw)
+        try:
+            return draw(pdf, index, dpi)
         finally:
             pdf.close()

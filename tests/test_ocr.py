@@ -1,0 +1,244 @@
+"""Images and scanned PDF pages, read by the real OCR engines (tesseract, RapidOCR): their lines
+are cited, verified and re-read like any other file's."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import time
+
+import pytest
+from PIL import Image, ImageDraw, ImageFilter
+
+from qa import QA
+from qa.config import Settings
+from qa.errors import InputError
+from qa.ingest.readers import Skip, page_lines, read_view
+from qa.ingest.readers.ocr import Ocr
+
+from . import docmaker as dm
+
+FERRY = "When does the first ferry to Vorsa leave?"
+SCAN = ["Harbour notes for the spring season",
+        "The first ferry to Vorsa leaves at 7:15 every weekday.",
+        "Tickets cost 12 euros at the pier office."]
+
+
+@pytest.mark.slow
+def test_a_scanned_image_is_cited_by_line_and_an_edited_one_fails_verification(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scan = docs / "scan.png"
+    scan.write_bytes(dm.text_image(SCAN))
+    buf = io.BytesIO()
+    Image.new("L", (800, 600), 255).save(buf, "PNG")
+    (docs / "blank.png").write_bytes(buf.getvalue())
+    (docs / "notes.txt").write_text("The orchard behind the harbour has 31 pear trees.\n")
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=tmp_path / "cache") as qa:
+        report = qa.ingest(docs)
+        assert report.skipped == [(str(docs / "blank.png"), "no text found by OCR (tesseract)")]
+        assert sorted(report.added) == [str(docs / "notes.txt"), str(scan)]
+        answer = qa.ask(FERRY)
+        assert not answer.refused and "7:15" in answer.text
+        cite = answer.citations[0]
+        assert cite.label == f"{scan} p.1 L2" and cite.quote == SCAN[1]
+        assert answer.to_dict()["citations"][0]["page"] == 1
+
+        edited = Image.open(scan)  # the scan retouched: 7:15 painted over with 8:05
+        draw = ImageDraw.Draw(edited)
+        draw.rectangle((0, 140, 1400, 200), fill=255)
+        draw.text((60, 150), SCAN[1].replace("7:15", "8:05"), fill=0, font=dm.font())
+        edited.save(scan)
+        again = qa.ask(FERRY)
+    assert not any("7:15" in c.quote for c in again.citations) and "7:15" not in again.text
+    assert "file changed since it was ingested" in {d["reason"] for d in again.debug["dropped"]}
+
+
+def test_a_pdf_page_without_text_is_read_by_ocr_and_re_read_from_its_cache(tmp_path):
+    path = tmp_path / "mixed.pdf"
+    path.write_bytes(dm.text_and_scan_pdf(["Harbour report", "The pier opened in 1911."], SCAN))
+    ocr = Ocr("tesseract", tmp_path / "cache")
+    view = read_view(path.name, path.read_bytes(), ocr=ocr)
+    assert view.page(1) == ["Harbour report", "The pier opened in 1911."]  # its text layer
+    assert view.page(2) == SCAN
+    assert [s.line for s in view.scanned] == [3, 4, 5]  # the file's numbering, page 2 only
+    left, top, right, bottom = view.scanned[1].box  # the second line, drawn at (60, 150) px
+    near = {"abs": 0.005}
+    assert left == pytest.approx(60 / 1700, **near) and top == pytest.approx(150 / 2200, **near)
+    assert bottom - top == pytest.approx(36 / 2200, **near) and 0.5 < right < 0.7
+    assert page_lines(path, 2, ocr) == SCAN  # what verification re-reads
+    assert page_lines(path, 2) == []  # OCR off: the page has no text
+    [kept] = (tmp_path / "cache").iterdir()
+    assert [x["text"] for x in json.loads(kept.read_text())] == SCAN
+
+
+def test_with_ocr_off_an_image_or_a_scan_is_skipped_saying_why():
+    with pytest.raises(Skip, match=r"^an image is read by OCR, which is off \(QA_OCR\)$"):
+        read_view("scan.png", dm.text_image(SCAN))
+    with pytest.raises(Skip, match=r"^no text layer: scanned pages need OCR, which is off"):
+        read_view("scan.pdf", dm.scanned_pdf())
+    with pytest.raises(InputError, match="QA_OCR='easyocr' is not one of: tesseract, rapidocr"):
+        Settings.from_env(ocr="easyocr")
+
+
+COLUMNS = (
+    ["The north pier was rebuilt in the spring by the",
+     "harbour's own crews after the storms of the",
+     "winter before. Work finished two weeks early",
+     "and cost less than the board expected."],
+    ["Ferry crossings to Vorsa rose again this year,",
+     "with a third boat running through the summer.",
+     "Passengers waited less at the pier than in any",
+     "year since the harbour began keeping records."],
+)
+TITLE = "Harbour Authority Annual Review of the Northern Piers and Ferries 2023"
+ROW = "Total net sales 82,959 81,434"
+
+
+def two_columns_and_a_table_row() -> bytes:
+    """A title across the page, two columns of four lines, and a table row across both."""
+    image = Image.new("L", (2000, 700), 255)
+    draw = ImageDraw.Draw(image)
+    font = dm.font()
+    draw.text((60, 50), TITLE, fill=0, font=font)
+    for i, (left, right) in enumerate(zip(*COLUMNS)):
+        draw.text((60, 180 + i * 70), left, fill=0, font=font)
+        draw.text((1060, 180 + i * 70), right, fill=0, font=font)
+    for x, cell in ((60, "Total net sales"), (1300, "82,959"), (1650, "81,434")):
+        draw.text((x, 520), cell, fill=0, font=font)
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("engine", ["tesseract",
+                                    pytest.param("rapidocr", marks=pytest.mark.slow)])
+def test_two_columns_are_read_one_after_the_other_and_a_table_row_stays_one_line(engine):
+    lines = read_view("review.png", two_columns_and_a_table_row(), ocr=Ocr(engine)).lines
+    want = [TITLE, *COLUMNS[0], *COLUMNS[1], ROW]
+    if engine == "tesseract":
+        assert lines == want
+    else:  # RapidOCR's English model drops some spaces: each line is still where it belongs
+        assert len(lines) == len(want)
+        for got, line in zip(lines, want):
+            assert difflib.SequenceMatcher(None, got, line).ratio() > 0.85, (got, line)
+
+
+@pytest.mark.slow
+def test_a_scan_is_read_again_when_the_engine_changes_so_its_index_matches_verification(
+        tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    scan = docs / "review.png"
+    scan.write_bytes(two_columns_and_a_table_row())
+    cache = tmp_path / "cache"
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=cache) as qa:
+        qa.ingest(docs)
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=cache, ocr="rapidocr") as qa:
+        qa.ingest(docs)  # the file is unchanged, the engine is not
+        [passage] = qa.retrieve("Who rebuilt the north pier after the winter storms?", k=1)
+        read = qa.read(str(scan), 1)
+    assert read != [TITLE, *COLUMNS[0], *COLUMNS[1], ROW]  # RapidOCR reads it otherwise...
+    assert passage.chunk.text.split("\n") == read  # ...and the index holds what it reads
+
+
+@pytest.mark.parametrize("name", ["scan.png", "mixed.pdf"])
+def test_the_page_picture_marks_the_cited_ocr_line_over_its_text(tmp_path, name):
+    import numpy as np
+
+    from qa.ui.pages import page_image
+
+    path = tmp_path / name
+    if name == "scan.png":  # the line is drawn at (60, 150) px of a 1400 x 400 image
+        path.write_bytes(dm.text_image(SCAN))
+        page, size, line = 1, (1400, 400), 2
+    else:  # the same line on page 2, a 1700 x 2200 scan
+        path.write_bytes(dm.text_and_scan_pdf(["Harbour report"], SCAN))
+        page, size, line = 2, (1700, 2200), 2
+    ocr = Ocr("tesseract", tmp_path / "cache")
+    assert page_image(path, page, line, line, SCAN[1]) is None  # OCR off: nothing to mark
+    assert page_image(path, page, line, line, "The first ferry leaves at 8:05.", ocr=ocr) is None
+    image = page_image(path, page, line, line, SCAN[1], ocr=ocr)
+    assert image is not None and image.lines == (SCAN[1],) and image.width == 700
+    [box] = image.boxes
+    scale = 700 / size[0]
+    assert abs(box[0] - 60 * scale) < 6 and abs(box[1] - 150 * scale) < 6
+    assert 36 * scale < box[3] - box[1] < 2 * 36 * scale
+    drawn = np.asarray(Image.open(io.BytesIO(image.png)).convert("RGB")).astype(int)
+    tinted = (drawn[..., 0] - drawn[..., 2]) > 50  # white and black turned yellow
+    rows = np.flatnonzero(tinted.any(axis=1))
+    assert rows.min() >= box[1] and rows.max() < box[3]  # only the cited line is marked
+
+
+@pytest.mark.slow
+def test_a_long_scan_is_read_to_its_end_page_by_page_under_the_time_limit(tmp_path):
+    """QA_EXTRACT_SECONDS bounds each page OCR reads, not the scan: the ingest goes on while
+    pages are read, and says which page it is at."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    pages = [[f"Ledger page {n}", f"The harbour dues for month {n} were {n * 100} euros."]
+             for n in range(1, 5)]
+    (docs / "ledger.pdf").write_bytes(dm.scan_pdf(pages))
+    said: list[str] = []
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=tmp_path / "cache",
+            extract_seconds=0.2) as qa:
+        began = time.monotonic()
+        report = qa.ingest(docs, progress=lambda done, total, what: said.append(what))
+        took = time.monotonic() - began
+        assert report.added == [str(docs / "ledger.pdf")] and not report.skipped
+        assert took > 0.2  # longer than the limit, page after page
+        assert qa.read(str(docs / "ledger.pdf"), 4) == pages[3]
+    assert [w for w in said if "OCR" in w] == [
+        f"{docs / 'ledger.pdf'} (OCR: page {n} of 4)" for n in range(1, 5)]
+
+
+def test_a_screenshot_on_a_clear_background_and_a_photo_taken_sideways_are_read_upright():
+    clear = Image.new("RGBA", (1400, 200), (0, 0, 0, 0))  # black text, transparent black around
+    ImageDraw.Draw(clear).text((60, 60), SCAN[1], fill=(0, 0, 0, 255), font=dm.font())
+    shot = io.BytesIO()
+    clear.save(shot, "PNG")
+    sideways = Image.open(io.BytesIO(dm.text_image(SCAN[:1]))).rotate(90, expand=True)
+    tag = sideways.getexif()
+    tag[0x0112] = 6  # the camera's orientation: turn 90 degrees clockwise to view
+    photo = io.BytesIO()
+    sideways.convert("RGB").save(photo, "JPEG", exif=tag.tobytes(), quality=95)
+    ocr = Ocr("tesseract")
+    assert read_view("shot.png", shot.getvalue(), ocr=ocr).lines == [SCAN[1]]
+    assert read_view("photo.jpg", photo.getvalue(), ocr=ocr).lines == SCAN[:1]
+
+
+@pytest.mark.slow
+def test_a_line_ocr_was_unsure_of_is_named_by_the_ingest(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    page = Image.open(io.BytesIO(dm.text_image([SCAN[0], "", SCAN[2]])))
+    rained_on = Image.new("L", (1400, 90), 255)  # line 2, blurred past reading well
+    ImageDraw.Draw(rained_on).text((60, 20), "The ferry timetable was smudged by rain", fill=0,
+                                   font=dm.font())
+    page.paste(rained_on.filter(ImageFilter.GaussianBlur(3.2)), (0, 130))
+    scan = docs / "notice.png"
+    page.save(scan)
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=tmp_path / "cache") as qa:
+        report = qa.ingest(docs)
+    assert report.added == [str(scan)]
+    assert report.unsure == [(str(scan), 1, 2)]  # the clear lines 1 and 3 are not named
+    assert "; 1 line read by OCR with low confidence (qa ingest --json lists them)" in \
+        report.summary()
+    assert report.to_dict()["unsure"] == [{"path": str(scan), "page": 1, "line": 2}]
+
+
+def test_a_scan_of_more_pages_than_the_limit_is_skipped_before_any_is_read(tmp_path):
+    three = dm.scan_pdf([[f"Ledger page {n}"] for n in range(1, 4)])
+    ocr = Ocr("tesseract", tmp_path / "cache", max_pages=2)
+    began = time.monotonic()
+    with pytest.raises(Skip, match=r"^3 pages need OCR, more than QA_OCR_MAX_PAGES \(2\) allows"):
+        read_view("ledger.pdf", three, ocr=ocr)
+    with pytest.raises(Skip, match=r"^3 pages need OCR"):  # a TIFF of three frames
+        frames = [Image.open(io.BytesIO(dm.text_image([f"Ledger page {n}"]))) for n in (1, 2, 3)]
+        tiff = io.BytesIO()
+        frames[0].save(tiff, "TIFF", save_all=True, append_images=frames[1:])
+        read_view("ledger.tif", tiff.getvalue(), ocr=ocr)
+    assert time.monotonic() - began < 1 and not (tmp_path / "cache").exists()  # nothing read
+    two = dm.text_and_scan_pdf(["Harbour report"], SCAN)  # one page to read: under the limit
+    assert read_view("mixed.pdf", two, ocr=ocr).page(2) == SCAN
