@@ -253,7 +253,7 @@ def build(qa: QA) -> gr.Blocks:
                         elem_id="qa-examples",
                     )
                 with gr.Accordion(
-                    "Documents: add text, PDF, Word or HTML files",
+                    "Documents: add text, PDF, Word or HTML files, or images",
                     open=not stats["files"],
                     elem_id="qa-docs",
                 ):
