@@ -165,8 +165,11 @@ def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
     pdf = _open(raw)
     sha256 = hashlib.sha256(raw).hexdigest() if ocr else ""
     try:
-        scans = {i for i in range(len(pdf)) if _needs_ocr(pdf, i)} if ocr else set()
-        if ocr and len(scans) > ocr.max_pages:
+        # only a file of more pages than the limit can have too many to read: those are
+        # counted before any is read; any other file's pages are told apart as they are read
+        scans = ({i for i in range(len(pdf)) if _needs_ocr(pdf, i)}
+                 if ocr and len(pdf) > ocr.max_pages else None)
+        if ocr and scans is not None and len(scans) > ocr.max_pages:
             raise Skip(too_many(len(scans), ocr))
         lines: list[str] = []
         pages: list[int] = []
@@ -177,7 +180,8 @@ def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
                 raise Skip(f"extraction stopped at page {index + 1} of {len(pdf)}: time limit "
                            "reached (QA_EXTRACT_SECONDS)")
             page, found = _page_text(pdf, index, len(lines))
-            if ocr and index in scans:
+            if ocr and (index in scans if scans is not None
+                        else not any(page) and _draws(pdf, index)):
                 began = time.monotonic()
                 read = ocr.page(sha256, index + 1, partial(draw, pdf, index, ocr.dpi))
                 if deadline is not None:
@@ -201,10 +205,13 @@ def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
 
 def _needs_ocr(pdf, index: int) -> bool:
     """The page has no text but draws something (an image, paths): a scan, not an empty page."""
+    return not any(_page_text(pdf, index)[0]) and _draws(pdf, index)
+
+
+def _draws(pdf, index: int) -> bool:
+    """The page draws something: text, an image or paths."""
     import pypdfium2.raw as pdfium_c
 
-    if any(_page_text(pdf, index)[0]):
-        return False
     page = pdf[index]
     try:
         return pdfium_c.FPDFPage_CountObjects(page.raw) > 0
