@@ -12,11 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ._shared import Shared
 from .ask.answer.base import Answerer
 from .ask.answerability import Evidence
 from .ask.pipeline import Pipeline, check_question
 from .config import Settings
 from .errors import InputError
+from .index import collections
 from .index.manifest import Manifest
 from .index.store import Store
 from .ingest.documents import PageReader, page_reader
@@ -28,33 +30,40 @@ from .types import Answer, History, IngestReport, Passage, Status
 class QA:
     """Question answering over a folder of documents, every citation checked against the file.
 
-    ``QA(".qa")`` opens (or creates) the index in that directory; ``read_only=True`` opens an
-    existing one without writing anything (what `qa ask` and `qa stats` do, so that they work
-    on an index they may not change). Options are keyword-only and override the environment
-    (``Settings.from_env``); ``answerer=`` plugs in any object that implements
+    ``QA(".qa")`` opens (or creates) the index in that directory, ``collection="hr"`` one of
+    its collections; ``read_only=True`` writes nothing (`qa ask`, `qa stats`). Options
+    override the environment (``Settings.from_env``); ``answerer=`` plugs in any
     ``qa.ask.answer.Answerer`` in place of the configured backend.
     """
 
     def __init__(self, index_dir: str | os.PathLike | None = None, *,
                  settings: Settings | None = None, answerer: Answerer | None = None,
-                 read_only: bool = False, **options: Any) -> None:
+                 read_only: bool = False, _shared: Shared | None = None,
+                 **options: Any) -> None:
         if index_dir is not None:
             options["index_dir"] = Path(index_dir)
         self.settings = s = (settings or Settings.from_env()).replace(**options)
         self.read_only = read_only
-        self._manifest = Manifest.open(s.index_dir, read_only=read_only)
-        self._store = Store(s.index_dir, chroma_url=s.chroma_url, collection=s.collection,
-                            read_only=read_only)
-        self._parts: dict[str, Any] = {"answerer": answerer} if answerer else {}
+        self.home = collections.home(s.index_dir, s.collection, existing=read_only)
+        self._manifest = Manifest.open(self.home, read_only=read_only)
+        self._store = Store(self.home, chroma_url=s.chroma_url, read_only=read_only,
+                            collection=collections.chroma_name(s.chroma_collection, s.collection))
+        self._shared = _shared or Shared(answerer)  # with the other collections open
+        self._shared.members.setdefault(s.collection, self)
         self._write_lock = threading.Lock()
-        self._init_lock = threading.RLock()
 
-    # -- parts, built on first use so that opening a QA is cheap --------------------------
+    def collection(self, name: str) -> QA:
+        """Collection ``name`` of this index folder, sharing this one's models, closed with it."""
+        return self._shared.member(name, lambda: QA(
+            settings=self.settings.replace(collection=name), read_only=self.read_only,
+            _shared=self._shared))
+
+    def collections(self) -> list[str]:
+        """The collections of this index folder (``qa.index.collections``)."""
+        return collections.names(self.settings.index_dir)
+
     def _part(self, name: str, build: Callable[[], Any]) -> Any:
-        with self._init_lock:
-            if name not in self._parts:
-                self._parts[name] = build()
-            return self._parts[name]
+        return self._shared.part(self.settings.collection, name, build)
 
     @property
     def embed_model(self) -> Any:
@@ -99,7 +108,6 @@ class QA:
         """A page of an ingested file as it is on disk now (what verification compares)."""
         return page_reader(self.path_of, from_settings(self.settings))
 
-    # -- the public verbs -----------------------------------------------------------------
     def ingest(self, *paths: str | os.PathLike, progress: Progress | None = None) -> IngestReport:
         """Index files or folders; unchanged files are skipped, deleted ones leave the index."""
         self._check_writable()
@@ -121,10 +129,8 @@ class QA:
 
     def ask(self, question: str, *, k: int | None = None,
             history: History | None = None) -> Answer:
-        """Answer with verified citations, or refuse when the documents don't say.
-
-        ``history`` holds earlier (question, answer) turns; a follow-up is rewritten to stand
-        alone before retrieval and the rewrite is in ``answer.debug["query"]``.
+        """Answer with verified citations, or refuse when the documents don't say;
+        ``history``: earlier (question, answer) turns (a follow-up is rewritten to stand alone).
         """
         *_, answer = self.stream(question, k=k, history=history)
         assert isinstance(answer, Answer)
@@ -132,14 +138,9 @@ class QA:
 
     def stream(self, question: str, *, k: int | None = None, history: History | None = None,
                status: bool = False) -> Iterator[str | Status | Answer]:
-        """Yield the answer's text as its sentences pass verification, then the ``Answer``.
-
-        A sentence is shown once the model has finished it and its citations hold (with a
-        backend that offers ``parse``; any other is verified whole, at the end), so the text
-        streamed is always the start of ``Answer.text``: nothing shown is taken back. With
-        ``status=True`` a ``Status`` says what is being done before each stage, for a user who
-        waits. Closing the generator stops the backend's generation. The stages and what each
-        did are in ``answer.debug["trace"]``.
+        """Yield the answer's text as its sentences pass verification (nothing shown is taken
+        back), then the ``Answer``; with ``status=True`` a ``Status`` before each stage.
+        Closing the generator stops the backend. The stages are in ``answer.debug["trace"]``.
         """
         question = check_question(question, self.settings, self._manifest)
         yield from self.pipeline.stream(question, k or self.settings.top_k, history=history,
@@ -161,8 +162,7 @@ class QA:
         return retriever(self, k=k)
 
     def as_query_engine(self, *, k: int | None = None) -> Any:
-        """A LlamaIndex query engine whose ``Response`` is the verified answer, its
-        ``source_nodes`` the verified citations (none for a refusal)."""
+        """A LlamaIndex query engine: the verified answer, its citations as source nodes."""
         from .llamaindex import query_engine
 
         return query_engine(self, k=k)
@@ -170,8 +170,9 @@ class QA:
     def stats(self) -> dict:
         """What is indexed: files, chunks, last ingest time, and the sources."""
         info = self._manifest.stats()
-        info.update(sources=sorted(self._manifest.files()),
-                    index_dir=str(self.settings.index_dir), backend=self.settings.backend)
+        info.update(sources=sorted(self._manifest.files()), collection=self.settings.collection,
+                    collections=self.collections(), index_dir=str(self.settings.index_dir),
+                    backend=self.settings.backend)
         return info
 
     def path_of(self, source: str) -> str | None:
@@ -179,10 +180,10 @@ class QA:
         return self._manifest.path(source)
 
     def close(self) -> None:
-        """Release the index and the retriever's worker threads."""
-        if close := getattr(self._parts.get("retriever"), "close", None):
-            close()
-        self._manifest.close()
+        """Release the index and the retriever's worker threads, of every collection opened."""
+        self._shared.close()
+        for qa in list(self._shared.members.values()):
+            qa._manifest.close()
 
     def __enter__(self) -> QA:
         return self

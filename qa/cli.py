@@ -14,13 +14,15 @@ from .errors import QAError
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--index", metavar="DIR", help="index directory (QA_INDEX_DIR, default .qa)")
     p.add_argument("--chroma-url", metavar="URL", help="use a Chroma server (QA_CHROMA_URL)")
+    p.add_argument("--collection", metavar="NAME",
+                   help="the named set of documents (QA_COLLECTION, default 'default')")
 
 
 def _open(args: argparse.Namespace, **options: object):
     """A ``QA`` with only the flags the user gave: the environment decides the rest."""
     from .api import QA
 
-    given = {"chroma_url": args.chroma_url, **options}
+    given = {"chroma_url": args.chroma_url, "collection": args.collection, **options}
     return QA(args.index, **{k: v for k, v in given.items() if v is not None})
 
 
@@ -84,6 +86,29 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_collections(args: argparse.Namespace) -> int:
+    from .config import Settings
+    from .index import collections
+
+    s = Settings.from_env(index_dir=args.index, chroma_url=args.chroma_url)
+    if args.action == "delete":
+        for name in args.names:
+            collections.delete(s.index_dir, name, chroma_url=s.chroma_url,
+                               base=s.chroma_collection)
+            print(f"deleted collection {name!r} (its documents are untouched)")
+        return 0
+    listed = []
+    for name in collections.names(s.index_dir):
+        with _open(args, read_only=True, collection=name) as qa:
+            info = qa.stats()
+        listed.append({"collection": name, "files": info["files"], "chunks": info["chunks"]})
+    if args.json:
+        print(json.dumps(listed, indent=2))
+    for c in [] if args.json else listed:
+        print(f"{c['collection']}: {c['files']} files, {c['chunks']} chunks")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .ui.app import serve  # imports Gradio: only when serving
 
@@ -110,7 +135,8 @@ def cmd_api(args: argparse.Namespace) -> int:
     with _open(args, read_only=True, backend=args.backend) as qa:  # replicas never write
         s = qa.settings
         host, port = args.host or s.host, args.port or s.api_port
-        print(f"qa: OpenAI-compatible endpoint on http://{host}:{port}/v1 (model \"qa\")"
+        print(f"qa: OpenAI-compatible endpoint on http://{host}:{port}/v1 (a model per "
+              f"collection; \"qa\" is {s.collection!r})"
               + ("; bearer token required" if s.api_key else ""), file=sys.stderr)
         serve(qa, host=host, port=port, api_key=s.api_key.get_secret_value())
     return 0
@@ -165,6 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="what is indexed")
     _common(p)
     p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("collections", help="list the collections, or delete some")
+    p.add_argument("action", nargs="?", choices=["list", "delete"], default="list")
+    p.add_argument("names", nargs="*", metavar="NAME", help="the collections to delete")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    _common(p)
+    p.set_defaults(func=cmd_collections)
 
     p = sub.add_parser("serve", help="open the chat UI in the browser (Gradio)")
     p.add_argument("--host", help="address to bind (QA_HOST, default 127.0.0.1)")

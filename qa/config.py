@@ -60,7 +60,9 @@ class Settings(BaseSettings):
 
     index_dir: Path = Path(".qa")
     chroma_url: str = ""  # empty: embedded persistent Chroma inside index_dir
-    collection: str = "qa_chunks"
+    # the named set of documents asked and written (qa/index/collections.py)
+    collection: str = Field("default", pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    chroma_collection: str = "qa_chunks"  # the default collection's; others add "_<name>"
     chunk_words: int = 120  # MiniLM reads 256 word-pieces; ~120 words stay inside that
     page_chunk_words: int = 200  # the same for a PDF page (mostly short table rows)
     chunk_overlap: int = 1  # lines repeated between neighbouring chunks of one long paragraph

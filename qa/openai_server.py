@@ -1,6 +1,7 @@
 """qa as an OpenAI-compatible model: ``/v1/models`` and ``/v1/chat/completions``.
 
-Any OpenAI client or chat front end can then ask the index. The reply is qa's verified
+Any OpenAI client or chat front end can then ask the index: each collection is a model
+(``/v1/models`` lists them; "qa" is the one the server was started on). The reply is qa's verified
 answer, with the citations both in the text (a "Sources" list) and as a structured
 ``citations`` field; a refusal is a normal reply saying the documents don't say. Streaming
 sends only verified text, a sentence as soon as its citations hold (``QA.stream``), so a
@@ -216,8 +217,9 @@ def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
     async def models(request: Request) -> Any:
         if (refused := denied(request)) is not None:
             return refused
-        return {"object": "list",
-                "data": [{"id": model, "object": "model", "created": 0, "owned_by": "qa"}]}
+        return {"object": "list", "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": "qa"}
+            for name in await run_in_threadpool(qa.collections)]}
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
@@ -233,19 +235,23 @@ def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
             question, history = parse(body, max_chars=qa.settings.max_question_chars)
         except RequestError as exc:
             return error(exc.status, str(exc), exc.code)
+        name = body.get("model") or model
+        try:  # a model is a collection; "qa" the one the server was started on
+            asked = qa if name == model else await run_in_threadpool(qa.collection, name)
+        except InputError as exc:
+            return error(404, str(exc), "model_not_found")
         try:
             entered = await line.enter()
         except Busy as exc:
             return error(503, str(exc), "server_busy", {"Retry-After": str(exc.seconds)})
-        name = body.get("model") or model
         streaming = False
         try:
             if body.get("stream"):  # errors before the first verified sentence get a status
-                items = qa.stream(question, history=history)
+                items = asked.stream(question, history=history)
                 first = await run_in_threadpool(next, items)
                 streaming = True  # the stream keeps the slot until it ends
                 return Held(chunks(first, items, name), entered)
-            answer = await run_in_threadpool(qa.ask, question, history=history)
+            answer = await run_in_threadpool(asked.ask, question, history=history)
         except InputError as exc:
             return error(400, str(exc), "invalid_request")
         except BackendError as exc:

@@ -151,7 +151,7 @@ def store_options(request) -> dict:
     """QA options for each store kind; the same tests run against both."""
     import uuid
 
-    options = {"collection": f"t{uuid.uuid4().hex[:12]}"}
+    options = {"chroma_collection": f"t{uuid.uuid4().hex[:12]}"}
     if request.param == "server":
         options["chroma_url"] = request.getfixturevalue("chroma_server").url
     return options
@@ -166,7 +166,8 @@ def chroma_rows(index: Path, options: dict) -> list[tuple]:
         client = chromadb.HttpClient(host="127.0.0.1", port=port)
     else:
         client = chromadb.PersistentClient(path=str(index / "chroma"))
-    got = client.get_collection(options.get("collection", "qa_chunks")).get(include=["metadatas"])
+    got = client.get_collection(options.get("chroma_collection", "qa_chunks")).get(
+        include=["metadatas"])
     return sorted((i, m["source"], m["start_line"], m["end_line"], m["sha256"])
                   for i, m in zip(got["ids"], got["metadatas"]))
 

@@ -78,7 +78,7 @@ def test_a_read_only_index_is_read_and_never_written(tmp_path, request, server):
     """`qa stats` and `qa ask` only read. Chroma's embedded store writes even to answer, so
     there `qa ask` is a one-line error saying so; with a Chroma server it answers."""
     env = {"QA_CHROMA_URL": request.getfixturevalue("chroma_server").url,
-           "QA_COLLECTION": "read_only"} if server else {}
+           "QA_CHROMA_COLLECTION": "read_only"} if server else {}
     index = tmp_path / "ro"
     assert run_qa("ingest", str(SEED_DIR), "--index", str(index), env=env).returncode == 0
     before = make_read_only(index)

@@ -73,7 +73,7 @@ def test_cli_obeys_qa_chroma_url(tmp_path, chroma_server):
     import chromadb
 
     collection = "cli_env_url"
-    env = {"QA_CHROMA_URL": chroma_server.url, "QA_COLLECTION": collection}
+    env = {"QA_CHROMA_URL": chroma_server.url, "QA_CHROMA_COLLECTION": collection}
     out = run_qa("ingest", str(SEED_DIR), "--index", str(tmp_path / "ix"), env=env)
     assert out.returncode == 0, out.stderr
     client = chromadb.HttpClient(host="127.0.0.1", port=chroma_server.port)

@@ -57,8 +57,8 @@ def client(url: str, key: str = KEY) -> openai.OpenAI:
     return openai.OpenAI(base_url=url, api_key=key, max_retries=0, timeout=60)
 
 
-def test_models_lists_qa(server):
-    assert [m.id for m in client(server).models.list()] == ["qa"]
+def test_models_lists_the_collections(server):
+    assert [m.id for m in client(server).models.list()] == ["default"]
 
 
 def test_a_completion_carries_the_verified_answer_and_its_citations(server):
@@ -229,7 +229,7 @@ def test_qa_api_listens_on_loopback_by_default():
 def test_a_qa_api_replica_answers_from_an_index_it_may_not_change(tmp_path, chroma_server):
     """Replicas over one Chroma server share the index folder read-only: `qa api` never
     writes to it."""
-    env = {"QA_CHROMA_URL": chroma_server.url, "QA_COLLECTION": "api_replica"}
+    env = {"QA_CHROMA_URL": chroma_server.url, "QA_CHROMA_COLLECTION": "api_replica"}
     index = tmp_path / "ix"
     assert run_qa("ingest", str(SEED_DIR), "--index", str(index), env=env).returncode == 0
     before = make_read_only(index)

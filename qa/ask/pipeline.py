@@ -436,8 +436,10 @@ def check_question(question: str, settings: Settings, manifest: Manifest) -> str
             f"the question is too long: {len(question):,} characters over the "
             f"{settings.max_question_chars:,} limit (QA_MAX_QUESTION_CHARS)")
     if not manifest.stats()["files"]:
-        raise NotIndexedError(
-            f"nothing is indexed in {settings.index_dir}: run `qa ingest PATH` first")
+        where, flag = ((f"collection {settings.collection!r} of ", f" --collection "
+                        f"{settings.collection}") if settings.collection != "default" else ("", ""))
+        raise NotIndexedError(f"nothing is indexed in {where}{settings.index_dir}: run "
+                              f"`qa ingest{flag} PATH` first")
     made_by, asking = manifest.get_meta(EMBEDDER), embedder_id(settings)
     if made_by and made_by != asking:  # its question vectors would match nothing
         raise InputError(f"this index was embedded by {made_by}, and questions would be "

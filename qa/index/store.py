@@ -33,6 +33,16 @@ def _client(index_dir: Path, chroma_url: str) -> Any:
     return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
 
 
+def drop(chroma_url: str, name: str) -> None:
+    """Delete collection ``name`` from the Chroma server, if it was ever written to."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        _client(Path(), chroma_url).delete_collection(name)
+    except (NotFoundError, ValueError):  # ValueError: chromadb before 1.0
+        pass
+
+
 def chunk_metadata(chunk: Chunk) -> dict:
     """Provenance as flat Chroma metadata; read back field by field in ``chunk_from_metadata``."""
     return {

@@ -1,4 +1,4 @@
-"""Uploaded files: safe names, a size limit, stored under ``<index_dir>/uploads/``.
+"""Uploaded files: safe names, a size limit, stored under the collection's ``uploads/`` folder.
 
 A browser sends whatever name the user's file had. It must not choose where the file lands
 (``../../etc/passwd``), silently replace another upload, or be a name Windows cannot open
@@ -104,7 +104,7 @@ def ingest_uploads(
     Returns one row per upload for the UI. QAError from ingest propagates: the caller shows
     it as a message.
     """
-    folder = Path(qa.settings.index_dir) / "uploads"
+    folder = Path(qa.home) / "uploads"  # the collection's own
     stored = [store(tmp, name, folder, limit_mb=qa.settings.upload_mb) for tmp, name in files]
     rows: dict[int, Row] = {i: (s.name, "skipped", s.reason) for i, s in enumerate(stored)}
     sources = {i: _source(s.path) for i, s in enumerate(stored) if s.path}
