@@ -25,12 +25,11 @@ from qa.cli import main
 
 from .conftest import SEED, free_port, qa_command
 
-pytestmark = pytest.mark.slow  # each starts a `qa` process
-
 QUESTION = "Which leader voiced support for Macron's stance?"
 UNANSWERABLE = "Who won the 1998 FIFA World Cup?"
 TOKEN = "mcp-test-7d2a"
 ENV = {"QA_BACKEND": "extractive", "QA_MCP_TOKEN": TOKEN}
+slow = pytest.mark.slow  # starts a `qa mcp` process
 
 # Everything the tests ask, in one session per transport; each test reads the replies.
 CALLS: dict[str, Callable[[ClientSession], Awaitable[Any]]] = {
@@ -115,6 +114,7 @@ def replies(request: pytest.FixtureRequest, index: Path) -> dict[str, Any]:
     return anyio.run(over_http, request.getfixturevalue("http_url"))
 
 
+@slow
 def test_the_tools_are_listed_with_their_schemas(replies):
     tools = {t.name: t for t in replies["tools"].tools}
     assert set(tools) == {"search", "ask"}
@@ -125,6 +125,7 @@ def test_the_tools_are_listed_with_their_schemas(replies):
     assert all(t.annotations.read_only_hint for t in tools.values())
 
 
+@slow
 def test_search_returns_passages_that_quote_the_files_lines(replies):
     result = replies["search"]
     assert not result.is_error
@@ -137,6 +138,7 @@ def test_search_returns_passages_that_quote_the_files_lines(replies):
     assert json.loads(result.content[0].text) == result.structured_content
 
 
+@slow
 def test_ask_returns_the_verified_answer_with_citations_that_quote_the_file(replies):
     result = replies["ask"]
     assert not result.is_error
@@ -149,6 +151,7 @@ def test_ask_returns_the_verified_answer_with_citations_that_quote_the_file(repl
     assert cite["quote"].startswith("The Estonian Prime Minister")
 
 
+@slow
 def test_an_unanswerable_question_is_refused_as_a_result_not_an_error(replies):
     result = replies["refused"]
     assert not result.is_error
@@ -157,6 +160,7 @@ def test_an_unanswerable_question_is_refused_as_a_result_not_an_error(replies):
     assert out["answer"].startswith("The documents don't say") and out["reason"]
 
 
+@slow
 def test_an_unknown_collection_is_a_tool_error_naming_the_known_ones(replies):
     result = replies["unknown"]
     assert result.is_error
@@ -164,6 +168,7 @@ def test_an_unknown_collection_is_a_tool_error_naming_the_known_ones(replies):
     assert "no collection 'news'" in text and "default" in text and "\n" not in text
 
 
+@slow
 @pytest.mark.parametrize("call,says", [("empty", "the question is empty"),
                                        ("k0", "k must be from 1 to 50, not 0")])
 def test_bad_input_is_a_one_line_tool_error(replies, call, says):
@@ -173,6 +178,7 @@ def test_bad_input_is_a_one_line_tool_error(replies, call, says):
     assert says in text and "\n" not in text
 
 
+@slow
 def test_the_collections_are_resources_with_their_stats(replies):
     [resource] = replies["resources"].resources
     assert (str(resource.uri), resource.name) == ("qa://collections/default", "default")
@@ -182,6 +188,7 @@ def test_the_collections_are_resources_with_their_stats(replies):
     assert stats["chunks"] > 0
 
 
+@slow
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 def test_http_without_the_token_or_with_a_wrong_one_is_a_401(http_url, token):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -197,7 +204,7 @@ def test_http_without_the_token_or_with_a_wrong_one_is_a_401(http_url, token):
 
 
 @pytest.mark.parametrize("host", [[], ["--host", "0.0.0.0"]])
-def test_qa_mcp_http_refuses_to_start_without_a_token(index, host, monkeypatch, capsys):
+def test_qa_mcp_http_refuses_to_start_without_a_token(tmp_path, host, monkeypatch, capsys):
     monkeypatch.delenv("QA_MCP_TOKEN", raising=False)
-    assert main(["mcp", "--http", "--index", str(index), *host]) == 1
+    assert main(["mcp", "--http", "--index", str(tmp_path / "ix"), *host]) == 1
     assert "QA_MCP_TOKEN" in capsys.readouterr().err
