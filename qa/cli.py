@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 
 from .ask.verify import NOT_VERIFIED
-from .errors import QAError
+from .errors import InputError, QAError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -142,6 +142,30 @@ def cmd_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    try:
+        from . import mcp_server
+    except ImportError as exc:  # the mcp extra is not installed
+        raise InputError(f"qa mcp needs the mcp package ({exc}): pip install 'qa[mcp]'") from None
+
+    with _open(args, read_only=True, backend=args.backend) as qa:  # never writes
+        collections = {name: qa.collection(name) for name in qa.collections()} or {
+            mcp_server.DEFAULT: qa}
+        if not args.http:
+            mcp_server.serve_stdio(collections)
+            return 0
+        s = qa.settings
+        host, port = args.host or s.host, args.port or s.mcp_port
+        token = s.mcp_token.get_secret_value()
+        if not token:
+            raise InputError("qa mcp --http needs a token that clients send as \"Authorization: "
+                             "Bearer <token>\": set QA_MCP_TOKEN")
+        print(f"qa: MCP over streamable HTTP on http://{host}:{port}{mcp_server.PATH}; bearer "
+              "token required (QA_MCP_TOKEN)", file=sys.stderr)
+        mcp_server.serve_http(collections, host=host, port=port, token=token)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qa", description="Answers from your documents, every citation checked."
@@ -216,6 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=["auto", "openai", "local", "extractive"])
     _common(p)
     p.set_defaults(func=cmd_api)
+
+    p = sub.add_parser("mcp", help="serve the index to MCP clients: tools search and ask (stdio)")
+    p.add_argument("--http", action="store_true",
+                   help="streamable HTTP instead of stdio; needs QA_MCP_TOKEN")
+    p.add_argument("--host", help="address to bind with --http (QA_HOST, default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port with --http (QA_MCP_PORT, default 8765)")
+    p.add_argument("--backend", choices=["auto", "openai", "local", "extractive"])
+    _common(p)
+    p.set_defaults(func=cmd_mcp)
     return parser
 
 

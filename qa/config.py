@@ -100,8 +100,10 @@ class Settings(BaseSettings):
     ui_auth: str = ""  # user:password; never printed (SECRETS)
     api_port: int = 8000  # `qa api`
     api_key: SecretStr = SecretStr("")  # `qa api`: requests need "Authorization: Bearer <key>"
+    mcp_port: int = 8765  # `qa mcp --http`
+    mcp_token: SecretStr = SecretStr("")  # `qa mcp --http`: requests need "Authorization: Bearer"
     upload_mb: float = 10.0
-    concurrency: int = Field(2, ge=1)  # answers made at once, by the UI and by `qa api`
+    concurrency: int = Field(2, ge=1)  # answers made at once, by the UI, `qa api` and `qa mcp`
     queue: int = Field(8, ge=0)  # `qa api`: requests that may wait for them; more get a 503
 
     @classmethod
@@ -156,7 +158,7 @@ class _FromEnvironment(Settings):
         return (init_settings, env_settings)  # no .env file, no secrets folder
 
 
-SECRETS = ("openai_api_key", "api_key", "ui_auth")  # never printed
+SECRETS = ("openai_api_key", "api_key", "mcp_token", "ui_auth")  # never printed
 
 
 def env_name(field: str) -> str:

@@ -109,3 +109,34 @@ def test_the_api_serves_each_collection_as_a_model(folders):
         assert unknown.status_code == 404
         assert unknown.json()["error"]["code"] == "model_not_found"
         assert "no collection 'finance'" in unknown.json()["error"]["message"]
+
+
+@pytest.mark.slow  # starts a `qa mcp` process
+def test_qa_mcp_serves_each_collection_apart(folders):
+    import os
+
+    import anyio
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    from .conftest import qa_command
+
+    with QA(folders / "ix", collection="hr") as qa:
+        qa.ingest(folders / "hr")
+        qa.collection("eng").ingest(folders / "eng")
+
+    async def talk() -> tuple[list[str], dict[str, bool]]:
+        command, *args = qa_command("mcp", "--index", str(folders / "ix"))
+        server = StdioServerParameters(command=command, args=args,
+                                       env={**os.environ, "QA_BACKEND": "extractive"})
+        async with stdio_client(server) as (read, write), ClientSession(read, write) as s:
+            await s.initialize()
+            listed = [str(r.uri) for r in (await s.list_resources()).resources]
+            refused = {}
+            for name, question in (("hr", ASK_HR), ("eng", ASK_HR), ("eng", ASK_ENG)):
+                got = await s.call_tool("ask", {"question": question, "collection": name})
+                refused[f"{name}: {question}"] = got.structured_content["refused"]
+            return listed, refused
+
+    listed, refused = anyio.run(talk)
+    assert listed == ["qa://collections/eng", "qa://collections/hr"]
+    assert refused == {f"hr: {ASK_HR}": False, f"eng: {ASK_HR}": True, f"eng: {ASK_ENG}": False}
