@@ -305,11 +305,53 @@ def test_a_cited_line_ocr_was_unsure_of_is_marked_with_its_confidence(torn):
 
 
 def test_a_figure_only_an_unsure_line_states_supports_no_answer(torn):
-    from qa.ask.verify import Drop
+    from qa.ask.verify import NOT_VERIFIED, Drop
 
     _, index, cache = torn
     with QA(index, backend="extractive", cache_dir=cache) as qa:
         answer = qa.ask("How much were the harbour dues?")
     assert answer.refused and "4180" not in answer.text and not answer.citations
+    assert answer.debug["refused_because"] == NOT_VERIFIED  # qa ask gives the reasons
     unclear = [d for d in answer.debug["dropped"] if d["reason"] == Drop.UNCLEAR_FIGURE]
     assert unclear and all(d["unclear"] == ["4180"] and d["start_line"] == 3 for d in unclear)
+
+
+def test_an_image_too_large_is_skipped_from_its_header_and_the_rest_of_the_folder_indexed(
+        tmp_path):
+    """QA_OCR_MAX_PIXELS (100 megapixels) is checked before an image is decoded; PIL's own
+    limit, at 179 megapixels, gives the same kind of reason rather than a traceback."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "poster.png").write_bytes(dm.blank_png(12_000, 9_000))  # 108 megapixels
+    (docs / "mural.png").write_bytes(dm.blank_png(20_000, 20_000))  # over PIL's limit
+    (docs / "notes.txt").write_text("The orchard behind the harbour has 31 pear trees.\n")
+    assert sum(p.stat().st_size for p in docs.iterdir()) < 200_000
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=tmp_path / "cache") as qa:
+        report = qa.ingest(docs)
+    assert report.added == [str(docs / "notes.txt")]
+    assert sorted(report.skipped) == [
+        (str(docs / "mural.png"),
+         "image too large: more pixels than PIL decodes (cap 100 megapixels, QA_OCR_MAX_PIXELS)"),
+        (str(docs / "poster.png"),
+         "image too large: 12000x9000 pixels (cap 100 megapixels, QA_OCR_MAX_PIXELS)")]
+    album = tmp_path / "album.tif"  # each frame of a TIFF is checked, against the setting
+    frames = [Image.new("L", size, 255) for size in ((1000, 1000), (2000, 1500))]
+    frames[0].save(album, "TIFF", save_all=True, append_images=frames[1:])
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=tmp_path / "cache",
+            ocr_max_pixels=2_000_000) as qa:
+        assert qa.ingest(album).skipped == [
+            (str(album), "image too large: 2000x1500 pixels (cap 2 megapixels, QA_OCR_MAX_PIXELS)")]
+
+
+def test_a_near_blank_scan_is_skipped_as_no_text_found():
+    """Dust and a faint fold on an empty page are no text."""
+    page = Image.new("L", (1400, 400), 250)
+    draw = ImageDraw.Draw(page)
+    for n in range(40):
+        x, y = (n * 337) % 1400, (n * 131) % 400
+        draw.ellipse((x, y, x + 3, y + 3), fill=120 + n * 2)
+    draw.line((0, 380, 1400, 382), fill=225, width=2)
+    buf = io.BytesIO()
+    page.save(buf, "PNG")
+    with pytest.raises(Skip, match=r"^no text found by OCR \(tesseract\)$"):
+        read_view("empty.png", buf.getvalue(), ocr=Ocr("tesseract"))
