@@ -26,11 +26,13 @@ NOT_VERIFIED = "no sentence survived verification"
 
 
 class Drop(StrEnum):
-    """Why a sentence was dropped, of the reasons that name nothing further (a dropped
-    citation's "reason"; the pipeline reads it as it is)."""
+    """Why verification dropped a sentence, set where it is dropped (a dropped citation's
+    "reason"; the other reasons name the words its lines do not say): read as it is by the
+    pipeline, the CLI and the eval, never parsed."""
 
     REPEATS_QUESTION = "the sentence only repeats the question"
     UNCLEAR_FIGURE = "OCR read the figure with low confidence: it could not be read clearly"
+
 
 @dataclass
 class Verified:
