@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     # reads images and PDF pages without text; eval/bench_ocr.py chose the default
     ocr: Annotated[OcrEngine, BeforeValidator(_word)] = "tesseract"
     ocr_max_pages: int = Field(1000, ge=1)  # a file with more pages to OCR is skipped, saying so
+    ocr_max_pixels: int = Field(100_000_000, ge=1)  # a bigger image is skipped before decoding
     max_question_chars: int = 2000  # a longer question is an error, on every backend
     top_k: int = 5
     retrieval: Annotated[Retrieval, BeforeValidator(_word)] = "hybrid"

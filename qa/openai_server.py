@@ -130,7 +130,7 @@ def _text(content: Any, i: int) -> str:
 def reply_text(answer: Answer) -> str:
     if not answer.citations:
         return answer.text
-    sources = "\n".join(f'[{i}] {c.label} "{c.quote}"' for i, c in enumerate(answer.citations, 1))
+    sources = "\n".join(f'[{i}] {c.marked} "{c.quote}"' for i, c in enumerate(answer.citations, 1))
     return f"{answer.text}\n\nSources:\n{sources}"
 
 

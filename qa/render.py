@@ -13,5 +13,5 @@ def _short(quote: str, width: int = 100) -> str:
 def format_answer(answer: Answer) -> str:
     lines = [answer.text]
     for i, c in enumerate(answer.citations, 1):
-        lines.append(f'[{i}] {c.label}  "{_short(c.quote)}"')
+        lines.append(f'[{i}] {c.marked}  "{_short(c.quote)}"')
     return "\n".join(lines)

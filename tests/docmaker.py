@@ -80,6 +80,24 @@ def text_image(lines: list[str], *, size: tuple[int, int] = (1400, 400)) -> byte
     return buf.getvalue()
 
 
+def blank_png(width: int, height: int) -> bytes:
+    """A white PNG of any size, about 0.1 kB a megapixel: one bit a pixel, written row by
+    row, never held whole."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    squeeze = zlib.compressobj(9)
+    row = b"\0" + b"\xff" * ((width + 7) // 8)  # filter 0, then the row's bits
+    data = b"".join(squeeze.compress(row) for _ in range(height)) + squeeze.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit grey
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data)
+            + chunk(b"IEND", b""))
+
+
 def scan_pdf(pages: list[list[str]]) -> bytes:
     """An image-only PDF of letter pages scanned at 200 dpi, one page per list of lines."""
     from PIL import Image

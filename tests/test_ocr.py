@@ -242,3 +242,116 @@ def test_a_scan_of_more_pages_than_the_limit_is_skipped_before_any_is_read(tmp_p
     assert time.monotonic() - began < 1 and not (tmp_path / "cache").exists()  # nothing read
     two = dm.text_and_scan_pdf(["Harbour report"], SCAN)  # one page to read: under the limit
     assert read_view("mixed.pdf", two, ocr=ocr).page(2) == SCAN
+
+
+# A scan torn along its top edge: the last word of lines 2 and 3 lost its upper half, so OCR
+# reads those lines with low confidence; the figure 4180 itself is printed clearly.
+TORN = ["Harbour notes for the spring season",
+        "The ferry timetable is posted at the pier (smudged)",
+        "The harbour dues were 4180 euros (smudged)",
+        "Dues are paid at the pier office by 14 May."]
+
+
+def torn_scan() -> bytes:
+    page = Image.open(io.BytesIO(dm.text_image(TORN, size=(1400, 500))))
+    draw = ImageDraw.Draw(page)
+    for n in (1, 2):  # lines are drawn at y = 60 + 90 n, 36 px high
+        left = 60 + int(draw.textlength(TORN[n].rsplit("(", 1)[0], font=dm.font()))
+        draw.rectangle((left + 12, 60 + 90 * n, left + 200, 60 + 90 * n + 26), fill=255)
+    buf = io.BytesIO()
+    page.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def torn(tmp_path_factory):
+    """The torn scan ingested; (its path, the index, the OCR cache)."""
+    root = tmp_path_factory.mktemp("torn")
+    (root / "docs").mkdir()
+    scan = root / "docs" / "dues.png"
+    scan.write_bytes(torn_scan())
+    with QA(root / "ix", backend="extractive", cache_dir=root / "cache") as qa:
+        report = qa.ingest(root / "docs")
+    # the premise, as this tesseract reads the scan: lines 2 and 3 unsure, 1 and 4 clear
+    assert report.unsure == [(str(scan), 1, 2), (str(scan), 1, 3)], report
+    return scan, root / "ix", root / "cache"
+
+
+def test_a_cited_line_ocr_was_unsure_of_is_marked_with_its_confidence(torn):
+    from qa.render import format_answer
+    from qa.ui.render import sources_html
+
+    scan, index, cache = torn
+    with QA(index, backend="extractive", cache_dir=cache) as qa:
+        answer = qa.ask("Where is the ferry timetable posted?")
+        clear = qa.ask("By which date are the dues paid at the pier office?")
+    assert not answer.refused and "posted at the pier" in answer.text
+    [cite] = answer.citations
+    assert cite.label == f"{scan} p.1 L2" and cite.confidence is not None
+    assert cite.unsure and 0 <= cite.confidence < 0.5
+    shown = f"confidence {cite.confidence:.2f}"
+    assert f"[1] ~{scan} p.1 L2 ({shown})" in format_answer(answer)
+    assert answer.to_dict()["citations"][0]["confidence"] == cite.confidence
+    assert answer.to_dict()["citations"][0]["unsure"] is True
+    panel = sources_html(answer)
+    assert panel.count('class="qa-unsure"') == 2 and ">~</span>" in panel and shown in panel
+    # a clear line of the same scan: its confidence is given, and nothing is marked
+    assert not clear.refused and "14 May" in clear.text
+    [sure] = clear.citations
+    assert sure.label == f"{scan} p.1 L4" and sure.confidence is not None and not sure.unsure
+    assert f"[1] {scan} p.1 L4  " in format_answer(clear) and "~" not in format_answer(clear)
+    assert clear.to_dict()["citations"][0]["confidence"] == sure.confidence
+    assert "qa-unsure" not in sources_html(clear)
+
+
+def test_a_figure_only_an_unsure_line_states_supports_no_answer(torn):
+    from qa.ask.verify import NOT_VERIFIED, Drop
+
+    _, index, cache = torn
+    with QA(index, backend="extractive", cache_dir=cache) as qa:
+        answer = qa.ask("How much were the harbour dues?")
+    assert answer.refused and "4180" not in answer.text and not answer.citations
+    assert answer.debug["refused_because"] == NOT_VERIFIED  # qa ask gives the reasons
+    unclear = [d for d in answer.debug["dropped"] if d["reason"] == Drop.UNCLEAR_FIGURE]
+    assert unclear and all(d["unclear"] == ["4180"] and d["start_line"] == 3 for d in unclear)
+
+
+def test_an_image_too_large_is_skipped_from_its_header_and_the_rest_of_the_folder_indexed(
+        tmp_path):
+    """QA_OCR_MAX_PIXELS (100 megapixels) is checked before an image is decoded; PIL's own
+    limit, at 179 megapixels, gives the same kind of reason rather than a traceback."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "poster.png").write_bytes(dm.blank_png(12_000, 9_000))  # 108 megapixels
+    (docs / "mural.png").write_bytes(dm.blank_png(20_000, 20_000))  # over PIL's limit
+    (docs / "notes.txt").write_text("The orchard behind the harbour has 31 pear trees.\n")
+    assert sum(p.stat().st_size for p in docs.iterdir()) < 200_000
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=tmp_path / "cache") as qa:
+        report = qa.ingest(docs)
+    assert report.added == [str(docs / "notes.txt")]
+    assert sorted(report.skipped) == [
+        (str(docs / "mural.png"),
+         "image too large: more pixels than PIL decodes (cap 100 megapixels, QA_OCR_MAX_PIXELS)"),
+        (str(docs / "poster.png"),
+         "image too large: 12000x9000 pixels (cap 100 megapixels, QA_OCR_MAX_PIXELS)")]
+    album = tmp_path / "album.tif"  # each frame of a TIFF is checked, against the setting
+    frames = [Image.new("L", size, 255) for size in ((1000, 1000), (2000, 1500))]
+    frames[0].save(album, "TIFF", save_all=True, append_images=frames[1:])
+    with QA(tmp_path / "ix", backend="extractive", cache_dir=tmp_path / "cache",
+            ocr_max_pixels=2_000_000) as qa:
+        assert qa.ingest(album).skipped == [
+            (str(album), "image too large: 2000x1500 pixels (cap 2 megapixels, QA_OCR_MAX_PIXELS)")]
+
+
+def test_a_near_blank_scan_is_skipped_as_no_text_found():
+    """Dust and a faint fold on an empty page are no text."""
+    page = Image.new("L", (1400, 400), 250)
+    draw = ImageDraw.Draw(page)
+    for n in range(40):
+        x, y = (n * 337) % 1400, (n * 131) % 400
+        draw.ellipse((x, y, x + 3, y + 3), fill=120 + n * 2)
+    draw.line((0, 380, 1400, 382), fill=225, width=2)
+    buf = io.BytesIO()
+    page.save(buf, "PNG")
+    with pytest.raises(Skip, match=r"^no text found by OCR \(tesseract\)$"):
+        read_view("empty.png", buf.getvalue(), ocr=Ocr("tesseract"))

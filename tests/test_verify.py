@@ -113,3 +113,38 @@ def test_file_changed_after_ingest_fails_verification(tmp_path, seed_copy):
     ans = ask_with(tmp_path / "ix", (TRUE_CLAIM, [Proposal(str(doc), 30, 30, None, "[A]")]))
     assert ans.refused
     assert ans.debug["dropped"][0]["reason"] == "file changed since it was ingested"
+
+
+def test_a_figure_is_supported_by_a_line_ocr_read_clearly_and_never_by_unsure_lines_alone():
+    """OCR's confidence in each line is recorded at ingest (``Scanned``, on the chunk): a figure
+    that only unsure lines hold is dropped with its reason; one a clear line also holds is not,
+    and the citation carries the least confidence of its lines (None for a text file's)."""
+    from qa import Passage
+    from qa._hashing import sha256_text
+    from qa.ask.verify import Drop, verify
+    from qa.types import Chunk, Scanned
+
+    lines = ["Harbour dues", "The harbour dues were 4180 euros", "Paid by 14 May, 4180 euros"]
+    text = "\n".join(lines)
+
+    def check(confidences, claim, first, last, *, scan=True):
+        scanned = tuple(Scanned(n, (0.1, 0.1, 0.9, 0.2), c)
+                        for n, c in enumerate(confidences, 1)) if scan else ()
+        chunk = Chunk("dues.png", 1, 3, text, sha256_text(text), page=1, scanned=scanned)
+        draft = Draft(claim, [Proposal("dues.png", first, last, None, "[A]", claim)])
+        return verify(draft, [Passage(chunk, 1.0)], lambda source, page: lines,
+                      question="How much were the harbour dues?")
+
+    said = "The harbour dues were 4180 euros"
+    unsure = check([0.9, 0.3, 0.9], said, 2, 2)
+    assert not unsure.citations and not unsure.sentences
+    [dropped] = unsure.dropped
+    assert dropped["reason"] == Drop.UNCLEAR_FIGURE and dropped["unclear"] == ["4180"]
+    clear = check([0.9, 0.8, 0.9], said, 2, 2)
+    assert clear.sentences == {0} and clear.citations[0].confidence == 0.8
+    both = check([0.9, 0.3, 0.9], said, 2, 3)  # line 3, read clearly, also says 4180
+    assert both.sentences == {0} and both.citations[0].confidence == 0.3
+    words = check([0.9, 0.3, 0.9], "The harbour dues are paid by 14 May", 2, 3)
+    assert words.sentences == {0}  # 14 is on the clear line 3
+    text_file = check([], said, 2, 2, scan=False)
+    assert text_file.sentences == {0} and text_file.citations[0].confidence is None

@@ -130,6 +130,17 @@ def miscolumned(claim: str, rows: list[Row]) -> list[str]:
     return [t.text for t in tokens(claim) if t.key in others]
 
 
+def unclear(claim: str, lines: list[tuple[str, bool]], question: str) -> list[str]:
+    """Figures of ``claim`` (tokens with a digit that the question does not say) that only
+    unsure lines hold: ``lines`` are the cited lines, each with whether OCR read it with low
+    confidence. A blurred "4,180" may be read "416", so such a figure supports nothing alone."""
+    asked = keys(question)
+    held = [(keys(text), doubtful) for text, doubtful in lines]
+    return [t.text for t in tokens(claim)
+            if any(c.isdigit() for c in t.key) and t.key not in asked
+            and any(t.key in k for k, _ in held) and all(d for k, d in held if t.key in k)]
+
+
 def adds_nothing(claim: str, question: str) -> bool:
     """The sentence only repeats the question ("Estonian Prime Minister [1]" to "who is ...")."""
     return not (keys(claim) - keys(question))

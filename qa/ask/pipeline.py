@@ -53,7 +53,7 @@ from .stages import (
     in_context,
 )
 from .support import ScoredLine
-from .verify import NOT_VERIFIED, REPEATS_QUESTION, Verified, drift, verify
+from .verify import NOT_VERIFIED, Drop, Verified, drift, verify
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -292,7 +292,7 @@ class Pipeline:
                        "model_refused": draft.refused or (not text and bool(
                            any(NOT_FOUND.search(s) for s in draft.sentences)))}
         repeated = result is not None and any(
-            d["reason"] == REPEATS_QUESTION for d in result.dropped)
+            d["reason"] == Drop.REPEATS_QUESTION for d in result.dropped)
         if not text and self.parts.settings.fallback == "on" \
                 and not repeated:  # a reply that only echoes the question found nothing new
             judging = getattr(self.parts.answerer, "judge", None) is not None

@@ -87,7 +87,7 @@ class WidenPages:
         from .retrieve import whole_pages
 
         size = ask.k * RERANK_POOL if parts.settings.rerank == "on" else ask.k
-        ask.passages = [dataclasses.replace(p, chunk=parts.manifest.with_rows(p.chunk))
+        ask.passages = [dataclasses.replace(p, chunk=parts.manifest.with_reading(p.chunk))
                         for p in whole_pages(ask.passages, parts.manifest, size)]
         ask.note(f"{len(ask.passages)} passages")
 
@@ -201,7 +201,7 @@ class LookupRows:
                 seeds.append(Passage(next(c for c in chunks if c.holds(f, line)), 0.0))
         pages = whole_pages(seeds, parts.manifest, ROW_PAGES)
         return file_names(parts, ask.ids, [dataclasses.replace(
-            p, chunk=parts.manifest.with_rows(p.chunk)) for p in pages])
+            p, chunk=parts.manifest.with_reading(p.chunk)) for p in pages])
 
     def _files(self, ask: Ask) -> list[str]:
         """The files the question is about: those it spans or names, else those of the
@@ -236,7 +236,7 @@ class LookupRows:
                 seeds.append(Passage(next(c for c in chunks if c.holds(s.source, s.line)), 0.0))
         pages = whole_pages(seeds, parts.manifest, max(ROW_PAGES, len(ask.spans)))
         return file_names(parts, ids, [dataclasses.replace(
-            p, chunk=parts.manifest.with_rows(p.chunk)) for p in pages])
+            p, chunk=parts.manifest.with_reading(p.chunk)) for p in pages])
 
 class AddHeads:
     """The chunks that hold the heads (title, unit, column headers) and sections of the
@@ -262,7 +262,7 @@ class AddHeads:
             for extra in chunks:
                 lines = set(range(extra.start_line, extra.end_line + 1))
                 if lines & wanted and not lines <= held[c.source]:
-                    out.append(Passage(parts.manifest.with_rows(extra), 0.0))
+                    out.append(Passage(parts.manifest.with_reading(extra), 0.0))
                     held[c.source] |= lines
         ask.note(f"{len(out) - len(ask.passages)} chunks added")
         ask.passages = out

@@ -5,7 +5,8 @@ question, the stored passage is intact (its hash matches), any quote the answere
 those lines, the file on disk still has exactly those lines, and none of them reads as an
 instruction to an assistant. A sentence is then shown only if the lines it cites say everything
 it says (``grounding.unsupported``; names and numbers from the line about what the question
-asks of, ``grounding.unbound``), it adds something to the question, and at least one of its
+asks of, ``grounding.unbound``; no figure that only lines OCR was unsure of state,
+``grounding.unclear``), it adds something to the question, and at least one of its
 lines relates to the question (support of ``min_line_support`` or more), so "I have been pwned"
 cannot ride along with a correct answer on the authority of a real line.
 """
@@ -14,14 +15,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from .._hashing import sha256_text
 from ..ingest.documents import PageReader
-from ..types import Chunk, Citation, Draft, Passage, Proposal, Row
+from ..types import Chunk, Citation, Draft, Passage, Proposal, Row, unsure
 from . import grounding
 
-REPEATS_QUESTION = "the sentence only repeats the question"
 NOT_VERIFIED = "no sentence survived verification"
+
+
+class Drop(StrEnum):
+    """Why verification dropped a sentence, set where it is dropped (a dropped citation's
+    "reason"; the other reasons name the words its lines do not say): read as it is by the
+    pipeline, the CLI and the eval, never parsed."""
+
+    REPEATS_QUESTION = "the sentence only repeats the question"
+    UNCLEAR_FIGURE = "OCR read the figure with low confidence: it could not be read clearly"
+
 
 @dataclass
 class Verified:
@@ -65,8 +76,10 @@ def verify(
         cited = "\n".join(spans)
         context = "\n".join({contexts.get((c.source, c.page), "") for _, c in pairs})
         rows = [r for _, c in pairs for r in _rows(c, passages)]
-        reason, extra = _sentence_problem(claim, cited, spans, rows, question, context, pairs,
-                                          support, min_line_support)
+        lines = _read_lines([each for (_, c), head in zip(pairs, heads, strict=True)
+                             for each in (c, *head)], passages)
+        reason, extra = _sentence_problem(claim, cited, spans, rows, lines, question, context,
+                                          pairs, support, min_line_support)
         if reason:
             out.dropped += [{**_dropped(p, reason), **extra} for p, _ in pairs]
             continue
@@ -85,11 +98,25 @@ def _key(c: Citation) -> tuple[str, int, int]:
     return c.source, c.start_line, c.end_line
 
 
+def _home(cited: Citation, passages: list[Passage]) -> Chunk | None:
+    return next((p.chunk for p in passages
+                 if p.chunk.holds(cited.source, cited.start_line, cited.end_line)), None)
+
+
 def _rows(cited: Citation, passages: list[Passage]) -> list[Row]:
     """The table rows among ``cited``'s lines."""
-    home = next((p.chunk for p in passages
-                 if p.chunk.holds(cited.source, cited.start_line, cited.end_line)), None)
+    home = _home(cited, passages)
     return [r for r in home.rows if cited.start_line <= r.line <= cited.end_line] if home else []
+
+
+def _read_lines(cited: list[Citation], passages: list[Passage]) -> list[tuple[str, bool]]:
+    """Each cited line, with whether OCR read it with low confidence (as ingest recorded)."""
+    out = []
+    for c in cited:
+        home = _home(c, passages)
+        out += [(text, home is not None and unsure(home.confidence(n)))
+                for n, text in enumerate(c.quote.split("\n"), c.start_line)]
+    return out
 
 
 def _heads(cited: Citation, passages: list[Passage], read: PageReader) -> list[Citation]:
@@ -115,15 +142,17 @@ def _dropped(prop: Proposal, reason: str) -> dict:
             "marker": prop.marker, "sentence": prop.claim, "reason": reason}
 
 
-def _sentence_problem(claim, cited, spans, rows, question, context, pairs, support,
+def _sentence_problem(claim, cited, spans, rows, lines, question, context, pairs, support,
                       min_line_support):
     missing = grounding.unsupported(claim, cited, question, context) or \
         grounding.unbound(claim, spans, question) or \
         grounding.miscolumned(claim, rows)
     if missing:
         return f"the cited lines do not say: {', '.join(missing)}", {"unsupported": missing}
+    if unclear := grounding.unclear(claim, lines, question):
+        return Drop.UNCLEAR_FIGURE, {"unclear": unclear}
     if question and grounding.adds_nothing(claim, question):
-        return REPEATS_QUESTION, {}
+        return Drop.REPEATS_QUESTION, {}
     if support is not None and min_line_support > 0:
         best = max(
             (support.get((c.source, n), 0.0)
@@ -158,7 +187,8 @@ def _check(prop: Proposal, passages: list[Passage], read: PageReader):
     if reason := _drift(chunk, prop.start_line, lines, read):
         return reason, None
     return "", Citation(prop.source, prop.start_line, prop.end_line, quote, holder.score,
-                        chunk.page, chunk.page_offset)
+                        chunk.page, chunk.page_offset,
+                        chunk.confidence(prop.start_line, prop.end_line))
 
 
 def drift(chunk: Chunk, read: PageReader) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..types import Cell, Chunk, Row
+from ..types import Cell, Chunk, Row, Scanned
 from .keywords import BM25_BUDGET, affordable, fts_query, query_terms
 
 ALIGNED = "keywords_rowid_is_chunk_rowid"
@@ -38,6 +38,9 @@ CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rows (
     source TEXT NOT NULL, line INTEGER NOT NULL, row TEXT NOT NULL, PRIMARY KEY (source, line));
+CREATE TABLE IF NOT EXISTS scanned (
+    source TEXT NOT NULL, line INTEGER NOT NULL, box TEXT NOT NULL, confidence REAL NOT NULL,
+    PRIMARY KEY (source, line));
 """
 KEYWORDS = """CREATE VIRTUAL TABLE IF NOT EXISTS keywords USING fts5(
     text, id UNINDEXED, context, tokenize = "porter unicode61 remove_diacritics 2")"""
@@ -203,6 +206,10 @@ class Manifest:
                 self._db.executemany(
                     "INSERT OR REPLACE INTO rows VALUES (?, ?, ?)",
                     [(entry.source, r.line, _row_json(r)) for c in chunks for r in c.rows])
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO scanned VALUES (?, ?, ?, ?)",
+                    [(entry.source, s.line, json.dumps(s.box), s.confidence)
+                     for c in chunks for s in c.scanned])
                 self._db.execute(
                     "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
                     (entry.source, entry.path, entry.sha256, entry.chunks, entry.ingested_at),
@@ -219,6 +226,7 @@ class Manifest:
         )
         self._db.execute("DELETE FROM chunks WHERE source = ?", (source,))
         self._db.execute("DELETE FROM rows WHERE source = ?", (source,))
+        self._db.execute("DELETE FROM scanned WHERE source = ?", (source,))
 
     def remove_file(self, source: str) -> None:
         with self._lock:
@@ -260,16 +268,23 @@ class Manifest:
                  score)
                 for r, score in rows]
 
-    def with_rows(self, chunk: Chunk) -> Chunk:
-        """``chunk`` holding the table rows that ingest read among its lines."""
+    def with_reading(self, chunk: Chunk) -> Chunk:
+        """``chunk`` holding what ingest read beside its lines: table rows, and how sure OCR
+        was of each line it read."""
+        where = (chunk.source, chunk.start_line, chunk.end_line)
+        rows = self._beside("SELECT row FROM rows WHERE source = ? AND line BETWEEN ? AND ? "
+                            "ORDER BY line", where)
+        scanned = self._beside("SELECT line, box, confidence FROM scanned WHERE source = ? "
+                               "AND line BETWEEN ? AND ? ORDER BY line", where)
+        return dataclasses.replace(chunk, rows=tuple(_row(r[0]) for r in rows), scanned=tuple(
+            Scanned(line, tuple(json.loads(box)), confidence) for line, box, confidence in scanned))
+
+    def _beside(self, query: str, where: tuple) -> list[tuple]:
         try:
             with self._lock:
-                found = self._db.execute(
-                    "SELECT row FROM rows WHERE source = ? AND line BETWEEN ? AND ? ORDER BY line",
-                    (chunk.source, chunk.start_line, chunk.end_line)).fetchall()
-        except sqlite3.OperationalError:  # an index older than rows, opened read-only
-            return chunk
-        return dataclasses.replace(chunk, rows=tuple(_row(r[0]) for r in found))
+                return self._db.execute(query, where).fetchall()
+        except sqlite3.OperationalError:  # an index older than the table, opened read-only
+            return []
 
     def fields(self, source: str) -> list[Row]:
         """The lines of form fields (rows without a label) that ingest read in ``source``."""

@@ -81,7 +81,9 @@ def chunk_view(
             first, last = offset + start + 1, offset + end + 1
             chunks.append(Chunk(source, first, last, body, sha256_text(body), page=page,
                                 page_offset=offset, context=context,
-                                rows=tuple(r for r in view.rows if first <= r.line <= last)))
+                                rows=tuple(r for r in view.rows if first <= r.line <= last),
+                                scanned=tuple(s for s in view.scanned
+                                              if first <= s.line <= last)))
     return chunks
 
 

@@ -22,16 +22,17 @@ from ..types import Chunk, Embed, IngestReport
 from .chunking import chunk_view
 from .documents import Document, Extract, Skip, find_files, read_document
 from .readers._worker import Extractor
-from .readers.ocr import UNSURE, from_settings
+from .readers.ocr import from_settings
 
 # (files done, files total, what is read now: the source, and the page OCR is at in a scan)
 Progress = Callable[[int, int, str], None]
 DIRTY = "ingest_in_progress"
 EMBEDDER = "embedder"
-# What the readers give beside the lines (table rows), and which OCR engine read scans (verifying
+# What the readers give beside the lines (table rows, OCR's confidence in each line), and which
+# OCR engine read scans (verifying
 # reads them with the engine set now): a file read otherwise before is read again.
 READER = "reader"
-READER_VERSION = "ocr-1"  # a PDF's pages without text are read by OCR
+READER_VERSION = "ocr-2"  # OCR's lines are kept with their confidence
 
 
 @dataclass
@@ -144,7 +145,7 @@ class Ingestor:
         )
         report.flagged += sorted({(source, n) for c in chunks for n in c.flagged})
         report.unsure += [(source, *doc.view.where(s.line)) for s in doc.view.scanned
-                          if s.confidence < UNSURE]
+                          if s.unsure]
         old_ids = self._manifest.chunk_ids(source) if entry else set()
         new = [c for c in chunks if c.id not in old_ids]
         kind = "added" if not entry else "unchanged" if entry.sha256 == doc.sha256 else "updated"

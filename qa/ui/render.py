@@ -28,6 +28,7 @@ from .pages import PagePicture
 
 CONTEXT = 3  # lines shown around a cited range
 FLAG_TITLE = "reads as an instruction to an assistant: never used as support"
+UNSURE_TITLE = "read by OCR with low confidence: the quote may be a misreading"
 
 
 def _asset(name: str) -> str:
@@ -50,7 +51,7 @@ class _Fragments(Protocol):
     def sources(self, turn: int, question: str, rewritten: str, refused: bool,
                 closest: list[Markup], cards: list[Markup], uncited: list[Markup]) -> Markup: ...
     def citation(self, card: str, i: int, c: Citation, body: Markup,
-                 image: Markup | str) -> Markup: ...
+                 image: Markup | str, unsure_title: str) -> Markup: ...
     def page(self, number: int, lines: str, src: str, alt: str,
              size: tuple[int, int] | None) -> Markup: ...
     def reading(self, turn: int, question: str, cards: list[Markup]) -> Markup: ...
@@ -195,7 +196,7 @@ def _citation_html(
     lines = {**around, **{c.first + k: t for k, t in enumerate(quoted)}}
     body = _lines_html(lines, range(c.first, c.last + 1))
     return _HTML.citation(_card_id(turn, i), i, c, body,
-                          _page_html(c, picture(c) if c.page else None))
+                          _page_html(c, picture(c) if c.page else None), UNSURE_TITLE)
 
 
 def _page_html(c: Citation, png: bytes | None) -> Markup | str:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from functools import partial
 from typing import TYPE_CHECKING
 
 from ...types import Scanned
 from . import View
 from ._skip import Skip
-from .ocr import too_many
+from .ocr import too_large, too_many
 
 if TYPE_CHECKING:
     from .ocr import Ocr, OnPage
@@ -26,11 +27,16 @@ def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) ->
     from PIL import Image, UnidentifiedImageError
 
     try:
-        image = Image.open(io.BytesIO(raw))
-        image.load()
+        with warnings.catch_warnings():  # QA_OCR_MAX_PIXELS decides, not PIL's warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(raw))  # the header only
+            _fits(image, ocr)
+            image.load()
     except UnidentifiedImageError:
         raise Skip("not a readable image (corrupt, truncated or not an image)") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError:  # PIL's own limit, twice its warning's
+        raise Skip(too_large(None, ocr)) from None
+    except (OSError, ValueError) as exc:
         raise Skip(f"not a readable image (corrupt or truncated): {exc}") from None
     count = getattr(image, "n_frames", 1)
     if count > ocr.max_pages:
@@ -40,6 +46,8 @@ def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) ->
     pages: list[int] = []
     scanned: list[Scanned] = []
     for number in range(1, count + 1):
+        image.seek(number - 1)  # a frame's header: each may be of its own size
+        _fits(image, ocr)
         read = ocr.page(sha256, number, partial(frame, image, number - 1))
         if on_page is not None:
             on_page(number, count)
@@ -49,6 +57,13 @@ def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) ->
     if not any(lines):
         raise Skip(f"no text found by OCR ({ocr.engine})")
     return View(lines, pages, scanned=tuple(scanned))
+
+
+def _fits(image, ocr: Ocr) -> None:
+    """Skip an image (a frame) of more pixels than ``ocr`` decodes, from its header alone."""
+    width, height = image.size
+    if width * height > ocr.max_pixels:
+        raise Skip(too_large((width, height), ocr))
 
 
 def frame(image, index: int):

@@ -36,9 +36,6 @@ if TYPE_CHECKING:
 
 DPI = 300  # a PDF page is drawn this fine for OCR (bench_ocr: tesseract reads more than at 200)
 GROUPING = "2"  # the version of ``group`` and the cached lines: a change reads pages again
-# A line with a word read below this confidence is marked unsure: on 23 bench pages 57 of the
-# 65 tesseract lines below it differ from the text layer (of 834 lines, 123 differ).
-UNSURE = 0.5
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -181,13 +178,15 @@ def engine(name: str) -> Engine:
 @dataclass(frozen=True)
 class Ocr:
     """How pages without text are read: the engine's name, the folder its lines are kept in
-    (None: not kept), how finely a PDF page is drawn for it, and the most pages of one file
-    it reads (a file with more is skipped, saying so, before any is read)."""
+    (None: not kept), how finely a PDF page is drawn for it, the most pages of one file it
+    reads (a file with more is skipped, saying so, before any is read) and the most pixels of
+    an image it decodes (a bigger one would take memory and minutes; skipped the same way)."""
 
     engine: str
     cache: Path | None = None
     dpi: int = DPI
     max_pages: int = 1000
+    max_pixels: int = 100_000_000
 
     def page(self, sha256: str, number: int, draw: Callable[[], Image]) -> list[Line]:
         """The lines of page ``number`` of the file with that hash; ``draw`` renders the page,
@@ -220,13 +219,23 @@ def from_settings(settings: Settings) -> Ocr | None:
     """The OCR that ``QA_OCR`` names, its lines kept under ``QA_CACHE_DIR``; None when off."""
     if settings.ocr == "off":
         return None
-    return Ocr(settings.ocr, settings.cache_dir / "ocr", max_pages=settings.ocr_max_pages)
+    return Ocr(settings.ocr, settings.cache_dir / "ocr", max_pages=settings.ocr_max_pages,
+               max_pixels=settings.ocr_max_pixels)
 
 
 def too_many(pages: int, ocr: Ocr) -> str:
     """Why a file with ``pages`` to read by OCR, over the limit, is skipped."""
     return (f"{pages} pages need OCR, more than QA_OCR_MAX_PAGES ({ocr.max_pages}) allows: "
             "raise it to read them")
+
+
+def too_large(size: tuple[int, int] | None, ocr: Ocr) -> str:
+    """Why an image of ``size`` (width, height; None: more pixels than PIL will decode) is
+    skipped."""
+    cap = f"cap {ocr.max_pixels / 1e6:g} megapixels, QA_OCR_MAX_PIXELS"
+    if size is None:
+        return f"image too large: more pixels than PIL decodes ({cap})"
+    return f"image too large: {size[0]}x{size[1]} pixels ({cap})"
 
 
 def group(pieces: list[Piece], width: int, height: int) -> list[Line]:
