@@ -50,8 +50,10 @@ def test_to_dict_has_the_documented_shape(seeded_qa):
     d = seeded_qa.ask("Which leader voiced support for Macron's stance?").to_dict()
     assert set(d) == {"answer", "refused", "citations", "retrieved"}
     for item in d["citations"]:
-        assert set(item) == {"source", "page", "start_line", "end_line", "quote", "score"}
+        assert set(item) == {"source", "page", "start_line", "end_line", "quote", "score",
+                             "confidence", "unsure"}
         assert item["source"] == SOURCE and item["page"] is None
+        assert item["confidence"] is None and item["unsure"] is False  # not read by OCR
     for item in d["retrieved"]:
         assert set(item) == {"source", "page", "start_line", "end_line", "quote", "score",
                              "flagged", "changed"}
