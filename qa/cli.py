@@ -109,10 +109,30 @@ def cmd_collections(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_conversations(args: argparse.Namespace) -> int:
+    import time
+
+    from .config import Settings
+    from .conversations import Conversations
+
+    saved = Conversations(Settings.from_env(index_dir=args.index).index_dir)
+    if args.action == "export":
+        if args.id is None:
+            raise InputError("which conversation? qa conversations export ID (qa conversations"
+                             " list shows them)")
+        print(saved.export_markdown(args.id, args.user))
+        return 0
+    for c in saved.list(args.user):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated))
+        print(f"{c.id}\t{c.collection}\t{when}\t{c.title}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .ui.app import serve  # imports Gradio: only when serving
 
-    serve(index_dir=args.index, chroma_url=args.chroma_url, host=args.host, port=args.port)
+    serve(index_dir=args.index, chroma_url=args.chroma_url, collection=args.collection,
+          host=args.host, port=args.port)
     return 0
 
 
@@ -222,6 +242,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON list")
     _common(p)
     p.set_defaults(func=cmd_collections)
+
+    p = sub.add_parser("conversations", help="the conversations saved by the chat UI")
+    p.add_argument("action", choices=["list", "export"], help="list them, or print one as"
+                   " Markdown, each citation with its lines quoted")
+    p.add_argument("id", nargs="?", type=int, metavar="ID", help="the conversation to export")
+    p.add_argument("--user", help="whose (the UI's login name); without: those saved without"
+                   " a login")
+    p.add_argument("--index", metavar="DIR", help="index directory (QA_INDEX_DIR, default .qa)")
+    p.set_defaults(func=cmd_conversations)
 
     p = sub.add_parser("serve", help="open the chat UI in the browser (Gradio)")
     p.add_argument("--host", help="address to bind (QA_HOST, default 127.0.0.1)")

@@ -350,12 +350,14 @@ def serve(
     *,
     index_dir: str | None = None,
     chroma_url: str | None = None,
+    collection: str | None = None,
     host: str | None = None,
     port: int | None = None,
 ) -> None:
     """Open the index and serve the UI until interrupted (``qa serve``)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
-    settings = Settings.from_env(index_dir=index_dir, chroma_url=chroma_url, host=host, port=port)
+    settings = Settings.from_env(index_dir=index_dir, chroma_url=chroma_url,
+                                 collection=collection, host=host, port=port)
     auth = parse_auth(settings.ui_auth)
     with QA(settings=settings) as qa:
         _warm_up(qa)
