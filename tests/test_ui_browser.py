@@ -642,6 +642,146 @@ def test_login_is_required_when_configured(browser, tmp_path):
         srv.stop()
 
 
+# -- collections and saved conversations ----------------------------------------------------
+HR = "Parental leave at Northwind is 16 weeks for every employee, paid in full.\n"
+DENTAL = "Dental cover at Northwind pays 80 percent of every check-up.\n"
+ENG = "The Northwind build server runs Debian 13 and compiles with GCC 14.\n"
+ASK_HR = "How long is parental leave at Northwind?"
+ASK_DENTAL = "How much of a check-up does dental cover at Northwind pay?"
+ASK_ENG = "Which compiler does the Northwind build server use?"
+REFUSED = "The documents don't say"
+
+
+@pytest.fixture(scope="module")
+def teams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Path]]:
+    """`qa serve` over collections hr (two files) and eng (one), started on hr; and the
+    folder that holds the documents and the index."""
+    work = tmp_path_factory.mktemp("ui-teams")
+    for name, files in (("hr", {"hr.txt": HR, "dental.txt": DENTAL}), ("eng", {"eng.txt": ENG})):
+        (work / name).mkdir()
+        for file, text in files.items():
+            (work / name / file).write_text(text)
+        out = run_qa("ingest", str(work / name), "--index", str(work / "index"),
+                     "--collection", name)
+        assert out.returncode == 0, out.stderr
+    srv = Server(work / "index", work / "serve.log", QA_COLLECTION="hr")
+    yield srv, work
+    srv.stop()
+    assert "Traceback" not in srv.log.read_text()
+
+
+@pytest.fixture
+def team_page(browser, teams):
+    context = browser.new_context(viewport=DESKTOP)
+    pg = context.new_page()
+    pg.goto(teams[0].url)
+    pg.wait_for_selector("#qa-question textarea")
+    pg.wait_for_function("document.querySelector('#qa-header').innerText.includes('2 files')")
+    yield pg
+    context.close()
+
+
+_PICKED = """([files]) => {  // the collection's header, and a new conversation
+  const header = document.querySelector('#qa-header').innerText;
+  return header.includes(files) && !document.querySelector('#qa-chat [data-testid=bot]');
+}"""
+
+
+def pick(pg, name: str, files: str) -> None:
+    """Choose collection ``name`` in the picker; wait until the header shows its ``files``."""
+    pg.locator("#qa-collection input").click()
+    pg.get_by_role("option", name=name).click()
+    pg.wait_for_function(_PICKED, arg=[files])
+
+
+def test_a_picked_collection_answers_alone(team_page):
+    pg = team_page
+    assert pg.locator("#qa-collection input").input_value() == "hr"  # the server's own
+    pg.locator("#qa-collection input").click()
+    options = pg.get_by_role("option")
+    playwright_api.expect(options).to_have_count(2)  # the page's own list, once it is loaded
+    assert [o.inner_text().strip(" ✓\n") for o in options.all()] == ["eng", "hr"]
+    pg.keyboard.press("Escape")
+    assert "16 weeks" in ask(pg, ASK_HR) and "hr.txt:L1" in sources(pg)
+    assert ask(pg, ASK_ENG).startswith(REFUSED)  # eng's file is not in hr
+    pick(pg, "eng", "1 file")
+    assert "GCC 14" in ask(pg, ASK_ENG) and "eng.txt:L1" in sources(pg)
+    assert ask(pg, ASK_HR).startswith(REFUSED)
+    shot(pg, "desktop_collection_eng")
+
+
+def test_an_upload_goes_into_the_picked_collection(team_page, teams, tmp_path):
+    pg, (_, work) = team_page, teams
+    pick(pg, "eng", "1 file")
+    wiki = tmp_path / "wiki.txt"
+    wiki.write_text("The Northwind wiki runs MediaWiki 1.42 on the intranet.\n")
+    pg.locator("#qa-docs button.label-wrap").click()
+    pg.locator("#qa-upload input[type=file]").set_input_files([str(wiki)])
+    assert "wiki.txt\tadded" in pg.wait_for_selector("#qa-ingest table").inner_text()
+    pg.wait_for_function("document.querySelector('#qa-header').innerText.includes('2 files')")
+    assert (work / "index" / "collections" / "eng" / "uploads" / "wiki.txt").exists()
+    assert not (work / "index" / "collections" / "hr" / "uploads").exists()
+    assert "MediaWiki 1.42" in ask(pg, "Which wiki software does Northwind run?")
+    pick(pg, "hr", "2 files")
+    assert ask(pg, "Which wiki software does Northwind run?").startswith(REFUSED)
+
+
+def conversations(pg) -> list[str]:
+    """The labels of the saved conversations listed (the list opened first)."""
+    opener = pg.locator("#qa-convos button.label-wrap")
+    if "open" not in (opener.get_attribute("class") or "").split():
+        opener.click()
+    return pg.locator("#qa-conv-list label").all_inner_texts()
+
+
+def test_a_conversation_is_saved_resumed_marked_and_exported(team_page, teams):
+    pg, (_, work) = team_page, teams
+    assert "80 percent" in ask(pg, ASK_DENTAL)
+    assert "16 weeks" in ask(pg, ASK_HR)
+    conversations(pg)  # opens the list
+    pg.wait_for_function("([q]) => [...document.querySelectorAll('#qa-conv-list label')]"
+                         ".some((el) => el.innerText.startsWith(q))", arg=[ASK_DENTAL])
+    assert conversations(pg)[0].startswith(f"{ASK_DENTAL} · hr · ")  # the latest first
+    dental = work / "hr" / "dental.txt"
+    dental.write_text(DENTAL.replace("80", "60"))  # the first answer's cited line
+    pg.reload()
+    pg.wait_for_selector("#qa-question textarea")
+    conversations(pg)
+    pg.wait_for_function("document.querySelectorAll('#qa-conv-list label').length > 0")
+    assert pg.locator(BOT).count() == 0
+    pg.locator("#qa-conv-list label", has_text=ASK_DENTAL).first.click()  # resume it
+    pg.wait_for_function("document.querySelectorAll('#qa-chat [data-testid=bot]').length == 2")
+    chat = pg.locator("#qa-chat").inner_text()
+    assert ASK_DENTAL in chat and "80 percent" in chat and "16 weeks" in chat
+    note = pg.locator("#qa-notice .qa-info").inner_text()
+    assert "the file of 1 citation changed since, marked ⚠ under Sources" in note
+    assert "16 weeks" in pg.locator("#qa-src-2-1").inner_text()  # the last answer's sources
+    assert pg.locator("#qa-src-2-1 .qa-changed").count() == 0  # hr.txt is as it was
+    pg.locator(BOT).first.locator("a.qa-cite").first.click()
+    pg.wait_for_selector("#qa-src-1-1.qa-focus")
+    mark = pg.locator("#qa-src-1-1 .qa-changed")
+    assert mark.inner_text() == "⚠ file changed since this answer"
+    assert "80 percent" in pg.locator("#qa-src-1-1 .qa-hit").inner_text()  # as verified then
+    shot(pg, "desktop_resumed", full=True)
+    assert "Debian" not in ask(pg, "What was the first question about?")  # a third turn
+    with pg.expect_download() as got:
+        pg.locator("#qa-conv-export").click()
+    exported = Path(got.value.path()).read_text(encoding="utf-8")
+    assert got.value.suggested_filename.endswith(".md")
+    assert exported.startswith(f"# {ASK_DENTAL}\n") and "## 3. " in exported
+    assert "dental.txt:L1`\n\n> Dental cover at Northwind pays 80 percent" in exported
+    assert "hr.txt:L1`\n\n> Parental leave at Northwind is 16 weeks" in exported
+    pg.locator("#qa-conv-title textarea, #qa-conv-title input").fill("Dental and leave")
+    pg.locator("#qa-conv-rename").click()
+    pg.wait_for_function("[...document.querySelectorAll('#qa-conv-list label')]"
+                         ".some((el) => el.innerText.startsWith('Dental and leave · hr'))")
+    pg.locator("#qa-conv-delete").click()
+    pg.wait_for_function("![...document.querySelectorAll('#qa-conv-list label')]"
+                         ".some((el) => el.innerText.startsWith('Dental and leave'))")
+    assert pg.locator(BOT).count() == 0
+    shot(pg, "desktop_conversations", full=True)
+
+
 # -- a PDF: the cited lines on an image of their page --------------------------------------
 AAPL = Path("/work/shared/benchmarks/sec10q/docs/2022 Q3 AAPL.pdf")
 SCREENSHOTS = ROOT / "eval" / "reports" / "screenshots"

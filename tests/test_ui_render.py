@@ -13,7 +13,7 @@ from qa import QA
 from qa.errors import BackendError, InputError
 from qa.types import Answer, Chunk, Citation, Passage
 from qa.ui import render
-from qa.ui.app import parse_auth, respond, stop, upload, waiting
+from qa.ui.app import chosen, parse_auth, readable, respond, stop, upload, waiting
 from qa.ui.uploads import MAX_NAME_BYTES, safe_name, store
 
 from .conftest import SEED
@@ -77,6 +77,16 @@ def test_a_file_changed_since_verification_shows_the_quote_without_context():
 
     html = render.sources_html(_answer([_citation(30, 30)]), changed)
     assert "Estonian Prime Minister" in html and "rewritten" not in html
+
+
+def test_a_saved_citation_whose_file_changed_is_marked():
+    answer = _answer([_citation(30, 30), _citation(27, 27)])
+    html = render.sources_html(answer, _reader, changed=("", "file changed since it was ingested"))
+    first, second = html.split('id="qa-src-1-2"')
+    assert "qa-changed" not in first and 'class="qa-src qa-stale" id="qa-src-1-2"' in html
+    assert "⚠ file changed since this answer" in shown(second)
+    assert 'title="file changed since it was ingested; the lines below are as they were' in second
+    assert "qa-changed" not in render.sources_html(answer, _reader)
 
 
 def test_uncited_passages_are_folded_and_the_query_is_shown():
@@ -390,6 +400,18 @@ def test_upload_ingests_text_and_explains_what_it_skipped(tmp_path, monkeypatch)
     assert "<td><code>blank.md</code></td><td>skipped</td><td>empty file" in table
     assert "<td>unchanged</td>" in again
     assert Path("ix/uploads/notes.txt").exists() and not Path("ix/uploads/sheet.xlsx").exists()
+
+
+def test_the_browser_picks_only_a_collection_the_list_names(tmp_path):
+    with QA(tmp_path / "ix", collection="hr", backend="extractive") as qa:
+        assert readable(qa, None) == ["hr"]  # the server's own, while it is still empty
+        qa.collection("eng").ingest(SEED)
+        assert readable(qa, "ann") == ["eng", "hr"]
+        assert chosen(qa, "eng", None) is qa.collection("eng")
+        for name in ("../hr", "sales", None):
+            with pytest.raises(InputError, match="no collection"):
+                chosen(qa, name, None)
+        assert not (tmp_path / "ix" / "collections" / "sales").exists()
 
 
 def test_parse_auth():

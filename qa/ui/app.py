@@ -3,29 +3,33 @@
 Every answer comes from ``QA.stream`` and every upload goes through ``QA.ingest``; this module
 wires them to components. HTML comes from ``render``, upload handling from ``uploads``. The
 per-session conversation lives in ``gr.State``, so each browser tab has its own; the one shared
-``QA`` serves them all, with Gradio's queue limiting how many run at once.
+``QA`` serves them all, with Gradio's queue limiting how many run at once. Each answer is saved
+as a turn of the user's conversation (``qa.conversations``; ``saved`` resumes and exports one).
+The browser picks a collection by name: ``chosen`` opens it only if ``readable`` lists it, and
+every question, upload and source read goes through the ``QA`` it returns.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import Any, Literal, TypedDict
+
+import gradio as gr  # at import, so that Gradio resolves the ``gr.Request`` annotations
 
 from ..api import QA
 from ..config import Settings
+from ..conversations import Conversations
 from ..errors import InputError, NotIndexedError, QAError
 from ..ingest.documents import PageReader
 from ..ingest.readers.ocr import from_settings
 from ..types import Answer, History, Status
-from . import render
+from . import render, saved
 from .pages import PagePicture, page_picture
 from .uploads import ingest_uploads
-
-if TYPE_CHECKING:
-    import gradio as gr
 
 log = logging.getLogger("qa.ui")
 
@@ -38,6 +42,7 @@ SEED_EXAMPLES = [
 Chat = list[dict]  # Chatbot messages: {"role": ..., "content": ...}
 Panels = list[str]  # each answer's sources, in order: a marker [n] of answer t opens panel t
 Step = tuple[str, Chat, History, Panels, str, str]  # textbox, chat, turns, panels, sources, notice
+Save = Callable[[str, Answer], str]  # (question, answer) -> why it was not saved, or ""
 
 
 def respond(
@@ -48,8 +53,10 @@ def respond(
     turns: History,
     panels: Panels | None = None,
     picture: PagePicture | None = None,
+    save: Save | None = None,
 ) -> Iterator[Step]:
-    """Stream one answer into the chat; then show its sources. Errors become a plain message.
+    """Stream one answer into the chat; then ``save`` it and show its sources. Errors become
+    a plain message.
 
     The bubble shows what is being done (searching, reading, writing, checking citations) and
     the sentences that passed verification so far: nothing shown is taken back. The sources
@@ -97,7 +104,9 @@ def respond(
         turns.append((question, answer.text))
         panels.append(render.sources_html(answer, read, question=question, picture=picture,
                                           turn=turn))
-        yield step(render.chat_text(answer.text, turn=0 if answer.refused else turn))
+        unsaved = save(question, answer) if save else ""
+        yield step(render.chat_text(answer.text, turn=0 if answer.refused else turn),
+                   render.notice_html(unsaved))
         return
     if question:  # the reply bubble says why there is no answer
         yield step("⚠️ " + render.chat_text(message))
@@ -172,15 +181,43 @@ def backend_name(qa: QA) -> str:
         return f"{qa.settings.backend} (unavailable: {exc})"
 
 
-def line_reader(qa: QA) -> PageReader:
-    """Read context lines from the file each source was ingested from."""
-    return qa.read
-
-
 def page_pictures(qa: QA) -> PagePicture:
     """Draw the page of a citation into a PDF or an image, its lines highlighted, from the file
     ingested."""
     return page_picture(qa.path_of, ocr=from_settings(qa.settings))
+
+
+def readable(qa: QA, username: str | None) -> list[str]:
+    """The collections ``username`` (None: no login) may ask and upload into: for now every
+    one of the index (the server's own among them even while empty: opening it made it). The
+    one place that decides; every collection the UI touches is opened through ``chosen``."""
+    return qa.collections()
+
+
+def chosen(qa: QA, name: str | None, username: str | None) -> QA:
+    """Collection ``name``, as the browser picked it, when ``readable`` lists it for
+    ``username``: the browser names a collection, it never gives a path."""
+    if name not in readable(qa, username):
+        raise InputError(f"no collection {name!r} to read here")
+    return qa.collection(name)
+
+
+def saver(store: Conversations, qa: QA, username: str | None, conversation: list) -> Save:
+    """Save each answer as the next turn of ``conversation[0]`` (None: start one, named
+    after its first question), in ``qa``'s collection; a failure is said, never raised: the
+    answer is shown all the same."""
+
+    def save(question: str, answer: Answer) -> str:
+        try:
+            if conversation[0] is None:
+                conversation[0] = store.start(username, qa.settings.collection, question).id
+            store.add_turn(conversation[0], username, question, answer)
+        except (QAError, sqlite3.Error) as exc:
+            log.exception("saving the answer to %r failed", question)
+            return f"this answer was not saved: {exc}"
+        return ""
+
+    return save
 
 
 class _Wiring(TypedDict, total=False):
@@ -194,26 +231,29 @@ class _Wiring(TypedDict, total=False):
 
 def build(qa: QA) -> gr.Blocks:
     """The Blocks app for one ``QA``; launch it with ``launch``."""
-    import gradio as gr
-
-    read = line_reader(qa)
-    picture = page_pictures(qa)
     backend = backend_name(qa)
     stats = qa.stats()
+    store = Conversations(qa.settings.index_dir)
 
-    def corpus() -> tuple[str, str]:
-        info = qa.stats()
+    def corpus(c: QA) -> tuple[str, str]:
+        info = c.stats()
         return render.header_html(info, backend), render.files_html(info["sources"])
 
     with gr.Blocks(
         title="qa: ask your documents", analytics_enabled=False, delete_cache=(3600, 3600)
     ) as demo:
-        header = gr.HTML(
-            render.header_html(stats, backend),
-            elem_id="qa-header",
-            js_on_load=None,
-            elem_classes="qa-flush",
-        )
+        with gr.Row(equal_height=False, elem_id="qa-top"):
+            header = gr.HTML(
+                render.header_html(stats, backend),
+                elem_id="qa-header",
+                js_on_load=None,
+                elem_classes="qa-flush",
+                scale=4,
+            )
+            collection = gr.Dropdown(  # its choices come with the page, for its user
+                [qa.settings.collection], value=qa.settings.collection, label="Collection",
+                elem_id="qa-collection", scale=0, min_width=240,
+            )
         with gr.Row(equal_height=False, elem_id="qa-main"):
             with gr.Column(scale=3, min_width=360, elem_id="qa-chat-col"):
                 chat = gr.Chatbot(
@@ -252,6 +292,18 @@ def build(qa: QA) -> gr.Blocks:
                         label="Try a question about the seed article",
                         elem_id="qa-examples",
                     )
+                with gr.Accordion("Conversations", open=False, elem_id="qa-convos") as convos:
+                    listed = gr.Radio([], show_label=False, elem_id="qa-conv-list", visible=False)
+                    with gr.Row(visible=False, elem_id="qa-conv-tools") as tools:
+                        title = gr.Textbox(show_label=False, container=False, scale=3,
+                                           elem_id="qa-conv-title", max_lines=1)
+                        rename = gr.Button("Rename", size="sm", scale=0, min_width=80,
+                                           elem_id="qa-conv-rename")
+                        export = gr.DownloadButton("Export Markdown", size="sm", scale=0,
+                                                   min_width=130, elem_id="qa-conv-export")
+                        delete = gr.Button("Delete", size="sm", variant="stop", scale=0,
+                                           min_width=80, elem_id="qa-conv-delete")
+                    new = gr.Button("New conversation", size="sm", elem_id="qa-conv-new")
                 with gr.Accordion(
                     "Documents: add text, PDF, Word or HTML files, or images",
                     open=not stats["files"],
@@ -283,26 +335,112 @@ def build(qa: QA) -> gr.Blocks:
                 )
         turns = gr.State([])
         panels = gr.State([])
+        current = gr.State(None)  # the id of the saved conversation shown; None: not yet saved
 
-        def on_ask(q: str, c: Chat, t: History, p: Panels) -> Iterator[Step]:
-            yield from respond(qa, read, q, c, t, p, picture)
+        def listing(user: str | None, id: int | None) -> dict:
+            """The user's conversations in the list (those of collections they may read), and
+            the tools for the one shown."""
+            names = readable(qa, user)
+            mine = [c for c in store.list(user) if c.collection in names]
+            shown = id if any(c.id == id for c in mine) else None
+            return {listed: gr.Radio([(saved.label(c), c.id) for c in mine], value=shown,
+                                     visible=bool(mine)),
+                    convos: gr.Accordion(f"Conversations ({len(mine)})" if mine else
+                                         "Conversations"),
+                    tools: gr.Row(visible=shown is not None),
+                    title: next((c.title for c in mine if c.id == shown), ""),
+                    export: saved.export_file(store, shown, user) if shown else None}
 
-        def on_upload(paths: list[str] | None, progress=gr.Progress()) -> tuple:  # noqa: B008
-            table, message = upload(qa, paths, progress)
-            return (table, message, None, *corpus())
+        def fresh(c: QA, user: str | None, message: str = "") -> dict:
+            """A new conversation in collection ``c``: nothing asked, nothing saved yet."""
+            header_html, files_html = corpus(c)
+            return {chat: [], turns: [], panels: [], current: None, notice: message,
+                    sources: render.placeholder_html(), header: header_html,
+                    indexed: files_html, collection: c.settings.collection,
+                    **listing(user, None)}
+
+        def on_load(request: gr.Request) -> dict:
+            names = readable(qa, request.username)
+            name = qa.settings.collection if qa.settings.collection in names else names[0]
+            return {**fresh(chosen(qa, name, request.username), request.username),
+                    collection: gr.Dropdown(names, value=name)}
+
+        def on_pick(name: str, request: gr.Request) -> dict:
+            """Another collection, or the same anew: a new conversation."""
+            try:
+                return fresh(chosen(qa, name, request.username), request.username)
+            except QAError as exc:
+                return {notice: render.notice_html(str(exc))}
+
+        def on_ask(q: str, c: Chat, t: History, p: Panels, name: str, id: int | None,
+                   request: gr.Request) -> Iterator[tuple]:
+            try:
+                col = chosen(qa, name, request.username)
+            except QAError as exc:
+                yield (q, c, t, p, gr.skip(), render.notice_html(str(exc)), id)
+                return
+            conversation = [id]
+            save = saver(store, col, request.username, conversation)
+            for step in respond(col, col.read, q, c, t, p, page_pictures(col), save):
+                yield (*step, conversation[0])
+
+        def on_saved(id: int | None, request: gr.Request) -> dict:
+            return listing(request.username, id)
+
+        def on_resume(id: int, request: gr.Request) -> dict:
+            user = request.username
+            try:
+                convo = store.get(id, user)
+                col = chosen(qa, convo.collection, user)
+            except QAError as exc:
+                return {notice: render.notice_html(str(exc)), **listing(user, None)}
+            shown = saved.resume(col, convo, col.read, page_pictures(col))
+            return {**fresh(col, user, render.info_html(shown.note)), chat: shown.chat,
+                    turns: shown.turns, panels: shown.panels, current: convo.id,
+                    sources: render.conversation_html(shown.panels), **listing(user, convo.id)}
+
+        def on_rename(id: int | None, new_title: str, request: gr.Request) -> dict:
+            try:
+                if id is not None:
+                    store.rename(id, request.username, new_title)
+            except QAError as exc:
+                return {notice: render.notice_html(str(exc))}
+            return {notice: "", **listing(request.username, id)}
+
+        def on_delete(id: int | None, name: str, request: gr.Request) -> dict:
+            user = request.username
+            try:
+                if id is not None:
+                    store.delete(id, user)
+                return fresh(chosen(qa, name, user), user)
+            except QAError as exc:
+                return {notice: render.notice_html(str(exc))}
+
+        def on_upload(paths: list[str] | None, name: str, request: gr.Request,
+                      progress=gr.Progress()) -> tuple:  # noqa: B008
+            try:
+                col = chosen(qa, name, request.username)
+            except QAError as exc:
+                return (gr.skip(), render.notice_html(str(exc)), None, gr.skip(), gr.skip())
+            table, message = upload(col, paths, progress)
+            return (table, message, None, *corpus(col))
 
         def working(busy: bool) -> tuple:
             return gr.Button(visible=not busy), gr.Button(visible=busy)
 
+        view: list[Any] = [chat, turns, panels, current, notice, sources, header, indexed,
+                           collection, listed, convos, tools, title, export]
         buttons: _Wiring = dict(outputs=[ask, halt], queue=False, show_progress="hidden")
-        chat_io: _Wiring = dict(inputs=[question, chat, turns, panels],
-                       outputs=[question, chat, turns, panels, sources, notice])
+        chat_io: _Wiring = dict(inputs=[question, chat, turns, panels, collection, current],
+                                outputs=[question, chat, turns, panels, sources, notice, current])
         asking = []
         for trigger in (question.submit, ask.click):
             event = trigger(lambda q, c: (*working(True), waiting(q, c)), inputs=[question, chat],
                             outputs=[ask, halt, chat], queue=False, show_progress="hidden",
                             ).then(on_ask, **chat_io)
             event.then(lambda: working(False), **buttons)
+            event.then(on_saved, inputs=[current], outputs=[listed, convos, tools, title, export],
+                       show_progress="hidden")
             asking.append(event)
         halt.click(  # cancelling the event closes QA.stream, which stops the model; the
             # passages it was reading give way to the sources of the answers before it
@@ -310,19 +448,21 @@ def build(qa: QA) -> gr.Blocks:
             inputs=[chat, panels], outputs=[chat, sources, ask, halt],
             cancels=asking, queue=False,
         )
-        chat.clear(  # the chat's own clear button starts a new conversation
-            lambda: ([], [], render.placeholder_html(), ""),
-            outputs=[turns, panels, sources, notice],
-        )
-        files.upload(on_upload, inputs=[files], outputs=[result, notice, files, header, indexed])
-        demo.load(corpus, outputs=[header, indexed], show_progress="hidden")
+        chat.clear(on_pick, inputs=[collection], outputs=view)  # the chat's own clear button
+        new.click(on_pick, inputs=[collection], outputs=view)
+        collection.input(on_pick, inputs=[collection], outputs=view)
+        listed.input(on_resume, inputs=[listed], outputs=view)
+        rename.click(on_rename, inputs=[current, title], outputs=view)
+        title.submit(on_rename, inputs=[current, title], outputs=view)
+        delete.click(on_delete, inputs=[current, collection], outputs=view)
+        files.upload(on_upload, inputs=[files, collection],
+                     outputs=[result, notice, files, header, indexed])
+        demo.load(on_load, outputs=view, show_progress="hidden")
     return demo
 
 
 def _theme() -> gr.themes.Default:
     """Gradio's default look in IBM Plex Sans, which it ships: no font is fetched online."""
-    import gradio as gr
-
     sans = (gr.themes.LocalFont("IBM Plex Sans"), "ui-sans-serif", "system-ui", "sans-serif")
     return gr.themes.Default(font=sans)
 

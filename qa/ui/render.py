@@ -51,7 +51,7 @@ class _Fragments(Protocol):
     def sources(self, turn: int, question: str, rewritten: str, refused: bool,
                 closest: list[Markup], cards: list[Markup], uncited: list[Markup]) -> Markup: ...
     def citation(self, card: str, i: int, c: Citation, body: Markup,
-                 image: Markup | str, unsure_title: str) -> Markup: ...
+                 image: Markup | str, unsure_title: str, changed: str) -> Markup: ...
     def page(self, number: int, lines: str, src: str, alt: str,
              size: tuple[int, int] | None) -> Markup: ...
     def reading(self, turn: int, question: str, cards: list[Markup]) -> Markup: ...
@@ -63,6 +63,7 @@ class _Fragments(Protocol):
     def files(self, sources: list[tuple[str, str]]) -> Markup: ...
     def ingest(self, rows: list[tuple[str, str, str]]) -> Markup: ...
     def notice(self, message: str) -> Markup: ...
+    def info(self, message: str) -> Markup: ...
 
 
 _ENV = jinja2.Environment(loader=jinja2.FunctionLoader(_template), autoescape=True,
@@ -149,6 +150,7 @@ def sources_html(
     context: int = CONTEXT,
     picture: PagePicture | None = None,
     turn: int = 1,
+    changed: Sequence[str] = (),
 ) -> str:
     """The panel beside the chat for one answer (``turn``: its number in the conversation).
 
@@ -157,7 +159,8 @@ def sources_html(
     passages that were retrieved but not cited are folded away, and so are the closest
     passages of a refusal, so the reader can judge for themselves; a passage whose file has
     changed since it was ingested says so. The query actually searched is shown, which is the
-    point of a rewritten follow-up.
+    point of a rewritten follow-up. ``changed``: for a saved answer, each citation's reason its
+    file no longer holds its lines ("" while it does: ``conversations.recheck``).
     """
     read = read or _no_lines
     picture = picture or _no_picture
@@ -165,7 +168,8 @@ def sources_html(
     # the question heading the panel is what was searched, unless a follow-up was rewritten
     rewritten = query if question and query.strip() != question.strip() else ""
     refused = answer.refused or not answer.citations
-    cards = [] if refused else [_citation_html(turn, i, c, read, context, picture)
+    why = dict(enumerate(changed, 1))
+    cards = [] if refused else [_citation_html(turn, i, c, read, context, picture, why.get(i, ""))
                                 for i, c in enumerate(answer.citations, 1)]
     uncited = [] if refused else [p for p in answer.retrieved
                                   if not _is_cited(p, answer.citations)]
@@ -183,7 +187,8 @@ def reading_html(passages: Sequence[Passage], *, question: str = "", turn: int =
 
 
 def _citation_html(
-    turn: int, i: int, c: Citation, read: PageReader, context: int, picture: PagePicture
+    turn: int, i: int, c: Citation, read: PageReader, context: int, picture: PagePicture,
+    changed: str = "",
 ) -> Markup:
     quoted = c.quote.split("\n")
     page = read(c.source, c.page) or []
@@ -196,7 +201,7 @@ def _citation_html(
     lines = {**around, **{c.first + k: t for k, t in enumerate(quoted)}}
     body = _lines_html(lines, range(c.first, c.last + 1))
     return _HTML.citation(_card_id(turn, i), i, c, body,
-                          _page_html(c, picture(c) if c.page else None), UNSURE_TITLE)
+                          _page_html(c, picture(c) if c.page else None), UNSURE_TITLE, changed)
 
 
 def _page_html(c: Citation, png: bytes | None) -> Markup | str:
@@ -254,6 +259,11 @@ def ingest_html(rows: list[tuple[str, str, str]]) -> str:
 def notice_html(message: str) -> str:
     """A plain one-line message (errors included): never a traceback."""
     return str(_HTML.notice(message)) if message else ""
+
+
+def info_html(message: str) -> str:
+    """A one-line note that is not an error (a conversation resumed, and what changed)."""
+    return str(_HTML.info(message)) if message else ""
 
 
 # -- look ----------------------------------------------------------------------------------
