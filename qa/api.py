@@ -1,8 +1,5 @@
-"""``QA``: the one object the CLI, the UI and the eval all call.
-
-It only wires parts together: the index (manifest and Chroma), the models, ingest, and the
-ask path (``qa.ask.pipeline``), which holds every step from a question to a verified answer.
-"""
+"""``QA``: the one object the CLI, the servers, the UI and the eval call. It wires together the
+index, the models, ingest, the ask path (``qa.ask.pipeline``) and accounts (``qa.accounts``)."""
 
 from __future__ import annotations
 
@@ -12,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from . import accounts
 from ._shared import Shared
 from .ask.answer.base import Answerer
 from .ask.answerability import Evidence
@@ -28,13 +26,9 @@ from .types import Answer, History, IngestReport, Passage, Status
 
 
 class QA:
-    """Question answering over a folder of documents, every citation checked against the file.
-
-    ``QA(".qa")`` opens (or creates) the index in that directory, ``collection="hr"`` one of
-    its collections; ``read_only=True`` writes nothing (`qa ask`, `qa stats`). Options
-    override the environment (``Settings.from_env``); ``answerer=`` plugs in any
-    ``qa.ask.answer.Answerer`` in place of the configured backend.
-    """
+    """Question answering over a folder of documents, every citation checked against the file:
+    ``QA(".qa", collection="hr", read_only=True)`` opens that collection of the index in .qa;
+    options override the environment; ``answerer=`` replaces the configured backend."""
 
     def __init__(self, index_dir: str | os.PathLike | None = None, *,
                  settings: Settings | None = None, answerer: Answerer | None = None,
@@ -51,16 +45,22 @@ class QA:
         self._shared = _shared or Shared(answerer)  # with the other collections open
         self._shared.members.setdefault(s.collection, self)
         self._write_lock = threading.Lock()
+        self.user: accounts.User | None = None  # every read and write is checked against it
 
     def collection(self, name: str) -> QA:
         """Collection ``name`` of this index folder, sharing this one's models, closed with it."""
+        accounts.check(self.user, self.settings.index_dir, name, existing=self.read_only)
         return self._shared.member(name, lambda: QA(
             settings=self.settings.replace(collection=name), read_only=self.read_only,
-            _shared=self._shared))
+            _shared=self._shared)).as_user(self.user)
 
     def collections(self) -> list[str]:
-        """The collections of this index folder (``qa.index.collections``)."""
-        return collections.names(self.settings.index_dir)
+        """The collections of this index folder that ``user`` may read."""
+        return accounts.readable(self.user, collections.names(self.settings.index_dir))
+
+    def as_user(self, user: accounts.User | None) -> QA:
+        """This collection as ``user`` may see it (``qa.accounts.view``)."""
+        return accounts.view(self, user)
 
     def _part(self, name: str, build: Callable[[], Any]) -> Any:
         return self._shared.part(self.settings.collection, name, build)
@@ -97,10 +97,13 @@ class QA:
     @property
     def pipeline(self) -> Pipeline:
         """The ask path: the stages from question to verified answer (``qa.ask.pipeline``)."""
-        return self._part("pipeline", lambda: Pipeline(self))
+        return self._part("pipeline", lambda: Pipeline(  # checked by who runs it (``manifest``)
+            self._shared.members[self.settings.collection]))
 
     @property
     def manifest(self) -> Manifest:
+        """The collection's index, once ``user`` may read it: every read starts here."""
+        accounts.check(self.user, self.settings.index_dir, self.settings.collection)
         return self._manifest
 
     @property
@@ -123,32 +126,28 @@ class QA:
             self._ingestor().remove(source)
 
     def retrieve(self, question: str, *, k: int | None = None) -> list[Passage]:
-        question = check_question(question, self.settings, self._manifest)
+        question = check_question(question, self.settings, self.manifest)
         self.embed_model  # noqa: B018
         return self.retriever.retrieve(question, k or self.settings.top_k)
 
     def ask(self, question: str, *, k: int | None = None,
             history: History | None = None) -> Answer:
-        """Answer with verified citations, or refuse when the documents don't say;
-        ``history``: earlier (question, answer) turns (a follow-up is rewritten to stand alone).
-        """
+        """A verified answer, or a refusal when the documents don't say; ``history``: turns."""
         *_, answer = self.stream(question, k=k, history=history)
         assert isinstance(answer, Answer)
         return answer
 
     def stream(self, question: str, *, k: int | None = None, history: History | None = None,
                status: bool = False) -> Iterator[str | Status | Answer]:
-        """Yield the answer's text as its sentences pass verification (nothing shown is taken
-        back), then the ``Answer``; with ``status=True`` a ``Status`` before each stage.
-        Closing the generator stops the backend. The stages are in ``answer.debug["trace"]``.
-        """
-        question = check_question(question, self.settings, self._manifest)
+        """The answer's text as its sentences pass verification, then the ``Answer``; ``status``:
+        a ``Status`` before each stage. Closing it stops the backend (trace: ``answer.debug``)."""
+        question = check_question(question, self.settings, self.manifest)
         yield from self.pipeline.stream(question, k or self.settings.top_k, history=history,
                                         status=status)
 
     def assess(self, question: str, *, k: int | None = None) -> Evidence:
         """The evidence for answering ``question``, scored before any answer is written."""
-        question = check_question(question, self.settings, self._manifest)
+        question = check_question(question, self.settings, self.manifest)
         return self.pipeline.assess(question, k or self.settings.top_k)
 
     def condense(self, question: str, history: History) -> str:
@@ -169,15 +168,15 @@ class QA:
 
     def stats(self) -> dict:
         """What is indexed: files, chunks, last ingest time, and the sources."""
-        info = self._manifest.stats()
+        info = self.manifest.stats()
         info.update(sources=sorted(self._manifest.files()), collection=self.settings.collection,
                     collections=self.collections(), index_dir=str(self.settings.index_dir),
                     backend=self.settings.backend)
         return info
 
     def path_of(self, source: str) -> str | None:
-        """The path ``source`` was ingested from, as the index says now; None if not indexed."""
-        return self._manifest.path(source)
+        """Where ``source`` was ingested from (None: not indexed); files are shown from here."""
+        return self.manifest.path(source)
 
     def close(self) -> None:
         """Release the index and the retriever's worker threads, of every collection opened."""
@@ -195,5 +194,6 @@ class QA:
         return Ingestor(self.settings, self._store, self._manifest, self.embed)
 
     def _check_writable(self) -> None:
+        accounts.check(self.user, self.settings.index_dir, self.settings.collection, write=True)
         if self.read_only:
             raise InputError(f"the index {self.settings.index_dir} was opened read-only")

@@ -128,6 +128,58 @@ def cmd_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _password(args: argparse.Namespace) -> str:
+    """The new password: the first line of stdin with --password-stdin, else asked twice."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise InputError("no terminal to ask the password on: pipe it with --password-stdin")
+    import getpass
+
+    password = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != password:
+        raise InputError("the passwords differ")
+    return password
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    from .accounts import Accounts
+    from .config import Settings
+
+    accounts = Accounts(Settings.from_env(index_dir=args.index).index_dir)
+    if args.action == "list":
+        users = accounts.users()
+        if args.json:
+            print(json.dumps([{"name": u.name, "read": sorted(u.read), "write": sorted(u.write),
+                               "admin": u.admin} for u in users], indent=2))
+        for u in [] if args.json else users:
+            rights = ["admin"] if u.admin else [
+                f"{verb} {', '.join(sorted(names)) or '-'}"
+                for verb, names in (("read", u.read | u.write), ("write", u.write))]
+            print(f"{u.name}: {'; '.join(rights)}")
+        return 0
+    if args.name is None:
+        raise InputError(f"qa users {args.action} needs a user's NAME")
+    if args.action == "add":
+        accounts.add(args.name, _password(args), read=(args.read or "").split(","),
+                     write=(args.write or "").split(","), admin=args.admin)
+        print(f"added user {args.name!r}; qa users token {args.name} gives them an API token")
+    elif args.action == "remove":
+        accounts.remove(args.name)
+        print(f"removed user {args.name!r} and their token")
+    elif args.action == "passwd":
+        accounts.passwd(args.name, _password(args))
+        print(f"changed the password of {args.name!r}")
+    elif args.revoke:
+        done = accounts.revoke(args.name)
+        print(f"revoked the token of {args.name!r}" if done else f"{args.name!r} had no token")
+    else:
+        print(accounts.issue_token(args.name))
+        print(f"the API token of {args.name!r}, shown only now; it replaces any earlier one",
+              file=sys.stderr)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .ui.app import serve  # imports Gradio: only when serving
 
@@ -150,6 +202,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
+    from .accounts import Accounts
     from .openai_server import serve
 
     with _open(args, read_only=True, backend=args.backend) as qa:  # replicas never write
@@ -157,7 +210,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         host, port = args.host or s.host, args.port or s.api_port
         print(f"qa: OpenAI-compatible endpoint on http://{host}:{port}/v1 (a model per "
               f"collection; \"qa\" is {s.collection!r})"
-              + ("; bearer token required" if s.api_key else ""), file=sys.stderr)
+              + ("; a user's token required (qa users)" if Accounts(s.index_dir).configured()
+                 else "; bearer token required" if s.api_key else ""), file=sys.stderr)
         serve(qa, host=host, port=port, api_key=s.api_key.get_secret_value())
     return 0
 
@@ -168,20 +222,27 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     except ImportError as exc:  # the mcp extra is not installed
         raise InputError(f"qa mcp needs the mcp package ({exc}): pip install 'qa[mcp]'") from None
 
+    from .accounts import Accounts
+
     with _open(args, read_only=True, backend=args.backend) as qa:  # never writes
         collections = {name: qa.collection(name) for name in qa.collections()} or {
             mcp_server.DEFAULT: qa}
-        if not args.http:
-            mcp_server.serve_stdio(collections)
-            return 0
         s = qa.settings
+        token, accounts = s.mcp_token.get_secret_value(), Accounts(s.index_dir)
+        if not args.http:
+            user = accounts.by_token(token) if accounts.configured() else None
+            if accounts.configured() and user is None:
+                raise InputError("this index has accounts: set QA_MCP_TOKEN to the token of the "
+                                 "account qa mcp serves (qa users token NAME)")
+            mcp_server.serve_stdio(collections, user=user)
+            return 0
         host, port = args.host or s.host, args.port or s.mcp_port
-        token = s.mcp_token.get_secret_value()
-        if not token:
+        if not token and not accounts.configured():
             raise InputError("qa mcp --http needs a token that clients send as \"Authorization: "
-                             "Bearer <token>\": set QA_MCP_TOKEN")
+                             "Bearer <token>\": set QA_MCP_TOKEN, or add accounts (qa users)")
         print(f"qa: MCP over streamable HTTP on http://{host}:{port}{mcp_server.PATH}; bearer "
-              "token required (QA_MCP_TOKEN)", file=sys.stderr)
+              "token required (QA_MCP_TOKEN" + (" or a user's)" if accounts.configured() else ")"),
+              file=sys.stderr)
         mcp_server.serve_http(collections, host=host, port=port, token=token)
     return 0
 
@@ -251,6 +312,22 @@ def build_parser() -> argparse.ArgumentParser:
                    " a login")
     p.add_argument("--index", metavar="DIR", help="index directory (QA_INDEX_DIR, default .qa)")
     p.set_defaults(func=cmd_conversations)
+
+    p = sub.add_parser("users", help="accounts: who may read and write which collections",
+                       description="Accounts of the index (docs/accounts.md). With none, every "
+                       "server is open as before; with some, each needs a user's login or token.")
+    p.add_argument("action", choices=["list", "add", "remove", "passwd", "token"])
+    p.add_argument("name", nargs="?", metavar="NAME")
+    p.add_argument("--read", metavar="C1,C2", help="add: collections NAME may read")
+    p.add_argument("--write", metavar="C1,C2", help="add: collections NAME may add files to")
+    p.add_argument("--admin", action="store_true", help="add: NAME may read and write all")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="add, passwd: read the password from stdin instead of asking")
+    p.add_argument("--revoke", action="store_true",
+                   help="token: revoke NAME's token instead of issuing a new one")
+    p.add_argument("--json", action="store_true", help="list: print a JSON list")
+    p.add_argument("--index", metavar="DIR", help="index directory (QA_INDEX_DIR, default .qa)")
+    p.set_defaults(func=cmd_users)
 
     p = sub.add_parser("serve", help="open the chat UI in the browser (Gradio)")
     p.add_argument("--host", help="address to bind (QA_HOST, default 127.0.0.1)")

@@ -7,7 +7,9 @@ answer, with the citations both in the text (a "Sources" list) and as a structur
 sends only verified text, a sentence as soon as its citations hold (``QA.stream``), so a
 client never shows a sentence that is later withdrawn. A busy server says so: at most
 ``QA_CONCURRENCY`` answers are made at once and ``QA_QUEUE`` more wait for them (``Line``);
-a request beyond that gets a 503 with ``Retry-After`` at once.
+a request beyond that gets a 503 with ``Retry-After`` at once. With accounts (``qa.accounts``)
+a request's bearer token is a user's, and it sees only the collections that user may read: one
+they may not is a 404 ``model_not_found``, as one that does not exist.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the handlers' annotations, and
@@ -16,13 +18,13 @@ import asyncio
 import itertools
 import json
 import math
-import secrets
 import time
 import uuid
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
+from .accounts import Accounts, Unauthorized, User, caller
 from .errors import BackendError, InputError, QAError
 from .types import Answer
 
@@ -181,6 +183,7 @@ def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
     from starlette.concurrency import run_in_threadpool
 
     app = FastAPI(title="qa", docs_url=None, redoc_url=None, openapi_url=None)
+    accounts = Accounts(qa.settings.index_dir)
     line = Line(qa.settings.concurrency, qa.settings.queue)
 
     class Held(StreamingResponse):
@@ -204,27 +207,30 @@ def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
         return JSONResponse({"error": {"message": message, "type": kind, "code": code}},
                             status_code=status, headers=headers)
 
-    def denied(request: Request) -> JSONResponse | None:
-        if not api_key:
-            return None
+    async def seen(request: Request) -> Any:
+        """``qa`` as the caller may see it (``QA.as_user``), or the 401 for a wrong token."""
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if secrets.compare_digest(given.encode(), api_key.encode()):
-            return None
-        return error(401, "invalid or missing API key (Authorization: Bearer QA_API_KEY)",
-                     "invalid_api_key")
+        try:
+            user: User | None = await run_in_threadpool(
+                caller, given, key=api_key, accounts=accounts)
+        except Unauthorized:
+            return error(401, "invalid or missing API key (Authorization: Bearer QA_API_KEY"
+                         + (" or a user's token)" if accounts.configured() else ")"),
+                         "invalid_api_key")
+        return qa.as_user(user)
 
     @app.get("/v1/models")
     async def models(request: Request) -> Any:
-        if (refused := denied(request)) is not None:
-            return refused
+        if isinstance(viewer := await seen(request), JSONResponse):
+            return viewer
         return {"object": "list", "data": [
             {"id": name, "object": "model", "created": 0, "owned_by": "qa"}
-            for name in await run_in_threadpool(qa.collections)]}
+            for name in await run_in_threadpool(viewer.collections)]}
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
-        if (refused := denied(request)) is not None:
-            return refused
+        if isinstance(viewer := await seen(request), JSONResponse):
+            return viewer
         if int(request.headers.get("content-length") or 0) > MAX_BODY:
             return error(413, f"request over {MAX_BODY:,} bytes", "request_too_large")
         try:
@@ -237,7 +243,8 @@ def create_app(qa: Any, *, api_key: str = "", model: str = MODEL) -> Any:
             return error(exc.status, str(exc), exc.code)
         name = body.get("model") or model
         try:  # a model is a collection; "qa" the one the server was started on
-            asked = qa if name == model else await run_in_threadpool(qa.collection, name)
+            asked = await run_in_threadpool(
+                viewer.collection, qa.settings.collection if name == model else name)
         except InputError as exc:
             return error(404, str(exc), "model_not_found")
         try:

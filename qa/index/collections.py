@@ -60,9 +60,15 @@ def known(index_dir: Path, name: str) -> str:
     those it has."""
     have = names(index_dir)
     if check(name) not in have:
-        raise InputError(f"no collection {name!r} in {index_dir}; "
-                         + (f"there are: {', '.join(have)}" if have else "nothing is indexed"))
+        raise missing(index_dir, name, have)
     return name
+
+
+def missing(index_dir: Path, name: str, have: list[str]) -> InputError:
+    """The error for a collection not in ``have``: the one text for a collection that does
+    not exist and one the caller may not read (``qa.accounts``), so neither tells the other."""
+    return InputError(f"no collection {name!r} in {index_dir}; "
+                      + (f"there are: {', '.join(have)}" if have else "nothing is indexed"))
 
 
 def delete(index_dir: Path, name: str, *, chroma_url: str = "", base: str) -> None:

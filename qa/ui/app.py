@@ -486,6 +486,23 @@ def parse_auth(value: str) -> tuple[str, str] | None:
     return user, password
 
 
+def login(settings: Settings) -> tuple[tuple[str, str] | None | Callable[[str, str], bool], str]:
+    """Gradio's ``auth`` and what the login page says: with accounts (``qa.accounts``), a
+    person's name and password, and only those who may read the collection served; else
+    QA_UI_AUTH's one pair, or no login, as before accounts."""
+    from ..accounts import Accounts, allowed
+
+    accounts = Accounts(settings.index_dir)
+    if not accounts.configured():
+        return parse_auth(settings.ui_auth), "This qa server asks for a login (QA_UI_AUTH)."
+
+    def check(name: str, password: str) -> bool:
+        user = accounts.login(name, password)
+        return user is not None and allowed(user, settings.collection)
+
+    return check, "Log in with your qa account (qa users)."
+
+
 def serve(
     *,
     index_dir: str | None = None,
@@ -498,7 +515,7 @@ def serve(
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home
     settings = Settings.from_env(index_dir=index_dir, chroma_url=chroma_url,
                                  collection=collection, host=host, port=port)
-    auth = parse_auth(settings.ui_auth)
+    auth, auth_message = login(settings)
     with QA(settings=settings) as qa:
         _warm_up(qa)
         demo = build(qa)
@@ -508,7 +525,7 @@ def serve(
                 server_name=settings.host,
                 server_port=settings.port,
                 auth=auth,
-                auth_message="This qa server asks for a login (QA_UI_AUTH).",
+                auth_message=auth_message,
                 max_file_size=f"{settings.upload_mb:g}mb",
                 ssr_mode=False,
                 show_error=False,
