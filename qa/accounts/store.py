@@ -77,16 +77,18 @@ class Accounts:
 
     @contextlib.contextmanager
     def _db(self, *, change: bool = False) -> Iterator[sqlite3.Connection]:
-        """A connection in one transaction (committed unless it raises), the file made, only
-        its owner may read it, on the first change."""
+        """A connection: to ``change``, in one transaction (committed unless it raises), the
+        file made on the first change, only its owner may read it; else read-only, so that
+        reading never makes the file (which would turn accounts on)."""
         if change and not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        with contextlib.closing(sqlite3.connect(self.path, timeout=30,
+        where = self.path.resolve().as_uri() + ("" if change else "?mode=ro")
+        with contextlib.closing(sqlite3.connect(where, uri=True, timeout=30,
                                                 isolation_level=None)) as db, db:
-            db.executescript(_SCHEMA)
             db.execute("PRAGMA foreign_keys = ON")
             if change:
+                db.executescript(_SCHEMA)
                 db.execute("BEGIN IMMEDIATE")  # one writer at a time: read, then change
             yield db
 
