@@ -31,7 +31,7 @@ from qa.accounts import Accounts, User, signed_in
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import InputError
-from qa.ui.app import login
+from qa.ui.app import chosen, login, readable, upload
 
 from .conftest import free_port, qa_command, run_qa
 
@@ -41,7 +41,8 @@ ASK = {"hr": "How long is parental leave at Northwind?",
        "eng": "Which compiler does the Northwind build server use?"}
 OWN = {"alice": "hr", "bob": "eng"}
 OTHER = {"alice": "eng", "bob": "hr"}
-PASSWORD = {"alice": "alice-passw0rd", "bob": "bob-passw0rd", "carol": "carol-passw0rd"}
+PASSWORD = {"alice": "alice-passw0rd", "bob": "bob-passw0rd", "carol": "carol-passw0rd",
+            "dave": "dave-passw0rd"}
 ADMIN_KEY = "admin-key-9f3e"
 ENV = {"QA_BACKEND": "extractive"}
 slow = pytest.mark.slow  # starts `qa` processes
@@ -63,7 +64,8 @@ def token(index: Path, name: str) -> str:
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Collections hr and eng; alice reads hr, bob reads eng, carol reads hr (to revoke)."""
+    """Collections hr and eng; alice reads hr, bob reads eng, carol reads hr (to revoke),
+    dave only a collection that is not there."""
     root = tmp_path_factory.mktemp("accounts")
     for name, text in (("hr", HR), ("eng", ENG)):
         (root / name).mkdir()
@@ -75,6 +77,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     add_user(ix, "alice", "--read", "hr")
     add_user(ix, "bob", "--read", "eng")
     add_user(ix, "carol", "--read", "hr")
+    add_user(ix, "dave", "--read", "ops")
     return ix
 
 
@@ -139,7 +142,8 @@ def test_qa_users_list_shows_names_and_rights_never_hashes(index):
     listed = run_qa("users", "list", "--index", str(index))
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines() == [
-        "alice: read hr; write -", "bob: read eng; write -", "carol: read hr; write -"]
+        "alice: read hr; write -", "bob: read eng; write -", "carol: read hr; write -",
+        "dave: read ops; write -"]
     as_json = run_qa("users", "list", "--json", "--index", str(index)).stdout
     assert json.loads(as_json)[0] == {"name": "alice", "read": ["hr"], "write": [],
                                       "admin": False}
@@ -192,18 +196,35 @@ def test_writing_needs_the_right_to_write(tmp_path):
         assert writer.collections() == ["hr"]  # writing implies reading
 
 
-# -- the UI's login ------------------------------------------------------------------------
+# -- the UI --------------------------------------------------------------------------------
 
 
-def test_the_ui_logs_in_accounts_that_may_read_the_collection_served(index, tmp_path):
+def test_the_ui_logs_in_accounts_that_may_read_a_collection(index, tmp_path):
     check, _ = login(Settings.from_env(index_dir=index, collection="hr"))
     assert callable(check)
     assert check("alice", PASSWORD["alice"]) is True
+    assert check("bob", PASSWORD["bob"]) is True  # the page opens on eng for him
     assert check("alice", "wrong-password") is False
-    assert check("bob", PASSWORD["bob"]) is False  # bob may not read hr
     assert check("nobody", PASSWORD["alice"]) is False
+    assert check("dave", PASSWORD["dave"]) is False  # nothing of this index to read
     plain = login(Settings.from_env(index_dir=tmp_path, ui_auth="u:p"))  # no accounts
     assert plain[0] == ("u", "p")
+
+
+@pytest.mark.parametrize("name", ["alice", "bob"])
+def test_the_ui_picks_uploads_and_shows_only_the_users_collections(index, name):
+    with QA(index, collection="hr", backend="extractive") as qa:
+        assert readable(qa, name) == [OWN[name]]
+        for other in (OTHER[name], "ops"):
+            with pytest.raises(InputError, match="no collection"):
+                chosen(qa, other, name)
+        mine = chosen(qa, OWN[name], name)
+        assert mine.user == Accounts(index).user(name)  # the view every event goes through
+        [source] = mine.stats()["sources"]
+        assert mine.read(source, 0)[0] == (HR if OWN[name] == "hr" else ENG).strip()
+        table, notice = upload(mine, [str(index.parent / OWN[name] / f"{OWN[name]}.txt")])
+        assert table == "" and "may read collection" in notice  # reading is not writing
+        assert not (index / "uploads").exists() and not list(index.rglob("uploads/*"))
 
 
 def test_the_ui_gets_the_view_of_the_person_logged_in(index, tmp_path):

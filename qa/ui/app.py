@@ -20,6 +20,7 @@ from typing import Any, Literal, TypedDict
 
 import gradio as gr  # at import, so that Gradio resolves the ``gr.Request`` annotations
 
+from ..accounts import signed_in
 from ..api import QA
 from ..config import Settings
 from ..conversations import Conversations
@@ -188,18 +189,21 @@ def page_pictures(qa: QA) -> PagePicture:
 
 
 def readable(qa: QA, username: str | None) -> list[str]:
-    """The collections ``username`` (None: no login) may ask and upload into: for now every
-    one of the index (the server's own among them even while empty: opening it made it). The
-    one place that decides; every collection the UI touches is opened through ``chosen``."""
-    return qa.collections()
+    """The collections ``username`` (None: no login) may ask: those their account may read
+    (``qa.accounts.signed_in``), or, without accounts, every one of the index (the server's
+    own among them even while empty: opening it made it). Every collection the UI touches is
+    opened through ``chosen``."""
+    return signed_in(qa, username).collections()
 
 
 def chosen(qa: QA, name: str | None, username: str | None) -> QA:
     """Collection ``name``, as the browser picked it, when ``readable`` lists it for
-    ``username``: the browser names a collection, it never gives a path."""
+    ``username``: the browser names a collection, it never gives a path. The ``QA`` returned
+    is the user's view, so every question, upload, source and page image it serves is checked
+    against their rights again (``QA.manifest``)."""
     if name not in readable(qa, username):
         raise InputError(f"no collection {name!r} to read here")
-    return qa.collection(name)
+    return signed_in(qa, username).collection(name)
 
 
 def saver(store: Conversations, qa: QA, username: str | None, conversation: list) -> Save:
@@ -488,9 +492,10 @@ def parse_auth(value: str) -> tuple[str, str] | None:
 
 def login(settings: Settings) -> tuple[tuple[str, str] | None | Callable[[str, str], bool], str]:
     """Gradio's ``auth`` and what the login page says: with accounts (``qa.accounts``), a
-    person's name and password, and only those who may read the collection served; else
-    QA_UI_AUTH's one pair, or no login, as before accounts."""
+    person's name and password, and only those who may read a collection of the index (the
+    page opens on one); else QA_UI_AUTH's one pair, or no login, as before accounts."""
     from ..accounts import Accounts, allowed
+    from ..index import collections
 
     accounts = Accounts(settings.index_dir)
     if not accounts.configured():
@@ -498,7 +503,8 @@ def login(settings: Settings) -> tuple[tuple[str, str] | None | Callable[[str, s
 
     def check(name: str, password: str) -> bool:
         user = accounts.login(name, password)
-        return user is not None and allowed(user, settings.collection)
+        return user is not None and any(allowed(user, c) for c in {
+            settings.collection, *collections.names(settings.index_dir)})
 
     return check, "Log in with your qa account (qa users)."
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import accounts
 from .._hashing import sha256_file
 from ..ingest.ingestor import Progress
 from ..ingest.readers import KINDS, kind_of
@@ -104,6 +105,8 @@ def ingest_uploads(
     Returns one row per upload for the UI. QAError from ingest propagates: the caller shows
     it as a message.
     """
+    # the right to add files, before any is stored (``QA.ingest`` checks it again)
+    accounts.check(qa.user, qa.settings.index_dir, qa.settings.collection, write=True)
     folder = Path(qa.home) / "uploads"  # the collection's own
     stored = [store(tmp, name, folder, limit_mb=qa.settings.upload_mb) for tmp, name in files]
     rows: dict[int, Row] = {i: (s.name, "skipped", s.reason) for i, s in enumerate(stored)}
