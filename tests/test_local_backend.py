@@ -51,6 +51,19 @@ def test_the_trace_counts_the_tokens_of_each_model_call(local_qa):
     assert answer["prompt_ms"] > 0 and answer["decode_ms"] > 0
 
 
+def test_each_kind_of_prompt_finds_its_fixed_head_already_read(local_qa):
+    """The judge's and the answer's prompts keep a llama.cpp context each: a question's judge
+    call does not re-read the judge's instructions after the last question's answer call, nor
+    the answer call the answer's (about 90 tokens of system text, read once)."""
+    def cached(answer):
+        return {str(c["purpose"]): c["usage"]["cached_tokens"]
+                for step in answer.debug["trace"] for c in step["calls"]}
+
+    local_qa.ask("Who opposed the idea, fearing it could sow discord among allies?")
+    then = cached(local_qa.ask(QUESTION))
+    assert then["judge"] >= 15 and then["answer"] >= 80, then
+
+
 @pytest.mark.parametrize(
     "question", ["What is the capital of Australia?", "How many moons does Jupiter have?"]
 )

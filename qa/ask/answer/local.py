@@ -23,7 +23,13 @@ GGUF_SIZE = 1_117_320_768
 GGUF_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PARTS = 22
 
-_loaded: dict[str, tuple[Any, threading.Lock]] = {}  # path -> (model, its lock)
+# A llama.cpp context re-reads only where a prompt departs from the one before it, so each kind
+# of prompt (keyed by its system message: the judge's, the answer's) keeps a context of its
+# own, whose fixed head the next prompt of that kind finds already read. Contexts of one file
+# share its weights (mmap) and one lock.
+_loaded: dict[str, dict[str, Any]] = {}  # path -> {kind of prompt -> its context}, oldest first
+_locks: dict[str, threading.Lock] = {}  # path -> the lock every context of the model takes
+CONTEXTS = 2  # contexts kept per model: the judge's and the answer's prompts
 N_CTX = 4096  # tokens of context: the prompt is a few best lines, far below this
 _load_lock = threading.Lock()
 
@@ -71,25 +77,33 @@ def check(path: Path, *, expected_size: int | None = GGUF_SIZE) -> Path:
     return path
 
 
-def _load(path: Path, threads: int) -> tuple[Any, threading.Lock]:
-    """The model at ``path``, loaded once per process, and the lock its generations take:
-    every ``QA`` over the same file shares both, so two never generate on it at once."""
+def _load(path: Path, threads: int, kind: str = "") -> tuple[Any, threading.Lock]:
+    """The context for prompts of ``kind`` on the model at ``path``, loaded on first use
+    (the least recently used of ``CONTEXTS`` closed), and the lock every generation on that
+    model takes: every ``QA`` over the same file shares both, so two never generate at once."""
     with _load_lock:
         key = str(path)
-        if key not in _loaded:
-            try:
-                from llama_cpp import Llama
-            except ImportError:
-                raise ModelError(
-                    "llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'"
-                ) from None
-            try:
-                llama = Llama(model_path=key, n_ctx=N_CTX,
-                              n_threads=threads or os.cpu_count() or 1, verbose=False)
-            except Exception as exc:  # llama.cpp says ValueError for any unreadable model
-                raise ModelError(f"cannot load the local model {path}: {exc}") from None
-            _loaded[key] = (llama, threading.Lock())
-        return _loaded[key]
+        contexts = _loaded.setdefault(key, {})
+        lock = _locks.setdefault(key, threading.Lock())
+        if kind in contexts:
+            contexts[kind] = contexts.pop(kind)  # the most recently used last
+            return contexts[kind], lock
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise ModelError(
+                "llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'"
+            ) from None
+        try:
+            llama = Llama(model_path=key, n_ctx=N_CTX,
+                          n_threads=threads or os.cpu_count() or 1, verbose=False)
+        except Exception as exc:  # llama.cpp says ValueError for any unreadable model
+            raise ModelError(f"cannot load the local model {path}: {exc}") from None
+        while len(contexts) >= CONTEXTS:
+            with lock:  # not while another generates on it
+                contexts.pop(next(iter(contexts))).close()
+        contexts[kind] = llama
+        return llama, lock
 
 
 class LocalChatModel:
@@ -124,15 +138,17 @@ class LocalChatModel:
             self._used.usage = Usage(read, max(0, llama.n_tokens - wrote - read), wrote,
                                      round(perf.t_p_eval_ms, 1), round(perf.t_eval_ms, 1))
 
-    def _llama(self) -> tuple[Any, threading.Lock]:
+    def _llama(self, messages: list[dict] | None = None) -> tuple[Any, threading.Lock]:
         if self._path is not None:
             path = check(self._path, expected_size=None)
         else:
             path = check(assemble(self._cache_dir))
-        return _load(path, self._threads)
+        first = messages[0] if messages else {}  # none: the context of plain prompts
+        return _load(path, self._threads,
+                     first.get("content", "") if first.get("role") == "system" else "")
 
     def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
-        llama, lock = self._llama()
+        llama, lock = self._llama(messages)
         with lock, self._metered(llama):
             try:
                 stream = llama.create_chat_completion(
@@ -147,7 +163,7 @@ class LocalChatModel:
 
     def yes_probability(self, messages: list[dict]) -> float:
         """P(Yes) / (P(Yes) + P(No)) of the reply's first token, read off its logits."""
-        llama, lock = self._llama()
+        llama, lock = self._llama(messages)
         with lock, self._metered(llama):
             from llama_cpp import LogitsProcessorList
 
