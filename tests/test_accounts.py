@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from qa.accounts import Accounts, LockedOut, Lockout, User, signed_in
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import InputError
-from qa.ui.app import chosen, login, readable, upload
+from qa.ui.app import chosen, login, readable, respond, upload
 
 from .conftest import free_port, qa_command, run_qa
 
@@ -280,6 +281,20 @@ def test_the_ui_picks_uploads_and_shows_only_the_users_collections(index, name):
         table, notice = upload(mine, [str(index.parent / OWN[name] / f"{OWN[name]}.txt")])
         assert table == "" and "may read collection" in notice  # reading is not writing
         assert not (index / "uploads").exists() and not list(index.rglob("uploads/*"))
+
+
+def test_two_people_asking_at_once_never_see_each_others_sources(index):
+    """alice (hr) and bob (eng) ask through the UI's own functions in 8 threads at once."""
+    with QA(index, collection="hr", backend="extractive", read_only=True) as qa:
+        def ask(name: str) -> list[str]:
+            col = chosen(qa, OWN[name], name)
+            *_, last = respond(col, col.read, ASK[OWN[name]], [], [])
+            return [last[4]]  # the sources panel
+
+        with ThreadPoolExecutor(8) as pool:
+            seen = list(pool.map(ask, ["alice", "bob"] * 8))
+    for name, [panel] in zip(["alice", "bob"] * 8, seen, strict=True):
+        assert f"{OWN[name]}.txt" in panel and f"{OTHER[name]}.txt" not in panel
 
 
 def test_the_ui_gets_the_view_of_the_person_logged_in(index, tmp_path):
