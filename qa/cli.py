@@ -92,10 +92,20 @@ def cmd_collections(args: argparse.Namespace) -> int:
 
     s = Settings.from_env(index_dir=args.index, chroma_url=args.chroma_url)
     if args.action == "delete":
+        from .conversations import Conversations
+
         for name in args.names:
+            collections.known(s.index_dir, name)
+            with _open(args, read_only=True, collection=name) as qa:
+                info = qa.stats()
+            uploads = collections.home(s.index_dir, name) / "uploads"
+            stored = sum(p.is_file() for p in uploads.rglob("*")) if uploads.is_dir() else 0
             collections.delete(s.index_dir, name, chroma_url=s.chroma_url,
                                base=s.chroma_collection)
-            print(f"deleted collection {name!r} (its documents are untouched)")
+            talks = Conversations(s.index_dir).forget_collection(name)
+            print(f"deleted collection {name!r}: {info['files']} files, {info['chunks']} chunks"
+                  f" and their vectors, {stored} uploads, {talks} conversations"
+                  " (the documents elsewhere are untouched)")
         return 0
     listed = []
     for name in collections.names(s.index_dir):

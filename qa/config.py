@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 7860
     ui_auth: str = ""  # user:password; never printed (SECRETS)
+    login_attempts: int = Field(5, ge=1)  # wrong passwords in a row before a login is locked
+    login_lock_seconds: float = Field(60.0, ge=0)  # ... for this long (qa.accounts.lockout)
     api_port: int = 8000  # `qa api`
     api_key: SecretStr = SecretStr("")  # `qa api`: requests need "Authorization: Bearer <key>"
     mcp_port: int = 8765  # `qa mcp --http`

@@ -174,6 +174,18 @@ class Conversations:
             db.execute("DELETE FROM turns WHERE conversation = ?", (id,))
             db.execute("DELETE FROM conversations WHERE id = ?", (id,))
 
+    def forget_collection(self, collection: str) -> int:
+        """Delete every user's conversations of ``collection`` (being deleted), so that none
+        can be resumed into it, nor into a new collection given its name; how many."""
+        if not self.path.exists():
+            return 0
+        with self._write() as db:
+            ids = [(id,) for (id,) in db.execute(
+                "SELECT id FROM conversations WHERE collection = ?", (collection,))]
+            db.executemany("DELETE FROM turns WHERE conversation = ?", ids)
+            db.executemany("DELETE FROM conversations WHERE id = ?", ids)
+        return len(ids)
+
     def export_markdown(self, id: int, user: str | None) -> str:
         """The conversation as Markdown: each question, its answer, and each citation
         (``file p.N Lx-y``) with its lines quoted as they were verified."""

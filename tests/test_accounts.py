@@ -6,15 +6,18 @@ token gets a 401, a removed user cannot log in."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +26,16 @@ import httpx
 import httpx2
 import openai
 import pytest
+from fastapi import HTTPException
 from mcp import ClientSession, MCPError, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from qa import QA
-from qa.accounts import Accounts, User, signed_in
+from qa.accounts import Accounts, LockedOut, Lockout, User, signed_in
 from qa.cli import main
 from qa.config import Settings
 from qa.errors import InputError
-from qa.ui.app import chosen, login, readable, upload
+from qa.ui.app import chosen, login, readable, respond, upload
 
 from .conftest import free_port, qa_command, run_qa
 
@@ -129,6 +133,54 @@ def test_login_needs_the_right_password_and_a_present_account(tmp_path):
         accounts.add("bob", "short")
 
 
+def test_twenty_wrong_passwords_lock_the_name_until_the_window_passes(tmp_path):
+    accounts = Accounts(tmp_path)
+    accounts.add("alice", PASSWORD["alice"], read=["hr"])
+    lockout = Lockout(accounts, attempts=5, seconds=2)
+    said = []
+    for _ in range(20):
+        try:
+            assert lockout.login("alice", "wrong-password") is None
+        except LockedOut as exc:
+            said.append(str(exc))
+    assert len(said) == 16  # the 5th wrong password locks; each after it is refused
+    assert re.fullmatch(r"too many failed logins for alice: try again in [12] s", said[-1])
+    with pytest.raises(LockedOut, match="too many failed logins for alice"):
+        lockout.login("alice", PASSWORD["alice"])  # the right password, while locked
+    # another process sharing the index sees the same count
+    assert Lockout(Accounts(tmp_path), 5, 2).wait(["name:alice"]) > 0
+    time.sleep(lockout.wait(["name:alice"]) + 0.1)  # the window, from the 5th failure
+    assert lockout.login("alice", PASSWORD["alice"]) == User("alice", frozenset({"hr"}))
+    for _ in range(4):  # the right password cleared the count
+        assert lockout.login("alice", "wrong-password") is None
+
+
+def test_failed_logins_from_one_address_lock_that_address(tmp_path):
+    accounts = Accounts(tmp_path)
+    accounts.add("alice", PASSWORD["alice"], read=["hr"])
+    lockout = Lockout(accounts, attempts=2, seconds=60)  # an address: 4 times 2 failures
+    for n in range(7):  # a different name each time, one address
+        assert lockout.login(f"user{n}", "guess-passw0rd", client="10.0.0.9") is None
+    with pytest.raises(LockedOut, match="for user7"):
+        lockout.login("user7", "guess-passw0rd", client="10.0.0.9")
+    with pytest.raises(LockedOut):
+        lockout.login("alice", PASSWORD["alice"], client="10.0.0.9")
+    assert lockout.login("alice", PASSWORD["alice"], client="10.0.0.7") is not None
+
+
+def test_the_ui_login_says_a_name_is_locked_with_a_429(tmp_path):
+    Accounts(tmp_path).add("alice", PASSWORD["alice"], read=["hr"])
+    QA(tmp_path, collection="hr", backend="extractive").close()  # the collection exists
+    auth, _ = login(Settings.from_env(index_dir=tmp_path, collection="hr", login_attempts=2,
+                                      login_lock_seconds=30))
+    assert callable(auth)
+    assert asyncio.run(auth("alice", "wrong-password")) is False
+    with pytest.raises(HTTPException) as locked:
+        asyncio.run(auth("alice", "wrong-password"))
+    assert locked.value.status_code == 429 and locked.value.headers == {"Retry-After": "30"}
+    assert locked.value.detail == "too many failed logins for alice: try again in 30 s"
+
+
 def test_issuing_a_token_revokes_the_one_before(tmp_path):
     accounts = Accounts(tmp_path)
     accounts.add("alice", PASSWORD["alice"], read=["hr"])
@@ -200,8 +252,12 @@ def test_writing_needs_the_right_to_write(tmp_path):
 
 
 def test_the_ui_logs_in_accounts_that_may_read_a_collection(index, tmp_path):
-    check, _ = login(Settings.from_env(index_dir=index, collection="hr"))
-    assert callable(check)
+    auth, _ = login(Settings.from_env(index_dir=index, collection="hr"))
+    assert callable(auth)
+
+    def check(name: str, password: str) -> bool:
+        return asyncio.run(auth(name, password))
+
     assert check("alice", PASSWORD["alice"]) is True
     assert check("bob", PASSWORD["bob"]) is True  # the page opens on eng for him
     assert check("alice", "wrong-password") is False
@@ -225,6 +281,20 @@ def test_the_ui_picks_uploads_and_shows_only_the_users_collections(index, name):
         table, notice = upload(mine, [str(index.parent / OWN[name] / f"{OWN[name]}.txt")])
         assert table == "" and "may read collection" in notice  # reading is not writing
         assert not (index / "uploads").exists() and not list(index.rglob("uploads/*"))
+
+
+def test_two_people_asking_at_once_never_see_each_others_sources(index):
+    """alice (hr) and bob (eng) ask through the UI's own functions in 8 threads at once."""
+    with QA(index, collection="hr", backend="extractive", read_only=True) as qa:
+        def ask(name: str) -> list[str]:
+            col = chosen(qa, OWN[name], name)
+            *_, last = respond(col, col.read, ASK[OWN[name]], [], [])
+            return [last[4]]  # the sources panel
+
+        with ThreadPoolExecutor(8) as pool:
+            seen = list(pool.map(ask, ["alice", "bob"] * 8))
+    for name, [panel] in zip(["alice", "bob"] * 8, seen, strict=True):
+        assert f"{OWN[name]}.txt" in panel and f"{OTHER[name]}.txt" not in panel
 
 
 def test_the_ui_gets_the_view_of_the_person_logged_in(index, tmp_path):

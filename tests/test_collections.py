@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from qa import QA
+from qa.conversations import Conversations
 from qa.errors import InputError
 
 from .conftest import SEED, run_qa
@@ -85,6 +86,31 @@ def test_cli_ingests_asks_lists_and_deletes_collections(folders):
     missing = run_qa("ask", "--index", ix, "--collection", "eng", ASK_ENG, env=env)
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"error: no collection 'eng' in {ix}; there are: hr"
+
+
+def test_deleting_a_collection_removes_its_uploads_and_conversations(folders, tmp_path):
+    ix = folders / "ix"
+    with QA(ix, collection="hr", backend="extractive") as hr:
+        hr.ingest(folders / "hr")
+        eng = hr.collection("eng")
+        eng.ingest(folders / "eng")
+        (eng.home / "uploads").mkdir()
+        (eng.home / "uploads" / "wiki.txt").write_text("The wiki runs MediaWiki 1.42.\n")
+        eng.ingest(eng.home / "uploads" / "wiki.txt")
+        store = Conversations(ix)
+        for user, collection in (("bob", "eng"), ("bob", "eng"), ("alice", "hr")):
+            c = store.start(user, collection, ASK_ENG)
+            store.add_turn(c.id, user, ASK_ENG, eng.ask(ASK_ENG))
+    gone = run_qa("collections", "delete", "eng", "--index", str(ix))
+    assert gone.returncode == 0, gone.stderr
+    assert gone.stdout.strip() == ("deleted collection 'eng': 2 files, 2 chunks and their "
+                                   "vectors, 1 uploads, 2 conversations (the documents "
+                                   "elsewhere are untouched)")
+    assert not (ix / "collections" / "eng").exists()
+    assert store.list("bob") == [] and [c.collection for c in store.list("alice")] == ["hr"]
+    again = run_qa("ingest", "--index", str(ix), "--collection", "eng", str(folders / "eng"),
+                   env={"QA_BACKEND": "extractive"})
+    assert again.returncode == 0 and store.list("bob") == []  # a new eng has none of them
 
 
 def test_the_api_serves_each_collection_as_a_model(folders):

@@ -765,7 +765,7 @@ def test_a_conversation_is_saved_resumed_marked_and_exported(team_page, teams):
     shot(pg, "desktop_resumed", full=True)
     assert "Debian" not in ask(pg, "What was the first question about?")  # a third turn
     with pg.expect_download() as got:
-        pg.locator("#qa-conv-export").click()
+        pg.locator("#qa-conv-export a").click()
     exported = Path(got.value.path()).read_text(encoding="utf-8")
     assert got.value.suggested_filename.endswith(".md")
     assert exported.startswith(f"# {ASK_DENTAL}\n") and "## 3. " in exported

@@ -25,14 +25,15 @@ from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..index import collections
+from .lockout import LockedOut, Lockout
 from .store import Accounts
 from .user import User
 
 if TYPE_CHECKING:
     from ..api import QA
 
-__all__ = ["Accounts", "Unauthorized", "User", "allowed", "caller", "check", "readable",
-           "signed_in", "view"]
+__all__ = ["Accounts", "LockedOut", "Lockout", "Unauthorized", "User", "allowed", "caller",
+           "check", "readable", "signed_in", "view"]
 
 
 class Unauthorized(Exception):

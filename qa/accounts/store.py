@@ -38,6 +38,8 @@ CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, password TEXT NOT NULL,
     read TEXT NOT NULL, write TEXT NOT NULL, admin INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (digest TEXT PRIMARY KEY, created REAL NOT NULL,
     name TEXT NOT NULL UNIQUE REFERENCES users(name) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS failures (key TEXT PRIMARY KEY, count INTEGER NOT NULL,
+    last REAL NOT NULL);
 """
 
 
@@ -91,6 +93,10 @@ class Accounts:
                 db.executescript(_SCHEMA)
                 db.execute("BEGIN IMMEDIATE")  # one writer at a time: read, then change
             yield db
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One change of the file, for ``lockout``'s count of failed logins."""
+        return self._db(change=True)
 
     def add(self, name: str, password: str, *, read: Iterable[str] = (),
             write: Iterable[str] = (), admin: bool = False) -> User:

@@ -11,26 +11,29 @@ every question, upload and source read goes through the ``QA`` it returns.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, cast
 
 import gradio as gr  # at import, so that Gradio resolves the ``gr.Request`` annotations
+from fastapi import HTTPException
+from starlette.middleware import Middleware
 
 from ..accounts import signed_in
 from ..api import QA
 from ..config import Settings
-from ..conversations import Conversations
+from ..conversations import Conversations, markdown
 from ..errors import InputError, NotIndexedError, QAError
 from ..ingest.documents import PageReader
 from ..ingest.readers.ocr import from_settings
 from ..types import Answer, History, Status
-from . import render, saved
+from . import guard, render, saved
 from .pages import PagePicture, page_picture
-from .uploads import ingest_uploads
+from .uploads import forget, ingest_uploads
 
 log = logging.getLogger("qa.ui")
 
@@ -172,6 +175,8 @@ def upload(
         return "", render.notice_html(
             f"unexpected error while indexing ({type(exc).__name__}); details are in the server log"
         )
+    finally:
+        forget([p for p, _ in files], gr.utils.get_upload_folder())
     return render.ingest_html(rows), ""
 
 
@@ -303,8 +308,8 @@ def build(qa: QA) -> gr.Blocks:
                                            elem_id="qa-conv-title", max_lines=1)
                         rename = gr.Button("Rename", size="sm", scale=0, min_width=80,
                                            elem_id="qa-conv-rename")
-                        export = gr.DownloadButton("Export Markdown", size="sm", scale=0,
-                                                   min_width=130, elem_id="qa-conv-export")
+                        export = gr.HTML("", elem_id="qa-conv-export", js_on_load=None,
+                                         elem_classes="qa-flush", min_width=130)
                         delete = gr.Button("Delete", size="sm", variant="stop", scale=0,
                                            min_width=80, elem_id="qa-conv-delete")
                     new = gr.Button("New conversation", size="sm", elem_id="qa-conv-new")
@@ -353,7 +358,7 @@ def build(qa: QA) -> gr.Blocks:
                                          "Conversations"),
                     tools: gr.Row(visible=shown is not None),
                     title: next((c.title for c in mine if c.id == shown), ""),
-                    export: saved.export_file(store, shown, user) if shown else None}
+                    export: saved.export_link(shown) if shown else ""}
 
         def fresh(c: QA, user: str | None, message: str = "") -> dict:
             """A new conversation in collection ``c``: nothing asked, nothing saved yet."""
@@ -490,23 +495,50 @@ def parse_auth(value: str) -> tuple[str, str] | None:
     return user, password
 
 
-def login(settings: Settings) -> tuple[tuple[str, str] | None | Callable[[str, str], bool], str]:
+Auth = tuple[str, str] | None | Callable[[str, str], Awaitable[bool]]
+
+
+def login(settings: Settings) -> tuple[Auth, str]:
     """Gradio's ``auth`` and what the login page says: with accounts (``qa.accounts``), a
     person's name and password, and only those who may read a collection of the index (the
-    page opens on one); else QA_UI_AUTH's one pair, or no login, as before accounts."""
+    page opens on one); else QA_UI_AUTH's one pair, or no login, as before accounts.
+
+    A name or client address with too many failed logins in a row is refused with HTTP 429
+    and why (``lockout``; head.html shows it on the login page). The hash is checked in a
+    thread: Gradio awaits ``auth`` on its event loop, which a 0.1-0.5 s hash would stall."""
     from ..accounts import Accounts, allowed
+    from ..accounts.lockout import LockedOut, Lockout
     from ..index import collections
 
     accounts = Accounts(settings.index_dir)
     if not accounts.configured():
         return parse_auth(settings.ui_auth), "This qa server asks for a login (QA_UI_AUTH)."
+    lockout = Lockout(accounts, settings.login_attempts, settings.login_lock_seconds)
 
-    def check(name: str, password: str) -> bool:
-        user = accounts.login(name, password)
+    async def check(name: str, password: str) -> bool:
+        try:
+            user = await asyncio.to_thread(lockout.login, name, password, guard.CLIENT.get())
+        except LockedOut as exc:
+            raise HTTPException(429, detail=str(exc),
+                                headers={"Retry-After": str(exc.seconds)}) from None
         return user is not None and any(allowed(user, c) for c in {
             settings.collection, *collections.names(settings.index_dir)})
 
     return check, "Log in with your qa account (qa users)."
+
+
+def exporter(qa: QA) -> guard.Export:
+    """A conversation's Markdown for ``guard``'s export route: the user's own, in a collection
+    they may still read (else the error of one that does not exist)."""
+    store = Conversations(qa.settings.index_dir)
+
+    def export(id: int, user: str | None) -> tuple[str, str]:
+        convo = store.get(id, user)
+        if convo.collection not in readable(qa, user):
+            raise InputError(f"no conversation {id}")
+        return saved.file_name(convo), markdown(convo)
+
+    return export
 
 
 def serve(
@@ -530,8 +562,12 @@ def serve(
             demo.launch(
                 server_name=settings.host,
                 server_port=settings.port,
-                auth=auth,
+                auth=cast(Any, auth),  # Gradio awaits a coroutine function too (routes.login)
                 auth_message=auth_message,
+                app_kwargs={"middleware": [Middleware(guard.Guard, export=exporter(qa))]},
+                # nothing of the index (its collections' uploads among it) is served as a
+                # file; Gradio serves no other folder (allowed_paths is empty)
+                blocked_paths=[str(settings.index_dir.resolve())],
                 max_file_size=f"{settings.upload_mb:g}mb",
                 ssr_mode=False,
                 show_error=False,

@@ -1,5 +1,5 @@
 """Saved conversations in the chat UI: how the list names them, a conversation resumed into
-the chat and the sources panel, and its Markdown export as a file to download.
+the chat and the sources panel, and the link of its Markdown export (served by ``guard``).
 
 Plain Python, like ``render``: ``app`` wires it to Gradio, ``qa.conversations`` stores. A
 resumed answer is never answered again: its citations are the ones verified then, each read
@@ -8,17 +8,15 @@ again from its file now (``recheck``), and the panel marks those the file no lon
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..conversations import Conversation, Conversations, markdown, recheck
+from ..conversations import Conversation, recheck
 from ..ingest.documents import PageReader
 from ..types import History
 from . import render
+from .guard import EXPORT
 from .pages import PagePicture
 from .uploads import safe_name
 
@@ -62,21 +60,12 @@ def resume(qa: QA, convo: Conversation, read: PageReader, picture: PagePicture) 
                    f"Resumed “{convo.title}” ({asked}): {note}.")
 
 
-@cache
-def _exports() -> Path:
-    """This server's folder for export files: private (mode 0700), in the system's temp
-    folder, where Gradio serves downloads from."""
-    return Path(tempfile.mkdtemp(prefix="qa-exports-"))
+def file_name(convo: Conversation) -> str:
+    """The name an export downloads as: the conversation's title."""
+    return safe_name(f"{convo.title}.md")
 
 
-def export_file(store: Conversations, id: int, user: str | None) -> str:
-    """Conversation ``id`` of ``user`` as a Markdown file named after its title, for the
-    Export button; written again whenever the conversation changes."""
-    convo = store.get(id, user)
-    folder = _exports() / str(id)
-    folder.mkdir(exist_ok=True)
-    for old in folder.iterdir():  # a renamed conversation leaves no file under its old name
-        old.unlink()
-    path = folder / safe_name(f"{convo.title}.md")
-    path.write_text(markdown(convo), encoding="utf-8")
-    return str(path)
+def export_link(id: int) -> str:
+    """The Export link of conversation ``id``: ``guard`` serves it to its owner alone."""
+    return (f'<a class="qa-export" href="{EXPORT.lstrip("/")}{id}" download>'
+            "Export Markdown</a>")

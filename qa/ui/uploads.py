@@ -7,6 +7,7 @@ A browser sends whatever name the user's file had. It must not choose where the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -124,6 +125,20 @@ def ingest_uploads(
 
 
 _KINDS = ("added", "updated", "unchanged")
+
+
+def forget(paths: list[str], folder: str | Path) -> None:
+    """Delete Gradio's own copies of uploads (those under its upload ``folder``) once they
+    are stored or refused: Gradio serves that folder to anyone logged in who has a file's
+    URL, and the stored copy (``uploads/`` in the index) is served to no one."""
+    root = Path(folder).resolve()
+    for given in paths:
+        path = Path(given).resolve()
+        if path.is_relative_to(root) and path != root:
+            path.unlink(missing_ok=True)
+            if path.parent != root:
+                with contextlib.suppress(OSError):  # its folder, when nothing else is in it
+                    path.parent.rmdir()
 
 
 def _source(path: Path) -> str:
