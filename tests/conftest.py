@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,6 +99,33 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def qa_listening(*args: str, env: dict[str, str] | None = None,
+                 timeout: float = 120) -> Iterator[int]:
+    """`qa ARGS --port P` on a free loopback port; yields P once it listens, stops it after."""
+    import socket
+    import time
+
+    port = free_port()
+    proc = subprocess.Popen(qa_command(*args, "--port", str(port)),
+                            env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert proc.poll() is None, proc.communicate()[1]
+                assert time.monotonic() < deadline, f"qa {args[0]} did not listen"
+                time.sleep(0.2)
+        yield port
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
 
 
 def wait_http(url: str, timeout: float = 60) -> None:

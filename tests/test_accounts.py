@@ -7,12 +7,10 @@ token gets a 401, a removed user cannot log in."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import time
@@ -37,7 +35,7 @@ from qa.config import Settings
 from qa.errors import InputError
 from qa.ui.app import chosen, login, readable, respond, upload
 
-from .conftest import free_port, qa_command, run_qa
+from .conftest import qa_command, qa_listening, run_qa
 
 HR = "Parental leave at Northwind is 16 weeks for every employee, paid in full.\n"
 ENG = "The Northwind build server runs Debian 13 and compiles with GCC 14.\n"
@@ -312,31 +310,9 @@ def test_the_ui_gets_the_view_of_the_person_logged_in(index, tmp_path):
 # -- `qa api` ------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def process(*args: str, env: dict[str, str]) -> Iterator[int]:
-    """`qa ARGS --port P` on a free loopback port; yields P once it listens."""
-    port = free_port()
-    proc = subprocess.Popen(qa_command(*args, "--port", str(port)), env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.communicate()[1]
-                assert time.monotonic() < deadline, f"qa {args[0]} did not listen"
-                time.sleep(0.2)
-        yield port
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def api(index: Path) -> Iterator[str]:
-    with process("api", "--index", str(index), "--collection", "hr",
+    with qa_listening("api", "--index", str(index), "--collection", "hr",
                  env={**ENV, "QA_API_KEY": ADMIN_KEY}) as port:
         yield f"http://127.0.0.1:{port}/v1"
 
@@ -446,7 +422,7 @@ def check_mcp(seen: dict[str, Any], own: str, other: str) -> None:
 
 @pytest.fixture(scope="module")
 def mcp_url(index: Path) -> Iterator[str]:
-    with process("mcp", "--http", "--index", str(index), env=ENV) as port:  # no QA_MCP_TOKEN
+    with qa_listening("mcp", "--http", "--index", str(index), env=ENV) as port:  # no QA_MCP_TOKEN
         yield f"http://127.0.0.1:{port}/mcp"
 
 

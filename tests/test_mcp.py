@@ -6,9 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
-import subprocess
-import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from qa import QA
 from qa.cli import main
 
-from .conftest import SEED, free_port, qa_command
+from .conftest import SEED, qa_command, qa_listening
 
 QUESTION = "Which leader voiced support for Macron's stance?"
 UNANSWERABLE = "Who won the 1998 FIFA World Cup?"
@@ -73,24 +70,8 @@ async def over_http(url: str, token: str | None = TOKEN) -> dict[str, Any]:
 @contextlib.contextmanager
 def qa_mcp_http(index: Path) -> Iterator[str]:
     """`qa mcp --http` on a free loopback port; yields the endpoint's URL."""
-    port = free_port()
-    proc = subprocess.Popen(qa_command("mcp", "--http", "--port", str(port), "--index", str(index)),
-                            env={**os.environ, **ENV}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.communicate()[1]
-                assert time.monotonic() < deadline, "qa mcp --http did not listen"
-                time.sleep(0.2)
+    with qa_listening("mcp", "--http", "--index", str(index), env=ENV, timeout=60) as port:
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ of the local model land in artifacts/ui_timings.json.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -118,14 +119,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert "Traceback" not in srv.log.read_text()
 
 
-@pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport=DESKTOP)
+@contextlib.contextmanager
+def chat_page(browser, url: str, viewport: dict = DESKTOP):
+    """A new browser context's page on the chat at ``url``, once its question box is there."""
+    context = browser.new_context(viewport=viewport)
     pg = context.new_page()
-    pg.goto(server.url)
+    pg.goto(url)
     pg.wait_for_selector("#qa-question textarea")
     yield pg
     context.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    with chat_page(browser, server.url) as pg:
+        yield pg
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -672,13 +680,9 @@ def teams(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Pa
 
 @pytest.fixture
 def team_page(browser, teams):
-    context = browser.new_context(viewport=DESKTOP)
-    pg = context.new_page()
-    pg.goto(teams[0].url)
-    pg.wait_for_selector("#qa-question textarea")
-    pg.wait_for_function("document.querySelector('#qa-header').innerText.includes('2 files')")
-    yield pg
-    context.close()
+    with chat_page(browser, teams[0].url) as pg:
+        pg.wait_for_function("document.querySelector('#qa-header').innerText.includes('2 files')")
+        yield pg
 
 
 _PICKED = """([files]) => {  // the collection's header, and a new conversation
