@@ -101,6 +101,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    """One headless Debian chromium for every browser test of the run (Playwright's sync API
+    runs one at a time in a process)."""
+    if not CHROMIUM.exists():  # `make test` installs it first (`make browser`)
+        pytest.skip("Debian's chromium is not installed: run `make browser`")
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
 @contextlib.contextmanager
 def qa_listening(*args: str, env: dict[str, str] | None = None,
                  timeout: float = 120) -> Iterator[int]:

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -24,17 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BIN, ROOT, run_qa
+from .conftest import BIN, ROOT, free_port, run_qa
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ARTIFACTS = ROOT / "artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
@@ -45,33 +35,12 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.browser
 
 
-# -- set-up: chromium, a browser, `qa serve` -----------------------------------------------
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    if not CHROMIUM.exists():  # `make test` installs it first (`make browser`)
-        pytest.skip("Debian's chromium is not installed: run `make browser`")
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-def browser(chromium: Path) -> Iterator:
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
+# -- set-up: `qa serve` (the browser: conftest.py) -------------------------------------
 class Server:
     """A `qa serve` subprocess on a free loopback port, with the tests' socket guard."""
 
     def __init__(self, index: Path, log: Path, **env: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = log
         self._out = open(log, "wb")

@@ -18,7 +18,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from . import test_ui_browser as ui
 from .conftest import run_qa
 from .test_accounts import PASSWORD, add_user
 from .test_ui_browser import (
@@ -41,8 +40,8 @@ from .test_ui_browser import (
 )
 
 pytestmark = pytest.mark.browser
-chromium, browser = ui.chromium, ui.browser  # its fixtures: one browser for both files
 LOCK_SECONDS = 4
+OWN = {"alice": "hr", "bob": "eng", "carol": "hr"}  # the collection each one opens on
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +84,9 @@ def logged_in(browser, srv: Server, name: str, viewport: dict = DESKTOP):
     pg.wait_for_selector("#qa-question textarea", timeout=30_000)
     pg.wait_for_function("(document.querySelector('#qa-header')?.innerText || '')"
                          ".includes('1 file')")
+    # the page is served with the server's collection; the load names the person's own
+    pg.wait_for_function("([own]) => document.querySelector('#qa-collection input')?.value"
+                         " === own", arg=[OWN[name]])
     return context, pg
 
 
@@ -195,6 +197,7 @@ def test_too_many_failed_logins_lock_the_name_and_the_page_says_so(browser, team
             said = pg.wait_for_selector(".qa-locked").inner_text()
             assert said.startswith("too many failed logins for carol: try again in ")
             assert pg.locator("#qa-question").count() == 0
+        pg.wait_for_selector("text=Incorrect Credentials", state="hidden")  # not said as well
         shot(pg, "desktop_login_locked")
         http = client(srv, None)
         with closing(http):
