@@ -255,3 +255,23 @@ def listed(pg, label: str) -> None:
 def turns(db: Path) -> list[tuple[int, str]]:
     with sqlite3.connect(db) as con:
         return con.execute("SELECT n, question FROM turns ORDER BY conversation, n").fetchall()
+
+
+def test_a_forged_collection_name_over_gradios_api_reads_and_writes_nothing(teams, tmp_path):
+    """The picker offers bob only eng, but the page's events take any name: sent straight to
+    Gradio's API (its own client, logged in as bob), hr is refused for asking, picking and
+    uploading, while eng answers through the same endpoint."""
+    from gradio_client import Client, handle_file
+
+    srv, work = teams
+    bob = Client(srv.url, auth=("bob", PASSWORD["bob"]), verbose=False)
+    bob.predict(api_name="/on_load")
+    *_, said = bob.predict(ASK_HR, [], "hr", None, api_name="/on_ask")
+    assert "no collection &#39;hr&#39; to read here" in said
+    assert "16 weeks" not in str(bob.predict(ASK_HR, [], "hr", None, api_name="/on_ask"))
+    assert "GCC 14" in str(bob.predict(ASK_ENG, [], "eng", None, api_name="/on_ask"))
+    assert "hr.txt" not in str(bob.predict("hr", api_name="/on_pick"))
+    note = tmp_path / "forged.txt"
+    note.write_text("Bob wrote this into hr.\n")
+    bob.predict([handle_file(str(note))], "hr", api_name="/on_upload")
+    assert not list((work / "index").rglob("forged.txt"))

@@ -259,9 +259,12 @@ def build(qa: QA) -> gr.Blocks:
                 elem_classes="qa-flush",
                 scale=4,
             )
-            collection = gr.Dropdown(  # its choices come with the page, for its user
+            # Its choices come with the page, for its user. Any name the browser sends is
+            # taken to ``chosen``, the one check of what a person may read (Gradio's own
+            # check of the choices would hold only the choices the page was served with).
+            collection = gr.Dropdown(
                 [qa.settings.collection], value=qa.settings.collection, label="Collection",
-                elem_id="qa-collection", scale=0, min_width=240,
+                elem_id="qa-collection", scale=0, min_width=240, allow_custom_value=True,
             )
         with gr.Row(equal_height=False, elem_id="qa-main"):
             with gr.Column(scale=3, min_width=360, elem_id="qa-chat-col"):
