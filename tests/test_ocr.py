@@ -125,6 +125,27 @@ def test_two_columns_are_read_one_after_the_other_and_a_table_row_stays_one_line
             assert difflib.SequenceMatcher(None, got, line).ratio() > 0.85, (got, line)
 
 
+def test_a_contents_page_keeps_each_entry_with_its_page_number():
+    """A page of contents: entries of many lengths, page numbers at the right margin. The
+    numbers leave a wide gap in the middle, yet they are no column of text: each entry is
+    one line, its number last (read column by column, the numbers came after all entries)."""
+    entries = [("Section 1. Quarterly accounts of the harbour board", "page 3"),
+               ("Section 2. Dredging of the channel", "page 9"),
+               ("Section 3. Repairs to the north pier and its stair", "page 14"),
+               ("Section 4. Tolls and dues of the port", "page 21"),
+               ("Section 5. Staff, pensions and the sailing club", "page 26"),
+               ("Section 6. Risks", "page 30")]
+    image = Image.new("L", (2000, 700), 255)
+    draw = ImageDraw.Draw(image)
+    for i, (entry, page) in enumerate(entries):
+        draw.text((60, 60 + i * 100), entry, fill=0, font=dm.font())
+        draw.text((1750, 60 + i * 100), page, fill=0, font=dm.font())
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    lines = read_view("contents.png", buf.getvalue(), ocr=Ocr("tesseract")).lines
+    assert lines == [" ".join(e) for e in entries]
+
+
 @pytest.mark.slow
 def test_a_scan_is_read_again_when_the_engine_changes_so_its_index_matches_verification(
         tmp_path):

@@ -22,7 +22,7 @@ from ..types import Chunk, Embed, IngestReport
 from .chunking import chunk_view
 from .documents import Document, Extract, Skip, find_files, read_document
 from .readers._worker import Extractor
-from .readers.ocr import from_settings
+from .readers.ocr import GROUPING, from_settings
 
 # (files done, files total, what is read now: the source, and the page OCR is at in a scan)
 Progress = Callable[[int, int, str], None]
@@ -32,7 +32,7 @@ EMBEDDER = "embedder"
 # OCR engine read scans (verifying
 # reads them with the engine set now): a file read otherwise before is read again.
 READER = "reader"
-READER_VERSION = "ocr-2"  # OCR's lines are kept with their confidence
+READER_VERSION = f"ocr-{GROUPING}"  # OCR's lines as ``ocr.group`` makes them, with confidence
 
 
 @dataclass

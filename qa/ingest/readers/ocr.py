@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from ...config import Settings
 
 DPI = 300  # a PDF page is drawn this fine for OCR (bench_ocr: tesseract reads more than at 200)
-GROUPING = "2"  # the version of ``group`` and the cached lines: a change reads pages again
+GROUPING = "3"  # the version of ``group`` and the cached lines: a change reads pages again
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -104,7 +104,10 @@ class RapidOCR:
 
 
 class Tesseract:
-    """Debian's tesseract-ocr (``make ocr``), English; its lines become pieces."""
+    """Debian's tesseract-ocr (``make ocr``), English; its lines become pieces. The page is
+    read as one block of text (``--psm 6``): with page segmentation (3) tesseract drops short
+    pieces that stand apart, such as a table's page numbers and item labels, which ``group``
+    needs to keep a row whole (``eval/bench_scans.py``)."""
 
     name = "tesseract"
 
@@ -115,7 +118,7 @@ class Tesseract:
         png = io.BytesIO()
         image.save(png, format="PNG")
         done = subprocess.run(
-            [_tesseract(), "stdin", "stdout", "-l", "eng", "--psm", "3", "tsv"],
+            [_tesseract(), "stdin", "stdout", "-l", "eng", "--psm", "6", "tsv"],
             input=png.getvalue(), capture_output=True, check=False,
             env={**os.environ, "OMP_THREAD_LIMIT": "1"},
         )
@@ -292,8 +295,9 @@ def _rows(pieces: list[Piece]) -> list[list[Piece]]:
 def _gutter(pieces: list[Piece], width: int) -> float | None:
     """The x of a gap between two columns of text, or None: the middle of the widest run of
     the middle third that fewest pieces cross (at most one in five), with text filling at
-    least half of each side's width on average (prose lines; the narrow figures of a table's
-    columns are no column of text)."""
+    least half of each side's width on average, from the gap to that side's far edge (prose
+    lines; the narrow figures of a table's columns, or a column of page numbers, are no column
+    of text)."""
     xs = [width * step / 100 for step in range(34, 67)]
     crossing = [sum(p.left < x < p.right for p in pieces) for x in xs]
     least = min(crossing)
@@ -308,10 +312,13 @@ def _gutter(pieces: list[Piece], width: int) -> float | None:
                 runs.append([x])
     run = max(runs, key=len)
     x = (run[0] + run[-1]) / 2
-    for side in ([p for p in pieces if p.right <= x], [p for p in pieces if p.left >= x]):
-        if len(side) < 3:
-            return None
-        span = max(p.right for p in side) - min(p.left for p in side)
-        if sum(p.right - p.left for p in side) / len(side) < 0.5 * span:
+    left, right = [p for p in pieces if p.right <= x], [p for p in pieces if p.left >= x]
+    if len(left) < 3 or len(right) < 3:
+        return None
+    # each side's room runs from the gutter to the text's far edge on that side: a column of
+    # page numbers or figures at the right margin fills its own span, not its side
+    for side, room in ((left, x - min(p.left for p in left)),
+                       (right, max(p.right for p in right) - x)):
+        if sum(p.right - p.left for p in side) / len(side) < 0.5 * room:
             return None
     return x
