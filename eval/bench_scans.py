@@ -10,7 +10,8 @@ typeset onto Letter pages (a sentence starts a line; DejaVu Serif 11 pt) and the
 sec10q filings, each drawn at every ``--dpi``, ``clean`` and ``skewed`` (turned 0.4-1.0
 degrees, grey noise added, as a flatbed scan is). Beside each set: ``truth.json`` (each page's
 true lines: the typeset lines, or the filing's text layer as qa reads it) and, for squad2-dev,
-``questions.jsonl`` naming the copies, so that ``qa eval`` runs on them as on the text:
+``questions.jsonl`` naming the copies, so that ``qa eval`` runs on them as on the text, and
+the typeset lines as text files (``200-clean-text``: the same line breaks, no OCR):
 
     qa eval OUT/squad2-dev/200-clean/questions.jsonl --corpus OUT/squad2-dev/200-clean ...
 
@@ -86,6 +87,21 @@ def skew(image, seed: str):
                                    255).astype(np.uint8))
 
 
+def typeset_text(home: Path, truth: dict[str, list[list[str]]]) -> None:
+    """The same typeset lines as text files (``HOME-text``), with the questions: what OCR
+    is measured against, so that only reading the pictures differs, not the line breaks."""
+    text = home.with_name(home.name + "-text")
+    text.mkdir(parents=True, exist_ok=True)
+    for name, pages in truth.items():
+        (text / Path(name).with_suffix(".txt").name).write_text(
+            "".join(f"{line}\n" for page in pages for line in page))
+    with (text / "questions.jsonl").open("w") as f:
+        for line in (home / "questions.jsonl").read_text().splitlines():
+            q = json.loads(line)
+            f.write(json.dumps({**q, "source": Path(q["source"]).with_suffix(".txt").name})
+                    + "\n")
+
+
 def save(images: list, path: Path, dpi: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     images[0].save(path, save_all=True, append_images=images[1:], resolution=dpi)
@@ -127,6 +143,7 @@ def build(out: Path, dpis: list[int], variants: list[str], articles: int, filing
                         f.write(json.dumps({**q, "source": name, "lines": drawn}) + "\n")
             if truth:
                 (home / "truth.json").write_text(json.dumps(truth))
+                typeset_text(home, truth)
             print(f"{home}: {len(truth)} articles, {sum(map(len, truth.values()))} pages",
                   flush=True)
 
