@@ -108,6 +108,17 @@ def scan_pdf(pages: list[list[str]]) -> bytes:
     return buf.getvalue()
 
 
+def scan_of(raw: bytes, dpi: int = 200) -> bytes:
+    """An image-only copy of a PDF: each page drawn at ``dpi`` in grey, as a scanner gives it."""
+    import pypdfium2 as pdfium
+
+    images = [page.render(scale=dpi / 72, grayscale=True).to_pil()
+              for page in pdfium.PdfDocument(raw)]
+    buf = io.BytesIO()
+    images[0].save(buf, "PDF", resolution=dpi, save_all=True, append_images=images[1:])
+    return buf.getvalue()
+
+
 def text_and_scan_pdf(text: list[str], scanned: list[str]) -> bytes:
     """A PDF whose page 1 has a text layer and page 2 is only an image of ``scanned``."""
     import pypdfium2 as pdfium

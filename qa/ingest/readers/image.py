@@ -11,13 +11,15 @@ import warnings
 from functools import partial
 from typing import TYPE_CHECKING
 
-from ...types import Scanned
+from ...types import Row, Scanned
 from . import View
 from ._skip import Skip
-from .ocr import too_large, too_many
+from .ocr import rows, too_large, too_many
 
 if TYPE_CHECKING:
     from .ocr import Ocr, OnPage
+
+LETTER_WIDTH = 612.0  # points: an image's tables are read as on a page this wide
 
 
 def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) -> View:
@@ -45,6 +47,7 @@ def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) ->
     lines: list[str] = []
     pages: list[int] = []
     scanned: list[Scanned] = []
+    found: list[Row] = []
     for number in range(1, count + 1):
         image.seek(number - 1)  # a frame's header: each may be of its own size
         _fits(image, ocr)
@@ -52,11 +55,13 @@ def read_image(raw: bytes, ocr: Ocr | None, *, on_page: OnPage | None = None) ->
         if on_page is not None:
             on_page(number, count)
         scanned += [Scanned(n, x.box, x.confidence) for n, x in enumerate(read, len(lines) + 1)]
+        width, height = image.size
+        found += rows(read, LETTER_WIDTH, LETTER_WIDTH * height / width, len(lines))
         lines += [x.text for x in read]
         pages.append(len(read))
     if not any(lines):
         raise Skip(f"no text found by OCR ({ocr.engine})")
-    return View(lines, pages, scanned=tuple(scanned))
+    return View(lines, pages, tuple(found), tuple(scanned))
 
 
 def _fits(image, ocr: Ocr) -> None:

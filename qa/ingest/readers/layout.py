@@ -20,6 +20,7 @@ module rebuilds that from the words' horizontal extents, page by page, with no v
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...text import UNIT, month
@@ -97,6 +98,29 @@ def _percent(words: list[Word], i: int) -> bool:
 def _dated(words: list[Word], i: int) -> bool:
     """``words[i]`` is the year of a date in a label ("Balances, July 30, 2023")."""
     return i > 0 and bool(_YEAR.match(words[i].text)) and words[i - 1].text.endswith(",")
+
+
+def structure(lines: list[str], words: Callable[[int], list[Word]], offset: int) -> list[Row]:
+    """The table rows (``rows``) and lines of form fields (``forms``) among a page's display
+    lines, numbered as the file's lines (``offset`` of them before the page). ``words(i)``
+    gives line ``i``'s words with their extents, whoever read them (a text layer, OCR); it is
+    asked only of lines near rows and fields: most of a page is prose."""
+    from .forms import in_forms, line_fields
+
+    candidates = [n for n, line in enumerate(lines) if ends_in_figure(line)]
+    labelled = {n for n, line in enumerate(lines) if ":" in line}
+    if len(candidates) < 2:
+        candidates = []  # no table on a page without two lines ending in figures
+    near = {m for n in candidates for m in range(n - MAX_HEAD_LINES - 4, n + 1)} | labelled
+    if not near:
+        return []
+    page = [(n, words(i) if i in near else []) for i, n in enumerate(range(
+        offset + 1, offset + 1 + len(lines)))]
+    found = rows(page) if candidates else []
+    tabled = {r.line for r in found}
+    fields = in_forms([f for n, w in page if n - offset - 1 in labelled and n not in tabled
+                       and (f := line_fields(n, w)) is not None])
+    return sorted(found + fields, key=lambda r: r.line)
 
 
 def rows(page: list[tuple[int, list[Word]]]) -> list[Row]:

@@ -28,14 +28,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._skip import Skip
+from .layout import Word, structure
 
 if TYPE_CHECKING:
     from PIL.Image import Image
 
     from ...config import Settings
+    from ...types import Row
 
 DPI = 300  # a PDF page is drawn this fine for OCR (bench_ocr: tesseract reads more than at 200)
-GROUPING = "3"  # the version of ``group`` and the cached lines: a change reads pages again
+GROUPING = "4"  # the version of ``group`` and the cached lines: a change reads pages again
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -54,11 +56,20 @@ class Piece(NamedTuple):
 @dataclass(frozen=True)
 class Line:
     """A display line read by OCR, its box as fractions of the page's width and height, so that
-    any drawing of the page can mark it, and the confidence of its least certain piece."""
+    any drawing of the page can mark it, the confidence of its least certain piece, and each
+    word's left and right edge as fractions of the width, from which ``layout`` reads a
+    table's columns as it does from a text layer's characters."""
 
     text: str
     box: tuple[float, float, float, float]
     confidence: float
+    words: tuple[tuple[float, float], ...] = ()
+
+    def layout_words(self, width: float, height: float) -> list[Word]:
+        """The line's words for ``layout.structure``, on a page ``width`` by ``height``."""
+        tall = (self.box[3] - self.box[1]) * height
+        return [Word(text, left * width, right * width, tall)
+                for text, (left, right) in zip(self.text.split(), self.words)]
 
 
 class Engine(Protocol):
@@ -200,7 +211,8 @@ class Ocr:
             path = self.cache / f"{sha256}-p{number}-{reader.name}-{reader.version()}" \
                 f"-{self.dpi}-g{GROUPING}.json"
             try:
-                return [Line(d["text"], tuple(d["box"]), d["confidence"])
+                return [Line(d["text"], tuple(d["box"]), d["confidence"],
+                             tuple(tuple(w) for w in d["words"]))
                         for d in json.loads(path.read_text())]
             except (OSError, ValueError, KeyError, TypeError):
                 pass
@@ -210,12 +222,19 @@ class Ocr:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps([{"text": x.text, "box": x.box,
+                tmp.write_text(json.dumps([{"text": x.text, "box": x.box, "words": x.words,
                                             "confidence": x.confidence} for x in lines]))
                 os.replace(tmp, path)
             except OSError:
                 pass  # a read-only cache: the page is read again next time, to the same lines
         return lines
+
+
+def rows(read: list[Line], width: float, height: float, offset: int) -> list[Row]:
+    """The table rows and form fields among a page's OCR lines (``layout.structure``), the
+    page ``width`` by ``height`` points (a PDF page's size; an image is taken 8.5 in wide)."""
+    return structure([x.text for x in read], lambda i: read[i].layout_words(width, height),
+                     offset)
 
 
 def from_settings(settings: Settings) -> Ocr | None:
@@ -270,7 +289,24 @@ def group(pieces: list[Piece], width: int, height: int) -> list[Line]:
                   round(min(p.top for p in row) / height, 4),
                   round(max(p.right for p in row) / width, 4),
                   round(max(p.bottom for p in row) / height, 4)),
-                 round(min(p.confidence for p in row), 3)) for row in ordered]
+                 round(min(p.confidence for p in row), 3),
+                 tuple(w for p in row for w in _spread(p, width))) for row in ordered]
+
+
+def _spread(piece: Piece, width: int) -> list[tuple[float, float]]:
+    """Each word's left and right edge in a piece, as fractions of the page's width: an
+    engine boxes a run of words, so each word is given its share of the run's width by its
+    characters. The run's own edges are exact, and in a table they are a figure's right edge
+    and a label's left one, which are what columns are read from."""
+    words = piece.text.split()
+    step = (piece.right - piece.left) / max(len(piece.text), 1)
+    out, x = [], piece.left
+    for word in words:
+        out.append((round(x / width, 4), round((x + len(word) * step) / width, 4)))
+        x += (len(word) + 1) * step
+    if out:  # the last word ends at the run's right edge, whatever the font's widths
+        out[-1] = (out[-1][0], round(piece.right / width, 4))
+    return out
 
 
 def _columns(pieces: list[Piece], gutter: float) -> list[list[Piece]]:

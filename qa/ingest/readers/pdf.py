@@ -18,6 +18,7 @@ from ...types import Row, Scanned
 from . import View
 from ._lines import MAX_LINE_CHARS
 from ._skip import Skip
+from .ocr import rows as scanned_rows
 from .ocr import too_many
 
 if TYPE_CHECKING:
@@ -59,39 +60,25 @@ def _page_text(pdf, index: int, offset: int | None = None) -> tuple[list[str], l
 
 
 def _rows(textpage, text: str, spans: list[tuple[str, list[int]]], offset: int) -> list[Row]:
-    """The page's table rows (``layout.rows``) and lines of form fields (``forms``)."""
-    from .forms import in_forms, line_fields
-    from .layout import MAX_HEAD_LINES, Word, ends_in_figure, rows
+    """The page's table rows and form fields (``layout.structure``), its words' extents read
+    from PDFium's character boxes."""
+    from .layout import Word, structure
 
-    candidates = [n for n, (line, _) in enumerate(spans) if ends_in_figure(line)]
-    labelled = {n for n, (line, _) in enumerate(spans) if ":" in line}
-    if len(candidates) < 2:
-        candidates = []  # no table on a page without two lines ending in figures
-    near = {m for n in candidates for m in range(n - MAX_HEAD_LINES - 4, n + 1)} | labelled
-    if not near:
-        return []
-    page: list[tuple[int, list[Word]]] = []
-    for n, (_, chars) in enumerate(spans, offset + 1):
-        if n - offset - 1 not in near:  # boxes only near rows and fields: most is prose
-            page.append((n, []))
-            continue
-        words: list[Word] = []
+    def words(i: int) -> list[Word]:
+        out: list[Word] = []
         run: list[tuple[str, tuple[float, float, float, float]]] = []
-        for i in [*chars, -1]:
-            if i >= 0 and not text[i].isspace():
-                run.append((text[i], textpage.get_charbox(i)))
+        for k in [*spans[i][1], -1]:
+            if k >= 0 and not text[k].isspace():
+                run.append((text[k], textpage.get_charbox(k)))
                 continue
             if run:
-                words.append(Word("".join(ch for ch, _ in run), min(b[0] for _, b in run),
-                                  max(b[2] for _, b in run),
-                                  max(b[3] for _, b in run) - min(b[1] for _, b in run)))
+                out.append(Word("".join(ch for ch, _ in run), min(b[0] for _, b in run),
+                                max(b[2] for _, b in run),
+                                max(b[3] for _, b in run) - min(b[1] for _, b in run)))
                 run = []
-        page.append((n, words))
-    found = rows(page) if candidates else []
-    tabled = {r.line for r in found}
-    fields = in_forms([f for n, words in page if n - offset - 1 in labelled and n not in tabled
-                       and (f := line_fields(n, words)) is not None])
-    return sorted(found + fields, key=lambda r: r.line)
+        return out
+
+    return structure([line for line, _ in spans], words, offset)
 
 
 def page_text_lines(text: str) -> list[str]:
@@ -189,6 +176,7 @@ def _read_pdf(raw: bytes, deadline: float | None, ocr: Ocr | None,
                 if on_page is not None:
                     on_page(index + 1, len(pdf))
                 page = [x.text for x in read]
+                found = scanned_rows(read, *_size(pdf, index), len(lines))
                 scanned += [Scanned(n, x.box, x.confidence)
                             for n, x in enumerate(read, len(lines) + 1)]
             lines += page
@@ -215,6 +203,15 @@ def _draws(pdf, index: int) -> bool:
     page = pdf[index]
     try:
         return pdfium_c.FPDFPage_CountObjects(page.raw) > 0
+    finally:
+        page.close()
+
+
+def _size(pdf, index: int) -> tuple[float, float]:
+    """Page ``index``'s width and height in points."""
+    page = pdf[index]
+    try:
+        return page.get_size()
     finally:
         page.close()
 
