@@ -103,6 +103,11 @@ def month_name(word: str) -> str:
 _DATE = re.compile(r"\b([A-Z][a-z]{2,8}\.?)\s+(?:(\d{1,2}),?\s+)?((?:19|20)\d\d)\b")
 
 
+def undated(text: str) -> str:
+    """``text`` with the dates ``dates`` reads taken out ("As of June 30, 2025": "As of ")."""
+    return _DATE.sub(lambda m: "" if month(m[1]) and month_name(m[1]) else m[0], text)
+
+
 def dates(text: str) -> set[tuple[int, int, int]]:
     """The dates ``text`` writes with their month named: (year, month, day), day 0 for a month
     of a year ("June 25, 2022": (2022, 6, 25); "January 2024": (2024, 1, 0))."""

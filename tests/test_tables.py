@@ -316,3 +316,32 @@ def test_a_footnote_mark_after_a_label_is_no_figure():
     rows = rows_by_label(view)
     assert [(c.value, c.column) for c in rows["Online stores"].cells] == [
         ("50,855", "2024"), ("52,966", "2023")]
+
+
+def test_a_head_set_a_word_to_a_line_still_heads_its_columns():
+    """A fair-value table heads each of five columns with three words set one under another,
+    each column's words a little lower than the last's, so the text reads its head as fifteen
+    lines of a word each, under a date centred over the table: every figure still gets its
+    column's whole header, the date (not only the middle column under it) and the unit of
+    the lead-in line above."""
+    heads = [("Adjusted", "Purchase", "Cost"), ("Unrealized", "Gains", "Net"),
+             ("Unrealized", "Losses", "Net"), ("Fair", "Value", "Total"),
+             ("Current", "Marketable", "Securities")]
+    xs = (0.36, 0.50, 0.64, 0.78, 0.92)
+    items = [(0.08, 0.95, "The following table shows the fund's holdings (in thousands):", "left"),
+             (0.62, 0.93, "June 30, 2025", "center")]
+    for k, (x, words) in enumerate(zip(xs, heads)):
+        for j, word in enumerate(words):
+            items.append((x, 0.915 - 0.033 * j - 0.006 * k, word, "right"))
+    y = 0.80
+    for label, values in [("Cash", ("4,210", "310", "(120)", "4,400", "4,400")),
+                          ("Treasury bills", ("1,870", "112", "(103)", "1,879", "1,879")),
+                          ("Municipal notes", ("640", "205", "(209)", "636", "636"))]:
+        items.append((0.08, y, label, "left"))
+        items += [(x, y, v, "right") for x, v in zip(xs, values)]
+        y -= 0.015
+    view = read_view("fund.pdf", dm.placed_pdf(items))
+    assert sum(line in {w for h in heads for w in h} for line in view.lines) == 15
+    bills = rows_by_label(view)["Treasury bills"]
+    assert [c.column for c in bills.cells] == [f"June 30, 2025 {' '.join(h)}" for h in heads]
+    assert bills.unit == "The following table shows the fund's holdings (in thousands):"

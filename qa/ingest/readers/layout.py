@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ...text import UNIT, month
+from ...text import UNIT, dates, month, undated
 from ...types import Cell, Row
 
 # A figure as a cell prints it: "82,959", "(10)", "1.20", "26%", "(3)%", "—"; "$" stands alone
@@ -33,7 +33,10 @@ _MARK = re.compile(r"^\(\d{1,2}\)$")  # a footnote's mark after a label, "(1)"
 _NOTE = re.compile(r"^\([^\d()]*\)$")  # "(Unaudited)", "(In millions)"
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _CURRENCY = re.compile(r"^[$€£¥]$")
-MAX_HEAD_LINES = 12  # header lines read above a table's first row
+# header lines read above a table's first row: PDFium gives a head printed two or three words
+# deep under each of seven columns as some 18 lines, a word to a line
+MAX_HEAD_LINES = 24
+VERSION = "7"  # of what this reader finds: a change makes ingest read files again
 EDGE = 4.0  # points: right edges this close are one column
 MANY_FIGURES = 12  # of a table: enough that a column holds two of them
 GAP = 1.2  # a space wider than this many times the words' height starts a new phrase
@@ -221,6 +224,7 @@ def _table(lines: list[_Line], start: int, end: int, before: _Head | None,
                 for j in _covered(phrase, zones, columns):
                     headers[j].append(" ".join(w.text for w in phrase))
         _spread(_phrases(head_lines[0].words), headers, columns)
+        _date_all(head_lines[0], headers)
         unit, title, top = _unit_and_title(lines, first, start)
         head = _Head(tuple(b for _, b in columns), tuple(tuple(h) for h in headers), unit,
                      title, (lines[top].number, lines[start - 1].number), digits)
@@ -250,6 +254,18 @@ def _table(lines: list[_Line], start: int, end: int, before: _Head | None,
         out.append(Row(line.number, " ".join(w.text for w in line.label), cells, section,
                        head.title, head.unit, head.lines, section_line))
     return out, head if head.lines[0] else before
+
+
+def _date_all(top: _Line, headers: list[list[str]]) -> None:
+    """A date alone on the head's top line ("December 31, 2022" centred over a table of costs,
+    gains, losses and fair values) dates the whole table, not only the column it is centred
+    over: each column whose headers name no date takes it."""
+    if len(_phrases(top.words)) != 1 or not dates(top.text) or \
+            re.search(r"[^\W\d_]{4,}", undated(top.text)):  # "As of" may stand before it
+        return
+    for column in headers:
+        if not any(dates(h) for h in column):
+            column.insert(0, top.text)
 
 
 def _spread(top: list[list[Word]], headers: list[list[str]],
