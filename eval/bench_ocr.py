@@ -52,6 +52,16 @@ def norm(line: str) -> str:
     return " ".join(line.split())
 
 
+def matched(got: list[str], want: list[str]) -> tuple[int, int]:
+    """Of the true lines ``want``, how many a read line in ``got`` equals, and of their words
+    how many were read (a line or word counted as often as both hold it)."""
+    have = Counter(got)
+    lines = sum(min(n, have[x]) for x, n in Counter(want).items())
+    have = Counter(" ".join(got).split())
+    words = sum(min(n, have[w]) for w, n in Counter(" ".join(want).split()).items())
+    return lines, words
+
+
 def distance(a: str, b: str) -> int:
     """Levenshtein distance, a row at a time in numpy (an insertion is a running minimum)."""
     import numpy as np
@@ -131,10 +141,9 @@ def main() -> None:
             chars += len(b)
             spaceless += distance(a.replace(" ", ""), b.replace(" ", ""))
             chars_ns += len(b.replace(" ", ""))
-            have = Counter(a.split())
-            words += sum(min(n, have[w]) for w, n in Counter(b.split()).items())
-            have = Counter(got)
-            found += sum(min(n, have[line]) for line, n in Counter(want).items())
+            same_lines, same_words = matched(got, want)
+            found += same_lines
+            words += same_words
             total += len(want)
             if args.show:
                 print(f"--- {engine} {Path(path).name} p.{number}")

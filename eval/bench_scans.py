@@ -28,7 +28,6 @@ import json
 import random
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +61,7 @@ def typeset(lines: list[str], dpi: int) -> list[tuple[object, list[str], list[in
         if row:
             drawn.append((row, number))
     per_page = (height - 2 * margin) // step
-    pages = []
+    pages: list[tuple[object, list[str], list[int]]] = []
     for start in range(0, len(drawn), per_page):
         part = drawn[start:start + per_page]
         image = Image.new("L", (width, height), 255)
@@ -171,6 +170,8 @@ def fold(line: str) -> str:
 
 
 def lines(out: Path, engines: list[str], only: list[str], cache: Path | None) -> None:
+    from bench_ocr import matched
+
     from qa.ingest.readers import read_view
     from qa.ingest.readers.ocr import Ocr
 
@@ -189,13 +190,11 @@ def lines(out: Path, engines: list[str], only: list[str], cache: Path | None) ->
                 for number, want in enumerate(want_pages, 1):
                     got = [fold(x) for x in view.page(number) or [] if fold(x)]
                     want = [fold(x) for x in want if fold(x)]
-                    have = Counter(got)
-                    found += sum(min(n, have[x]) for x, n in Counter(want).items())
+                    same_lines, same_words = matched(got, want)
+                    found += same_lines
+                    words += same_words
                     total += len(want)
-                    have = Counter(" ".join(got).split())
-                    wanted = Counter(" ".join(want).split())
-                    words += sum(min(n, have[w]) for w, n in wanted.items())
-                    count += sum(wanted.values())
+                    count += len(" ".join(want).split())
                     pages += 1
             took = time.perf_counter() - began
             print(f"| {truth_file.parent.parent.name} | {truth_file.parent.name} | {name} | "
