@@ -825,3 +825,33 @@ def test_a_pdf_citation_shows_its_page_with_the_line_highlighted(browser, pdf_se
     pg.wait_for_selector("#qa-src-1-1 details.qa-page:not([open])")
     assert not img.is_visible()
     context.close()
+
+
+def test_the_question_box_waits_for_the_page_to_know_the_user_s_collection(browser, server):
+    """Until the page's load has told it which collection is the user's, the question box and
+    the Ask button are disabled: a question asked before would go to the server's own."""
+    context = browser.new_context(viewport=DESKTOP)
+    pg = context.new_page()
+    held: list = []
+
+    def hold(route) -> None:  # the load's call, held back
+        held.append(route)
+
+    pg.route("**/gradio_api/queue/join*", hold)
+    try:
+        pg.goto(server.url)
+        pg.wait_for_selector("#qa-question textarea")
+        for _ in range(100):  # the handler is called while Playwright waits
+            if held:
+                break
+            pg.wait_for_timeout(100)
+        assert held, "the page's load event did not call the queue"
+        assert pg.is_disabled("#qa-question textarea") and pg.is_disabled("#qa-ask")
+        for route in held:
+            route.continue_()
+        pg.unroute("**/gradio_api/queue/join*", hold)
+        pg.wait_for_function("!document.querySelector('#qa-question textarea').disabled")
+        assert pg.is_enabled("#qa-ask")
+        assert "Estonian Prime Minister" in ask(pg, SEED_Q)
+    finally:
+        context.close()

@@ -288,9 +288,11 @@ def build(qa: QA) -> gr.Blocks:
                         placeholder="Ask a question about your documents…",
                         max_lines=4,
                         container=False,
+                        interactive=False,  # until the page knows the user's collection
                     )
                     ask = gr.Button(
-                        "Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask"
+                        "Ask", variant="primary", scale=1, min_width=80, elem_id="qa-ask",
+                        interactive=False,
                     )
                     halt = gr.Button(
                         "Stop", variant="stop", scale=1, min_width=80, elem_id="qa-stop",
@@ -372,10 +374,13 @@ def build(qa: QA) -> gr.Blocks:
                     **listing(user, None)}
 
         def on_load(request: gr.Request) -> dict:
+            """The user's collections; only then can they ask: a question asked before would
+            go to the server's own collection."""
             names = readable(qa, request.username)
             name = qa.settings.collection if qa.settings.collection in names else names[0]
             return {**fresh(chosen(qa, name, request.username), request.username),
-                    collection: gr.Dropdown(names, value=name)}
+                    collection: gr.Dropdown(names, value=name),
+                    question: gr.Textbox(interactive=True), ask: gr.Button(interactive=True)}
 
         def on_pick(name: str, request: gr.Request) -> dict:
             """Another collection, or the same anew: a new conversation."""
@@ -469,7 +474,7 @@ def build(qa: QA) -> gr.Blocks:
         delete.click(on_delete, inputs=[current, collection], outputs=view)
         files.upload(on_upload, inputs=[files, collection],
                      outputs=[result, notice, files, header, indexed])
-        demo.load(on_load, outputs=view, show_progress="hidden")
+        demo.load(on_load, outputs=[*view, question, ask], show_progress="hidden")
     return demo
 
 
