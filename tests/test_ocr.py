@@ -416,3 +416,12 @@ def test_an_answer_from_a_scanned_statement_names_the_figure_s_column(tmp_path):
     assert "1,105" in first and "2023" in first and "1,240" not in first, answer.text
     assert any(c.quote.startswith("Tickets 1,240 1,105") and c.page == 1
                for c in answer.citations)
+
+
+def test_ocr_drops_the_characters_no_display_line_keeps_as_every_reader_does():
+    """A soft hyphen, a zero-width space, a control character: dropped by the one rule of
+    every reader (``_lines.CONTROL``), so a quote typed from the page finds the line."""
+    from qa.ingest.readers.ocr import Piece, group
+
+    read = group([Piece("Har\u00adbour\u200b notes\x07", 10, 10, 300, 40, 0.9)], 400, 100)
+    assert [x.text for x in read] == ["Harbour notes"]

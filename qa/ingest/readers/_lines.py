@@ -9,7 +9,16 @@ editor numbering.
 
 from __future__ import annotations
 
+import re
+
 MAX_LINE_CHARS = 1000
+# What no display line keeps, from any reader: control characters (PDFium marks hyphens and
+# unknown glyphs with them), the soft hyphen, zero-width and byte-order marks, the
+# non-characters PDFium may give, and the Unicode line and paragraph separators that another
+# tool would count as line breaks (so line numbers would differ). Tabs and line ends are each
+# reader's to handle.
+CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u200b\u2028\u2029\ufeff\ufffe\uffff]")
 
 
 def split_lines(text: str) -> list[str]:

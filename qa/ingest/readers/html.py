@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...types import Row
 from . import View
-from ._lines import numbered_display_lines
+from ._lines import CONTROL, numbered_display_lines
 from ._skip import Skip
 from .grid import Grid, GridCell, grid_rows
 
@@ -111,12 +111,10 @@ _LISTS = frozenset({"ul", "ol", "dir"})
 _PRE = frozenset({"pre", "listing", "xmp", "plaintext"})
 _CELLS = frozenset({"td", "th"})
 _LINK_LISTS = frozenset({"ul", "ol", "dl", "table", "td", "th"})
-# characters that are not text, or that another tool would count as a line break
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u200b\u2028\u2029\ufeff]")
 
 
 def _collapse(text: str) -> str:
-    return " ".join(_CONTROL.sub(" ", text).split())
+    return " ".join(CONTROL.sub(" ", text).split())
 
 
 class _Lines:
@@ -171,7 +169,7 @@ class _Lines:
         self.line()
         self.prefix = ""
         for line in raw.split("\n"):
-            line = _CONTROL.sub("", line).rstrip()
+            line = CONTROL.sub("", line).rstrip()
             if line.strip():
                 self.block.append(line)
 

@@ -18,7 +18,6 @@ import functools
 import io
 import json
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from ._lines import CONTROL
 from ._skip import Skip
 from .layout import Word, structure
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 DPI = 300  # a PDF page is drawn this fine for OCR (bench_ocr: tesseract reads more than at 200)
 GROUPING = "4"  # the version of ``group`` and the cached lines: a change reads pages again
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Piece(NamedTuple):
@@ -266,7 +265,7 @@ def group(pieces: list[Piece], width: int, height: int) -> list[Line]:
     gutter (``_gutter``) is read column by column; a row that crosses the gutter, or whose
     text right of it does not start at the right column's edge (a table row), is one line in
     its place between the columns above and below it."""
-    pieces = [p._replace(text=_CONTROL.sub("", p.text).strip()) for p in pieces]
+    pieces = [p._replace(text=CONTROL.sub("", p.text).strip()) for p in pieces]
     pieces = [p for p in pieces if p.text]
     gutter = _gutter(pieces, width)
     if gutter is None:

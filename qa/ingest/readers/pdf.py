@@ -8,7 +8,6 @@ cited lines on an image of the page.
 from __future__ import annotations
 
 import hashlib
-import re
 import threading
 import time
 from functools import partial
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ...types import Row, Scanned
 from . import View
-from ._lines import MAX_LINE_CHARS
+from ._lines import CONTROL, MAX_LINE_CHARS
 from ._skip import Skip
 from .ocr import rows as scanned_rows
 from .ocr import too_many
@@ -28,7 +27,6 @@ NO_TEXT = "no text layer: scanned pages need OCR, which is off (QA_OCR)"
 # PDFium is not thread-safe: every call into it in this process holds this lock (the UI draws
 # pages while a question's citations are verified).
 PDFIUM_LOCK = threading.RLock()
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffe\uffff]")
 
 
 def _open(raw: bytes):
@@ -99,7 +97,7 @@ def line_spans(text: str, limit: int = MAX_LINE_CHARS) -> list[tuple[str, list[i
         if end > start and text[end - 1] == "\r":
             stop = end - 1
         # a lone "\r" stays in the line, and is dropped as a control character
-        kept = [i for i in range(start, stop) if not _CONTROL.match(text[i])]
+        kept = [i for i in range(start, stop) if not CONTROL.match(text[i])]
         rows.append(_strip(text, kept))
         if end < 0:
             break
