@@ -8,9 +8,10 @@ First the local model alone: its prompt speed (tokens read per second, a fresh p
 300 tokens) and decode speed (tokens written per second). Then the seed questions and a sample
 of sec10q questions, asked on the local backend by each variant (the default settings, and any
 ``--variant``, e.g. ``--variant two-lines:prompt_lines=2``, and qa as it was at git revision
-``--against``, run from a worktree in a process of its own), question by question in turn so
-that the variants share the machine's state. A revision whose trace does not count the model's
-calls is counted by llama.cpp's counters over the whole question (purpose "all"). For each:
+``--against``, run from a worktree), each in a process of its own, question by question in
+turn so that the variants share the machine's state but not llama.cpp's cache. A revision
+whose trace does not count the model's calls is counted by llama.cpp's counters over the
+whole question (purpose "all"). For each:
 the model calls by purpose (judge, condense, answer) with the prompt tokens read (not
 served from llama.cpp's cache), cached and written, each stage's time from the pipeline's
 trace, and the model-limited time ``read / prompt speed + written / decode speed``, beside
@@ -112,19 +113,30 @@ for line in sys.stdin:
 """
 
 
-class Against:
-    """qa at ``rev``, in a worktree and a process of its own, asked one question at a time."""
+class Worker:
+    """qa asked one question at a time in a process of its own: from ``tree`` (a worktree of
+    another revision, or this one) with ``env`` (a variant's settings, as ``QA_*``
+    variables). Each process has its own llama.cpp contexts, so no variant finds in its
+    cache the lines another has just read for the same question."""
 
-    def __init__(self, rev: str, where: Path) -> None:
+    def __init__(self, tree: Path, env: dict[str, str], cleanup: bool = False) -> None:
         import subprocess
 
-        self.tree = where / "against"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q",
-                        str(self.tree), rev], check=True)
+        self.tree, self.cleanup = tree, cleanup
         self.proc = subprocess.Popen([sys.executable, "-c", WORKER, str(Path(__file__).parent)],
                                      cwd=self.tree,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     env={**os.environ, "PYTHONPATH": str(self.tree)})
+                                     env={**os.environ, **env, "PYTHONPATH": str(self.tree)})
+
+    @classmethod
+    def at(cls, rev: str, where: Path) -> Worker:
+        """qa as it was at git revision ``rev``, from a worktree under ``where``."""
+        import subprocess
+
+        tree = where / "against"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q",
+                        str(tree), rev], check=True)
+        return cls(tree, {}, cleanup=True)
 
     def ask(self, index: Path, question: str) -> dict:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -137,8 +149,9 @@ class Against:
 
         self.proc.kill()
         self.proc.wait()
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                        str(self.tree)], check=False)
+        if self.cleanup:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                            str(self.tree)], check=False)
 
 
 def summarise(rows: list[dict], speed: dict[str, float]) -> dict:
@@ -183,32 +196,29 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write the figures here too")
     args = ap.parse_args()
     asked = questions(args.sec)
-    kinds = variants(args.variant)
     with tempfile.TemporaryDirectory() as tmp:
-        opened: dict[tuple[str, Path], QA] = {}
         indexes: dict[Path, Path] = {}
         for corpus in sorted({c for _, _, c in asked}):
             index = indexes[corpus] = Path(tmp) / corpus.name
             with QA(index, backend="extractive") as builder:
                 builder.ingest(corpus)
-            for name, settings in kinds.items():
-                opened[name, corpus] = QA(index, backend="local", read_only=True, **settings)
-        against = Against(args.against, Path(tmp)) if args.against else None
-        first = next(iter(opened.values()))
-        speed = model_speed(first)
+        with QA(next(iter(indexes.values())), backend="local", read_only=True) as first:
+            speed = model_speed(first)
         print(f"model alone: prompt {speed['prompt_tps']} tokens/s "
               f"(a {speed['prompt_tokens']}-token prompt), decode {speed['decode_tps']} tokens/s")
+        workers = {name: Worker(ROOT, {f"QA_{k.upper()}": v for k, v in settings.items()})
+                   for name, settings in variants(args.variant).items()}
+        if args.against:
+            workers[args.against] = Worker.at(args.against, Path(tmp))
         rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
-        for n, (kind, question, corpus) in enumerate(asked, 1):
-            for name in kinds:  # in turn: the variants share the machine's state
-                rows[name, kind].append(measure(opened[name, corpus], question))
-            if against is not None:
-                rows[args.against, kind].append(against.ask(indexes[corpus], question))
-            print(f"  {n}/{len(asked)} asked", file=sys.stderr, flush=True)
-        for qa in opened.values():
-            qa.close()
-        if against is not None:
-            against.close()
+        try:
+            for n, (kind, question, corpus) in enumerate(asked, 1):
+                for name, worker in workers.items():  # in turn: they share the machine's state
+                    rows[name, kind].append(worker.ask(indexes[corpus], question))
+                print(f"  {n}/{len(asked)} asked", file=sys.stderr, flush=True)
+        finally:
+            for worker in workers.values():
+                worker.close()
     table = {f"{name} / {kind}": summarise(r, speed) for (name, kind), r in rows.items()}
     keys = [k for k in next(iter(table.values())) if not isinstance(
         next(iter(table.values()))[k], dict)]
