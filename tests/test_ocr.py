@@ -425,3 +425,21 @@ def test_ocr_drops_the_characters_no_display_line_keeps_as_every_reader_does():
 
     read = group([Piece("Har\u00adbour\u200b notes\x07", 10, 10, 300, 40, 0.9)], 400, 100)
     assert [x.text for x in read] == ["Harbour notes"]
+
+
+def test_a_scanned_table_without_a_head_read_stays_plain_lines():
+    """Rows whose figures OCR could not put under column headers are left as plain lines (they
+    answered worse so on scanned filings); the text layer keeps them as rows."""
+    items = []
+    for n, (label, figures) in enumerate((("Ferry tickets", ("1,240", "1,105")),
+                                          ("Harbour dues", ("310", "287")),
+                                          ("Mooring fees", ("96", "88")))):
+        items.append((0.08, 0.9 - 0.02 * n, label, "left"))
+        items += [(x, 0.9 - 0.02 * n, figure, "right") for x, figure in zip((0.6, 0.8), figures)]
+    raw = dm.placed_pdf(items)
+    text = read_view("dues.pdf", raw)
+    scanned = read_view("dues.pdf", dm.scan_of(raw), ocr=Ocr("tesseract"))
+    assert scanned.lines == text.lines == ["Ferry tickets 1,240 1,105", "Harbour dues 310 287",
+                                           "Mooring fees 96 88"]
+    assert len(text.rows) == 3 and not any(c.headers for r in text.rows for c in r.cells)
+    assert scanned.rows == ()
