@@ -103,12 +103,17 @@ for line in sys.stdin:
     job = json.loads(line)
     asker = opened.get(job["index"]) or opened.setdefault(
         job["index"], qa.QA(job["index"], backend="local", read_only=True))
-    llama, _ = asker.answerer.model._llama()
-    llama_cpp.llama_perf_context_reset(llama._ctx.ctx)
+    # a revision whose model counts its own calls is left alone: asking it for its context
+    # here would load a third one, and evict the judge's or the answer's cached prompt
+    counts = hasattr(asker.answerer.model, "last_usage")
+    if not counts:
+        llama, _ = asker.answerer.model._llama()
+        llama_cpp.llama_perf_context_reset(llama._ctx.ctx)
     row = measure(asker, job["question"])
-    perf = llama_cpp.llama_perf_context(llama._ctx.ctx)
-    if not row["counted"] and (perf.n_p_eval or perf.n_eval):
-        row["calls"]["all"] = [1, int(perf.n_p_eval), 0, int(perf.n_eval)]
+    if not counts:
+        perf = llama_cpp.llama_perf_context(llama._ctx.ctx)
+        if perf.n_p_eval or perf.n_eval:
+            row["calls"]["all"] = [1, int(perf.n_p_eval), 0, int(perf.n_eval)]
     print(json.dumps(row), flush=True)
 """
 
