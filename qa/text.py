@@ -103,16 +103,20 @@ def month_name(word: str) -> str:
 _DATE = re.compile(r"\b([A-Z][a-z]{2,8}\.?)\s+(?:(\d{1,2}),?\s+)?((?:19|20)\d\d)\b")
 
 
+def _month(m: re.Match[str]) -> int:
+    """The month a ``_DATE`` match names (1-12), or 0 when its word is no month's name."""
+    return month(m[1]) if month_name(m[1]) else 0
+
+
 def undated(text: str) -> str:
     """``text`` with the dates ``dates`` reads taken out ("As of June 30, 2025": "As of ")."""
-    return _DATE.sub(lambda m: "" if month(m[1]) and month_name(m[1]) else m[0], text)
+    return _DATE.sub(lambda m: "" if _month(m) else m[0], text)
 
 
 def dates(text: str) -> set[tuple[int, int, int]]:
     """The dates ``text`` writes with their month named: (year, month, day), day 0 for a month
     of a year ("June 25, 2022": (2022, 6, 25); "January 2024": (2024, 1, 0))."""
-    return {(int(m[3]), n, int(m[2] or 0)) for m in _DATE.finditer(text)
-            if (n := month(m[1])) and month_name(m[1])}
+    return {(int(m[3]), n, int(m[2] or 0)) for m in _DATE.finditer(text) if (n := _month(m))}
 
 
 # What a table's figures count: the scale line ("(In millions, except per share amounts)"), or
