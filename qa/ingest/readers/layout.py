@@ -117,12 +117,11 @@ def structure(lines: list[str], words: Callable[[int], list[Word]], offset: int)
     near = {m for n in candidates for m in range(n - MAX_HEAD_LINES - 4, n + 1)} | labelled
     if not near:
         return []
-    page = [(n, words(i) if i in near else []) for i, n in enumerate(range(
-        offset + 1, offset + 1 + len(lines)))]
+    page = [(offset + 1 + i, words(i) if i in near else []) for i in range(len(lines))]
     found = rows(page) if candidates else []
     tabled = {r.line for r in found}
-    fields = in_forms([f for n, w in page if n - offset - 1 in labelled and n not in tabled
-                       and (f := line_fields(n, w)) is not None])
+    fields = in_forms([f for i in sorted(labelled) if (n := offset + 1 + i) not in tabled
+                       and (f := line_fields(n, page[i][1])) is not None])
     return sorted(found + fields, key=lambda r: r.line)
 
 
