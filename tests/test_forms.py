@@ -96,6 +96,41 @@ def test_the_rare_word_of_a_question_outweighs_the_words_every_line_says():
     assert ranked[0].lexical < ranked[1].lexical  # the share, every word alike, is as before
 
 
+def test_a_line_a_sentence_runs_on_into_is_read_with_its_start_not_alone():
+    """OCR and PDF text break sentences over display lines; the second half of one ("surface
+    is directly proportional to the object's mass.") may mean the question more than the whole,
+    and was quoted without its start. The sentence scores as its best part and is quoted from
+    where it starts. The embedder is swapped for one that finds the second half nearest the
+    question. A form field under a line that ends in ":" still stands alone, and in a paragraph
+    broken over more lines than one reading takes, each line that reads on further is read."""
+    from qa.ask.support import score_lines
+    from qa.types import Cell, Chunk, Passage, Row
+
+    text = "\n".join([
+        "This observation means that the force of gravity on an object at the Earth's",
+        "surface is directly proportional to the object's mass.",
+        "Details of the measurement:",
+        "Location: Harlow, ME",
+        "The crew reported that the weather at the field",
+        "was calm when they departed, and that the ceiling",
+        "had lowered to 2,200 feet by the time they",
+        "returned to the airport about an hour",
+        "later, when the accident happened."])
+    field = Row(4, "", (Cell("Harlow, ME", ("Location",)),))
+    chunk = Chunk("force.pdf", 1, 9, text, "0" * 64, rows=(field,))
+    question = "What is an object's mass proportional to at the surface of the Earth?"
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        return [[1.0] if t in (question, text.split("\n")[1]) else [0.5] for t in texts]
+
+    ranked = score_lines(question, [Passage(chunk, 1.0)], embed, min_words=1)
+    assert (ranked[0].line, ranked[0].end) == (1, 2), [(s.line, s.end) for s in ranked]
+    assert 2 not in {s.line for s in ranked}
+    assert 4 in {s.line for s in ranked}  # the field, though "...measurement:" runs on into it
+    # a paragraph whose every line runs on: a line is read on past where the lines above stop
+    assert {(s.line, s.end) for s in ranked} >= {(5, 8), (6, 9)}
+
+
 @pytest.fixture(scope="module")
 def report_qa(tmp_path_factory):
     root = tmp_path_factory.mktemp("forms")

@@ -56,9 +56,13 @@ def score_lines(
     candidates: dict[tuple[str, int], tuple[str, int]] = {}  # line -> (its text, its end)
     rows: dict[tuple[str, int], Row] = {}
     context: dict[tuple[str, int], set[str]] = {}
+    # a line that a line above reads whole with it (its sentence's start): scored, then read
+    # as that line, never quoted alone
+    within: dict[tuple[str, int], tuple[str, int]] = {}
     for p in passages:
         terms = content_terms(p.chunk.context)
         lines = p.chunk.lines()
+        reach, reader = -1, None  # the furthest line a line so far reads on to, and that line
         for offset, text in enumerate(lines):
             if p.chunk.start_line + offset in p.chunk.running:
                 continue  # a page's running header or footer answers nothing
@@ -75,6 +79,10 @@ def score_lines(
                 context.setdefault(key, terms)
                 if (row := p.chunk.row(key[1])) is not None:
                     rows.setdefault(key, row)
+                elif last <= reach and reader is not None:
+                    within.setdefault(key, reader)
+                if last > reach:
+                    reach, reader = last, key
     if not candidates:
         return []
     keys = list(candidates)
@@ -94,8 +102,25 @@ def score_lines(
         rare = sum(weight[t] for t in q_terms & said) / sum(weight.values()) if q_terms else 0.0
         lex = len(q_terms & said) / len(q_terms) if q_terms else 0.0
         scored.append(dataclasses.replace(line, support=0.5 * sim + 0.5 * rare, lexical=lex))
-    scored.sort(key=lambda s: -s.support)
-    return scored
+    return sorted(_read_whole(scored, within), key=lambda s: -s.support)
+
+
+def _read_whole(scored: list[ScoredLine],
+                within: dict[tuple[str, int], tuple[str, int]]) -> list[ScoredLine]:
+    """Each part of a sentence (``within``) folded into the line that reads the sentence from
+    its start: that line scores as the best of its parts. The second half of a sentence
+    ("surface is directly proportional to the object's mass.") may mean the question more than
+    the whole does, and was quoted without its start."""
+    by_key = {(s.source, s.line): s for s in scored}
+    for key, holder in within.items():
+        part, whole = by_key.get(key), by_key.get(holder)
+        if part is None or whole is None:
+            continue
+        if part.support > whole.support:
+            by_key[holder] = dataclasses.replace(
+                whole, support=part.support, similarity=part.similarity, lexical=part.lexical)
+        del by_key[key]
+    return list(by_key.values())
 
 
 def rarity(terms: set[str], lines: list[set[str]]) -> dict[str, float]:
