@@ -175,6 +175,9 @@ def test_a_sentence_run_on_over_display_lines_reaches_the_model_whole(tmp_path):
     prompt = server.requests[0]["messages"][1]["content"]
     assert "About a year before this event," in prompt and "struck a fence post." in prompt
     assert not answer.refused and "fence post" in answer.text, answer.debug
+    # the model's sentence stands on the line it cites, which relates to the question as the
+    # sentence it ends does; it is not dropped for a quote
+    assert answer.text == "The pilot struck a fence post [1].", answer.debug.get("dropped")
 
 
 def test_a_row_the_question_names_whole_is_stated_from_its_cells_not_by_the_model(tmp_path):

@@ -335,6 +335,9 @@ class Decide:
                        f"{s.min_answerability:g}")
         # what verification's QA_MIN_LINE_SUPPORT was set on: every word counting alike
         ask.support = {(line.source, line.line): line.evidence for line in ask.scored}
+        for line in ask.scored:  # a line read with its sentence's start relates as it does
+            for n in range(line.line + 1, line.last + 1):
+                ask.support.setdefault((line.source, n), line.evidence)
         for row, share in ask.rows:  # a row relates to the question by its label
             ask.support[row.source, row.line] = max(ask.support[row.source, row.line], share)
         ask.note(ask.why or f"answer (answerability {ask.answerability:.2f})")
