@@ -42,6 +42,8 @@ the pilot's failure to maintain clearance from the power lines during the initia
     ("The board met on May 4.", "2021 was a dry year.", False),  # the sentence ended
     ("Rainfall in millimetres;", "Marlow 14 12", False),  # a figure line goes on nothing
     ("The aircraft struck a fence about", "56 feet short of the runway.", True),  # a quantity
+    ("The council sold the old depot for", "€4.5 million and the yard for less.", True),  # money
+    ("Revenue by region", "$1,240 $1,105", False),  # a label over its amounts is no sentence
     ("Cost of sales", "1,240 1,105", False),  # a label over its figures is no sentence
 ])
 def test_a_line_runs_on_only_when_the_next_completes_it(line, after, expected):

@@ -137,7 +137,8 @@ _OPEN_END = re.compile(r":\s*$|[^\W\d_]\s*$|[,;]\s*$")  # "... to be:", "... to 
 _LOWER_START = re.compile(r"\s*[a-z(]")
 _DIGIT_START = re.compile(r"\s*\d")
 _LOWER_END = re.compile(r"(?<![\w.-])[a-z]+\s*$")  # cut after a word in lower case
-_QUANTITY_START = re.compile(r"\s*\d[\d,.]*\s+[a-z]")  # "56 feet ...", not a row of figures
+# "56 feet ...", "$3.72 billion and ...": a quantity read on, not a row of figures
+_QUANTITY_START = re.compile(r"\s*[$€£¥]?\d[\d,.]*\s+[a-z]")
 RUN_ON_LINES = 3  # display lines a sentence may run on over, past its first
 _FIGURE_END = re.compile(r"[\d%)]\s*$")  # a table row ends on its last figure
 
@@ -146,7 +147,8 @@ def runs_on(line: str, after: str) -> bool:
     """``line`` is completed by the display line ``after``: a sentence broken mid-way (it ends
     on a word, ",", ";" or ":" and the next line goes on in lower case, or after a "," with a
     figure: "... by September 21," over "2020."; or after a word in lower case with a
-    quantity: "... a fence about" over "56 feet prior ..."), or a heading or label that ends
+    quantity or an amount of money: "... a fence about" over "56 feet prior ...", "... stock
+    for" over "$3.72 billion and ..."), or a heading or label that ends
     in ":" with its value below it. A caption's ":" over a table row is no such pair: the row
     stands alone. Such a pair is scored and quoted as one."""
     if not after.strip() or not (m := _OPEN_END.search(line)):
