@@ -15,6 +15,7 @@ STOPWORDS = frozenset(
     very just only own same other more most many much one""".split()
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
+CURRENCY = "$€£¥"  # the signs printed before an amount of money ("$3.72", "€ 4.5")
 # The tokens that name things: a number ("82959", "7:30", "3.5"); a code, letters and digits in
 # one token ("AB123C", "B12", "10-Q", "COVID-19"), never split so that "123" inside "AB123C"
 # counts as named; a word. Digits followed by lower-case letters are a number and its unit or

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import UNIT, content_terms, month, question_focus
+from ..text import CURRENCY, UNIT, content_terms, month, question_focus
 from ..types import Cell, Row
 from .support import ScoredLine
 
@@ -114,7 +114,7 @@ def statement(row: Row, cells: list[Cell]) -> str:
     size = unit(row)
     said = []
     for cell in cells:
-        value = re.sub(r"([$€£¥])\s+", r"\1", cell.value)
+        value = re.sub(rf"([{re.escape(CURRENCY)}])\s+", r"\1", cell.value)
         if size and any(ch.isdigit() for ch in value) and "%" not in value:
             value += f" {size}"
         said.append(f"{value}, {_lower(cell.column)}" if cell.headers else value)

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..text import content_terms
+from ..text import CURRENCY, content_terms
 from ..types import Embed, Passage, Row
 
 
@@ -138,7 +138,7 @@ _LOWER_START = re.compile(r"\s*[a-z(]")
 _DIGIT_START = re.compile(r"\s*\d")
 _LOWER_END = re.compile(r"(?<![\w.-])[a-z]+\s*$")  # cut after a word in lower case
 # "56 feet ...", "$3.72 billion and ...": a quantity read on, not a row of figures
-_QUANTITY_START = re.compile(r"\s*[$€£¥]?\d[\d,.]*\s+[a-z]")
+_QUANTITY_START = re.compile(rf"\s*[{re.escape(CURRENCY)}]?\d[\d,.]*\s+[a-z]")
 RUN_ON_LINES = 3  # display lines a sentence may run on over, past its first
 _FIGURE_END = re.compile(r"[\d%)]\s*$")  # a table row ends on its last figure
 
