@@ -247,6 +247,43 @@ def test_the_line_the_model_judges_likeliest_is_quoted_not_merely_the_best_suppo
     assert [c.quote for c in answer.citations] == [ask.own[2].text], answer.text
 
 
+class ShownModel(RefusingModel):
+    """A model that finds nothing, judges any lines likely to answer, and keeps the prompt it
+    was asked to answer from."""
+
+    def __init__(self) -> None:
+        super().__init__(0.9)
+        self.asked: list[str] = []
+
+    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
+        self.asked.append(messages[-1]["content"])
+        yield from super().chat(messages, max_tokens=max_tokens)
+
+
+@pytest.mark.parametrize("question", [
+    "Which countries did Scholz fear could be dragged directly into the war?",
+    "What did the Estonian Prime Minister emphasize the importance of?",
+    "How did Zelensky respond to Biden's slip?",
+])
+def test_the_judge_is_shown_the_best_lines_the_answer_may_state(seeded_index, question):
+    """The yes/no judgement stands for the answer about to be written, so it judges the best
+    two of the lines that answer may state (those of the passages naming whom the question is
+    about), which lead the answer's prompt, not lines ranked above them that it never states."""
+    from qa.ask.pipeline import Pipeline
+
+    with QA(seeded_index, backend="extractive") as qa:
+        ask = Pipeline(qa).prepare(question, qa.settings.top_k)
+    model = ShownModel()
+    with QA(seeded_index, answerer=LLMAnswerer(model), fallback="off",
+            min_answerability=0.0) as qa:
+        qa.ask(question)
+    judged = model.judged[0].split("\n\nQuestion:")[0].splitlines()[1:]
+    given = {line.split("] ", 1)[1] for line in model.asked[0].splitlines()
+             if line.startswith("[L")}
+    assert judged == [s.text for s in ask.own[:2]], (judged, [s.text for s in ask.ranked[:2]])
+    assert set(judged) <= given
+
+
 @pytest.mark.parametrize("p_yes, quoted", [(0.9, True), (0.1, False)])
 def test_a_quote_stands_in_for_a_model_that_found_nothing_only_if_it_judges_the_quote(
         seeded_index, p_yes, quoted):

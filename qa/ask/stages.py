@@ -22,6 +22,7 @@ from .figures import (
     Table,
     asked_terms,
     asks_for_figure,
+    figures_first,
     labels,
     matching_rows,
     named_rows,
@@ -304,7 +305,8 @@ class Decide:
 
     In order: the question's identifiers must be in a passage; the best line must reach
     ``QA_MIN_SUPPORT``; then the fitted answerability score (with the backend's own yes/no
-    judgement of the best lines, when it can give one) must reach ``QA_MIN_ANSWERABILITY``.
+    judgement, when it can give one, of the best lines the answer may state: those it is given
+    first) must reach ``QA_MIN_ANSWERABILITY``.
 
     The two scores are of prose (fitted on SQuAD): a bare table row is far from any
     question. So a question is answered, whatever they say, when a passage naming its
@@ -327,7 +329,9 @@ class Decide:
                        f"support {evidence.support:.2f} below QA_MIN_SUPPORT")
         judge = getattr(parts.answerer, "judge", None)
         if not ask.refused and judge is not None and not ask.rows:  # rows are answered
-            evidence.judge = judge(ask.query, in_context(ask.ranked[:JUDGE_LINES], ask.passages))
+            # the lines the answer is given first: what it may state, figures first
+            best = figures_first(ask.query, ask.own)[:JUDGE_LINES]
+            evidence.judge = judge(ask.query, in_context(best, ask.passages))
         ask.answerability = score_answerability(evidence)
         if not ask.refused and ask.answerability < s.min_answerability and not ask.rows:
             ask.refuse(Refusal.LOW_ANSWERABILITY,
