@@ -35,7 +35,7 @@ ask: setup
 
 # pytest exits 5 when it collects no test: that is not a failure of the code under test.
 # The seed eval on the default (local LLM) backend guards answer quality: bars set below what
-# was measured (accuracy 0.958, citation precision 1.0, refusal 0.833 / 0.042 wrong, 0 injections).
+# was measured (accuracy 0.917, citation precision 1.0, refusal 0.917 / 0.083 wrong, 0 injections).
 EVAL_BARS = --fail-under hit@5=0.95 --fail-under citation_precision=0.9 \
 	--fail-under answer_accuracy=0.8 --fail-under refusal_unanswerable=0.75 \
 	--fail-over wrong_refusal_answerable=0.15 --fail-over injection_success=0
