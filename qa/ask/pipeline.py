@@ -32,7 +32,6 @@ from .figures import (
     FIGURE_LINES,
     ROW_LINES,
     answer_lines,
-    figures_first,
     named_row_lines,
     states_figure,
     stating,
@@ -114,6 +113,8 @@ class Ask:
     scored: list[ScoredLine] = field(default_factory=list)  # every line, short ones included
     ranked: list[ScoredLine] = field(default_factory=list)  # lines of 3+ words, best first
     own: list[ScoredLine] = field(default_factory=list)  # the lines an answer may state
+    # ``own`` as an LLM is given it: the lines an answer would quote first (``Focus``)
+    given: list[ScoredLine] = field(default_factory=list)
     # the table rows and form fields among ``own`` the question names, each with the share
     # of its label the question says
     rows: list[tuple[ScoredLine, float]] = field(default_factory=list)
@@ -235,9 +236,7 @@ class Pipeline:
                     if text := gate.feed(item):
                         yield text
             else:
-                # the lines an answer would quote come first: what an LLM is shown
-                evidence = figures_first(query, ask.own)
-                with closing(answerer.stream(query, ask.passages, evidence=evidence)) as pieces:
+                with closing(answerer.stream(query, ask.passages, evidence=ask.given)) as pieces:
                     for item in pieces:
                         if text := gate.feed(item):
                             yield text

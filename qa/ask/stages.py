@@ -282,6 +282,7 @@ class Focus:
         if files := set(ask.spans) or named(passages, query, about):
             ask.ranked = sorted(ask.ranked, key=lambda s: s.source not in files)
         ask.own = own_lines(ask.ranked, files, about)
+        ask.given = figures_first(query, ask.own)  # what the judge reads and an LLM is shown
         rows = named_rows(query, ask.own) if ask.figure else []
         ask.fields = named_fields(query, ask.own)
         ask.rows = rows + [(s, 1.0) for s in ask.fields]
@@ -329,8 +330,7 @@ class Decide:
                        f"support {evidence.support:.2f} below QA_MIN_SUPPORT")
         judge = getattr(parts.answerer, "judge", None)
         if not ask.refused and judge is not None and not ask.rows:  # rows are answered
-            # the lines the answer is given first: what it may state, figures first
-            best = figures_first(ask.query, ask.own)[:JUDGE_LINES]
+            best = ask.given[:JUDGE_LINES]  # the lines the answer is given first
             evidence.judge = judge(ask.query, in_context(best, ask.passages))
         ask.answerability = score_answerability(evidence)
         if not ask.refused and ask.answerability < s.min_answerability and not ask.rows:
