@@ -145,6 +145,72 @@ def test_an_html_table_reads_colspan_rowspan_and_row_headers():
     assert red.unit == "Weekly riders (in thousands)"
 
 
+def _merged_docx(blocks, merges) -> bytes:
+    """``dm.word_docx`` with cells merged as Word merges them: (row, col, row, col) corners."""
+    import io
+
+    from docx import Document
+
+    doc = Document(io.BytesIO(dm.word_docx(blocks)))
+    table = doc.tables[0]
+    for r0, c0, r1, c1 in merges:
+        text = table.cell(r0, c0).text
+        table.cell(r0, c0).merge(table.cell(r1, c1)).text = text
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def test_a_word_table_whose_label_head_is_merged_down_reads_both_head_rows():
+    """Word marks no header row; a head of two rows shows by its merged cells: the label
+    column's head merged down over both, a spanning head merged across. The unit line alone
+    above the table is its unit, and the caption above it its title."""
+    raw = _merged_docx(
+        [("p", "Table 4. Water drawn by region"), ("p", "(in millions of litres)"),
+         ("table", [["Region", "Year", "", ""],
+                    ["", "2019 Actual", "2020 Actual", "2021 Plan"],
+                    ["Uplands", "1,250", "1,310", "1,400"],
+                    ["Lowlands", "2,075", "2,140", "2,210"]])],
+        [(0, 0, 1, 0), (0, 1, 0, 3)])
+    view = read_view("water.docx", raw)
+    assert "Uplands | 1,250 | 1,310 | 1,400" in view.lines  # display lines unchanged
+    rows = rows_by_label(view)
+    assert set(rows) == {"Uplands", "Lowlands"}  # the second head row is no body row
+    assert [(c.value, c.column) for c in rows["Uplands"].cells] == [
+        ("1,250", "Year 2019 Actual"), ("1,310", "Year 2020 Actual"), ("1,400", "Year 2021 Plan")]
+    assert rows["Uplands"].title == "Table 4. Water drawn by region"
+    assert rows["Uplands"].unit == "(in millions of litres)"
+
+
+def test_an_html_table_with_a_unit_row_in_its_head_and_grouped_row_labels():
+    """A ``<td>`` in ``<thead>`` is head, and a head row of one cell across the table says
+    what the table counts, not a column; a stub two columns wide gives each row the label
+    nearest its figures, under the group it is in (a row group spanning rows, as a section)."""
+    html = b"""<main><table><caption>Table 2. Bridge inspections by district</caption>
+    <thead><tr><td colspan=6>(inspections completed)</td></tr>
+    <tr><th colspan=2 rowspan=2>District</th><th colspan=3>Quarter</th><th rowspan=2>Year</th></tr>
+    <tr><th>Q1</th><th>Q2</th><th>Q3</th></tr></thead>
+    <tbody><tr><th rowspan=2>Coastal</th><th>Harbor</th>
+    <td>12</td><td>15</td><td>9</td><td>36</td></tr>
+    <tr><th>Estuary</th><td>7</td><td>4</td><td>11</td><td>22</td></tr>
+    <tr><th>Inland</th><th>Ridge</th><td>3</td><td>6</td><td>5</td><td>14</td></tr></tbody>
+    <tfoot><tr><th colspan=2>All districts</th><td>22</td><td>25</td><td>25</td><td>72</td></tr>
+    </tfoot></table></main>"""
+    view = read_view("bridges.html", html)
+    assert "Estuary | 7 | 4 | 11 | 22" in view.lines
+    rows = rows_by_label(view)
+    assert set(rows) == {"Harbor", "Estuary", "Ridge", "All districts"}
+    for label, section in [("Harbor", "Coastal"), ("Estuary", "Coastal"), ("Ridge", "Inland"),
+                           ("All districts", "")]:
+        assert rows[label].section == section
+        assert [c.column for c in rows[label].cells] == [
+            "Quarter Q1", "Quarter Q2", "Quarter Q3", "Year"], label
+    assert [c.value for c in rows["Estuary"].cells] == ["7", "4", "11", "22"]
+    assert rows["Estuary"].title == "Table 2. Bridge inspections by district"
+    harbor = next(i for i, x in enumerate(view.lines, 1) if x.startswith("Coastal | Harbor"))
+    assert rows["Estuary"].section_line == harbor  # where the group's name is printed
+
+
 @pytest.fixture(scope="module")
 def trust_index(tmp_path_factory):
     return index_of(tmp_path_factory, "tables", {"trust.pdf": dm.statement_pdf()}).parent

@@ -14,7 +14,7 @@ import zipfile
 from . import View
 from ._lines import numbered_display_lines
 from ._skip import Skip
-from .grid import Grid, GridCell, grid_rows
+from .grid import Grid, GridCell, grid_rows, lines_above
 
 
 def read_docx(raw: bytes) -> View:
@@ -62,20 +62,23 @@ def read_docx(raw: bytes) -> View:
     display, starts = numbered_display_lines(lines)
     rows = []
     for grid, at, start in tables:
-        above = [(starts[i], lines[i]) for i in range(max(start - 3, 0), start) if lines[i]]
-        rows += grid_rows(Grid(grid, [starts[i] if i >= 0 else 0 for i in at], above[-2:]))
+        rows += grid_rows(Grid(grid, [starts[i] if i >= 0 else 0 for i in at],
+                               lines_above(lines, starts, start)))
     return View(display, rows=tuple(rows))
 
 
 def _cells(row, qn) -> list[GridCell]:
-    """A row's cells, each once with the columns it spans (a merged cell repeats in each)."""
+    """A row's cells, each once with the columns it spans (a merged cell repeats in each); a
+    cell merged with the one above gives that one's text and continues it."""
     header = row._tr.trPr is not None and row._tr.trPr.find(qn("w:tblHeader")) is not None
+    own = {id(tc) for tc in row._tr.tc_lst}
     out: list[GridCell] = []
     last = None
     for cell in row.cells:
         if cell._tc is last:
             out[-1] = dataclasses.replace(out[-1], colspan=out[-1].colspan + 1)
         else:
-            out.append(GridCell(" ".join(cell.text.split()), header))
+            out.append(GridCell(" ".join(cell.text.split()), header,
+                                continues=id(cell._tc) not in own))
         last = cell._tc
     return out

@@ -9,7 +9,9 @@ ride beside them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ...text import UNIT
 from ...types import Cell, Row
@@ -18,9 +20,10 @@ from ...types import Cell, Row
 @dataclass(frozen=True)
 class GridCell:
     text: str
-    header: bool = False  # a <th>, or a cell of a Word table's header row
+    header: bool = False  # a <th> or a cell of <thead>, or a cell of a Word header row
     colspan: int = 1
     rowspan: int = 1
+    continues: bool = False  # a Word cell merged with the one above: its text is that one's
 
 
 @dataclass(frozen=True)
@@ -34,31 +37,38 @@ class Grid:
     above: list[tuple[int, str]]
 
 
+def lines_above(lines: list[str], starts: list[int], first: int) -> list[tuple[int, str]]:
+    """The two lines nearest above a table whose first line is ``lines[first]`` (blank lines
+    apart), each with its display number: a caption, a unit line ("(in millions)")."""
+    return [(starts[i], lines[i]) for i in range(max(first - 4, 0), first) if lines[i]][-2:]
+
+
 def grid_rows(grid: Grid) -> list[Row]:
-    """The body rows of ``grid`` as ``Row``s: the first cell is the label, every other cell is
-    under the headers of its column (the header rows' cells that span it, top to bottom).
-    Header rows are the leading rows made only of header cells, or for a table without any,
-    the first row and those after it whose first cell is empty (a spanning header's row)."""
+    """The body rows of ``grid`` as ``Row``s: the label columns (the stub: as wide as the
+    head's first cell) give the label, the name nearest the figures, and the section, the
+    group a cell spanning rows names ("Coastal" over "Harbor" and "Estuary"); every other cell
+    is under the headers of its column (the head rows' cells that span it, top to bottom). A
+    head row of one cell across the whole table says what the table counts, not a column."""
     filled = _fill(grid.rows)
     if not filled:
         return []
-    marked = any(c.header for row in grid.rows for c in row)
-    n_head = 0
-    for i, row in enumerate(grid.rows):
-        if marked and row and all(c.header for c in row):
-            n_head = i + 1
-        elif not marked and (i == 0 or (n_head == i and filled[i] and not filled[i][0][0])):
-            n_head = i + 1
-        else:
-            break
+    n_head = _head_rows(grid, filled)
     if n_head >= len(grid.rows):
         return []
     width = max(len(r) for r in filled)
+    heads = [slots for slots in filled[:n_head]
+             if not (len(slots) == width and len({(s.text, s.row) for s in slots}) == 1)]
+    stub = 1
+    if heads and heads[0]:
+        first = heads[0][0]
+        while stub < width - 1 and stub < len(heads[0]) and not heads[0][stub].first \
+                and (heads[0][stub].text, heads[0][stub].row) == (first.text, first.row):
+            stub += 1
     headers: list[list[str]] = [[] for _ in range(width)]
-    for slots in filled[:n_head]:
-        for j, (text, _) in enumerate(slots[1:], 1):  # a rowspan repeats its text: once
-            if text and (not headers[j] or headers[j][-1] != text):
-                headers[j].append(text)
+    for slots in heads:
+        for j, slot in enumerate(slots[stub:], stub):  # a rowspan repeats its text: once
+            if slot.text and (not headers[j] or headers[j][-1] != slot.text):
+                headers[j].append(slot.text)
     title, unit, top = _title_and_unit(grid, n_head)
     head_lines = [n for n in grid.lines[:n_head] if n]
     first_line = min([top, *head_lines]) if (top or head_lines) else 0
@@ -66,30 +76,64 @@ def grid_rows(grid: Grid) -> list[Row]:
     out = []
     for i in range(n_head, len(grid.rows)):
         slots, line = filled[i], grid.lines[i]
-        if not line or not slots or not slots[0][0]:
+        names: list[_Slot] = []  # the stub's names, left to right, each once
+        for slot in slots[:stub]:
+            if slot.text and (not names or names[-1].text != slot.text):
+                names.append(slot)
+        if not line or not names:
             continue
-        cells = [Cell(text, tuple(headers[j]))
-                 for j, (text, first) in enumerate(slots[1:], 1) if text and first]
+        cells = [Cell(slot.text, tuple(headers[j]))
+                 for j, slot in enumerate(slots[stub:], stub) if slot.text and slot.first]
         if cells:
-            out.append(Row(line, slots[0][0], tuple(cells), "", title, unit,
-                           (first_line, last_line) if first_line else (0, 0)))
+            group = names[:-1]
+            section_line = grid.lines[group[-1].row] if group and group[-1].row < i else 0
+            out.append(Row(line, names[-1].text, tuple(cells), " ".join(s.text for s in group),
+                           title, unit, (first_line, last_line) if first_line else (0, 0),
+                           section_line))
     return out
 
 
-def _fill(rows: list[list[GridCell]]) -> list[list[tuple[str, bool]]]:
-    """The table as a full grid: each slot holds its cell's text and whether the slot is the
-    cell's first (a spanned slot repeats the text); rowspans carry down, colspans across."""
-    out: list[list[tuple[str, bool]]] = []
-    carry: dict[int, tuple[str, int]] = {}  # column -> (text, rows still spanned)
-    for row in rows:
-        slots: list[tuple[str, bool]] = []
+def _head_rows(grid: Grid, filled: list[list[_Slot]]) -> int:
+    """How many leading rows are the head: rows of header cells only (``<th>``, ``<thead>``,
+    a Word header row) and rows a head cell spans down into (Word marks no header row, but
+    its label column's head is merged down over both head rows); for a table that marks no
+    header cell, the first row and those after it whose first cell is empty."""
+    marked = any(c.header for row in grid.rows for c in row)
+    n = 0
+    for i, row in enumerate(grid.rows):
+        slots = filled[i]
+        if (marked and row and all(c.header for c in row)) \
+                or (i and any(s.row < i for s in slots)) \
+                or (not marked and (i == 0 or (slots and not slots[0].text))):
+            n = i + 1
+        else:
+            break
+    return n
+
+
+class _Slot(NamedTuple):
+    """A column of a row, filled by a cell: its text, whether it is the cell's own first slot
+    (not a span's repeat, across or down), and the row the cell begins in."""
+
+    text: str
+    first: bool
+    row: int
+
+
+def _fill(rows: list[list[GridCell]]) -> list[list[_Slot]]:
+    """The table as a full grid of slots: rowspans carry down, colspans across, and a Word
+    cell merged with the one above continues that one."""
+    out: list[list[_Slot]] = []
+    carry: dict[int, tuple[_Slot, int]] = {}  # column -> (slot, rows still spanned)
+    for i, row in enumerate(rows):
+        slots: list[_Slot] = []
         cells = iter(row)
         j = 0
         while True:
             if j in carry:
-                text, left = carry[j]
-                slots.append((text, False))
-                carry[j] = (text, left - 1)
+                slot, left = carry[j]
+                slots.append(slot)
+                carry[j] = (slot, left - 1)
                 if left - 1 == 0:
                     del carry[j]
                 j += 1
@@ -98,16 +142,23 @@ def _fill(rows: list[list[GridCell]]) -> list[list[tuple[str, bool]]]:
             if cell is None:
                 if not any(c > j for c in carry):
                     break
-                slots.append(("", True))  # a slot of no cell, before a carried one
+                slots.append(_Slot("", True, i))  # a slot of no cell, before a carried one
                 j += 1
                 continue
+            above = out[-1][j].row if cell.continues and out and j < len(out[-1]) else None
             for k in range(max(cell.colspan, 1)):
-                slots.append((cell.text, k == 0))
+                if above is not None:
+                    slots.append(_Slot(cell.text, False, above))
+                else:
+                    slots.append(_Slot(cell.text, k == 0, i))
                 if cell.rowspan > 1:
-                    carry[j + k] = (cell.text, cell.rowspan - 1)
+                    carry[j + k] = (_Slot(cell.text, False, i), cell.rowspan - 1)
             j += max(cell.colspan, 1)
         out.append(slots)
     return out
+
+
+_PARENS = re.compile(r"\([^)]*\)")  # "(in thousands of dollars)": a unit line, no title
 
 
 def _title_and_unit(grid: Grid, n_head: int) -> tuple[str, str, int]:
@@ -118,7 +169,7 @@ def _title_and_unit(grid: Grid, n_head: int) -> tuple[str, str, int]:
     for number, text in reversed(grid.above):
         if not unit and UNIT.search(text):
             unit, top = text, number
-            if not title and len(UNIT.sub("", text).split()) >= 3:
+            if not title and len(_PARENS.sub(" ", UNIT.sub("", text)).split()) >= 3:
                 title = text  # "Spending by department (in thousands of dollars)"
             continue
         if not title:

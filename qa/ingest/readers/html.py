@@ -17,7 +17,7 @@ from ...types import Row
 from . import View
 from ._lines import CONTROL, numbered_display_lines
 from ._skip import Skip
-from .grid import Grid, GridCell, grid_rows
+from .grid import Grid, GridCell, grid_rows, lines_above
 
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -274,6 +274,7 @@ def _walk(root: LexborNode, menus: bool) -> _Lines:
     cell: list[str] | None = None
     opened: GridCell | None = None  # the open cell's kind and spans
     layout: list[bool] = []  # open tables: read as layout (True) or as data (False)
+    heads: list[bool] = []  # open tables: inside their <thead>, where every cell is head
     pre: list[str] | None = None
     pre_depth = 0
     while stack:
@@ -302,6 +303,10 @@ def _walk(root: LexborNode, menus: bool) -> _Lines:
                 if tag in _BLOCK:
                     pre.append("\n")
                 continue
+            if tag == "thead" and heads:
+                heads[-1] = False
+            if tag == "table":
+                heads.pop()
             if tag == "table" and not layout.pop():
                 groups -= 1
                 out.line() if groups else out.end()
@@ -366,12 +371,16 @@ def _walk(root: LexborNode, menus: bool) -> _Lines:
             continue
         if tag == "table":
             layout.append(_table_is_layout(node))
+            heads.append(False)
             out.line() if groups else out.end()
             groups += not layout[-1]
             if not layout[-1]:
                 out.tables.append(([], []))
             continue
         if layout and not layout[-1]:
+            if tag == "thead":
+                heads[-1] = True
+                continue
             if tag == "tr":
                 out.line()
                 cells = []
@@ -380,7 +389,7 @@ def _walk(root: LexborNode, menus: bool) -> _Lines:
                 if cells is None:
                     cells = []
                 cell = []
-                opened = GridCell("", tag == "th", _span(attrs.get("colspan")),
+                opened = GridCell("", tag == "th" or heads[-1], _span(attrs.get("colspan")),
                                   _span(attrs.get("rowspan")))
                 continue
         if tag in _LISTS or tag == "dl":
@@ -481,6 +490,6 @@ def read_html(raw: bytes) -> View:
     rows: list[Row] = []
     for cells, index, first in walk.grids(lines) if walk else []:
         # a caption is the table block's lines before its first row; else the lines before
-        above = [(starts[i], lines[i]) for i in range(max(first - 3, 0), first) if lines[i]]
-        rows += grid_rows(Grid(cells, [starts[i] if i >= 0 else 0 for i in index], above[-2:]))
+        rows += grid_rows(Grid(cells, [starts[i] if i >= 0 else 0 for i in index],
+                               lines_above(lines, starts, first)))
     return View(shown, rows=tuple(rows))
