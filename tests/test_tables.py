@@ -411,3 +411,31 @@ def test_a_head_set_a_word_to_a_line_still_heads_its_columns():
     bills = rows_by_label(view)["Treasury bills"]
     assert [c.column for c in bills.cells] == [f"June 30, 2025 {' '.join(h)}" for h in heads]
     assert bills.unit == "The following table shows the fund's holdings (in thousands):"
+
+
+def test_a_file_read_by_an_older_table_reader_is_read_again_on_the_next_ingest(tmp_path):
+    """The rows a reader finds are stored at ingest: when the readers change (their version
+    in the index differs), the next ingest reads every file again, though none changed."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "water.docx").write_bytes(dm.word_docx([
+        ("p", "Water drawn by region (in millions of litres)"),
+        ("table", [["Region", "2020", "2021"], ["Uplands", "1,310", "1,400"]])]))
+    with QA(tmp_path / "ix") as qa:
+        qa.ingest(docs)
+
+    def stored(older: bool) -> int:
+        db = sqlite3.connect(tmp_path / "ix" / "manifest.sqlite3")
+        with db:
+            if older:  # as an index written by a reader that found no rows
+                db.execute("DELETE FROM rows")
+                db.execute("UPDATE meta SET value = 'rows-0' WHERE key = 'reader'")
+        count = db.execute("SELECT COUNT(*) FROM rows").fetchone()[0]
+        db.close()
+        return count
+
+    assert stored(older=False) == 1
+    assert stored(older=True) == 0
+    with QA(tmp_path / "ix") as qa:
+        qa.ingest(docs)
+    assert stored(older=False) == 1

@@ -22,6 +22,7 @@ from ..types import Chunk, Embed, IngestReport
 from .chunking import chunk_view
 from .documents import Document, Extract, Skip, find_files, read_document
 from .readers._worker import Extractor
+from .readers.grid import VERSION as GRID
 from .readers.layout import VERSION as LAYOUT
 from .readers.ocr import GROUPING, from_settings
 
@@ -33,8 +34,9 @@ EMBEDDER = "embedder"
 # OCR engine read scans (verifying
 # reads them with the engine set now): a file read otherwise before is read again.
 READER = "reader"
-# tables as ``layout`` reads them; OCR's lines as ``ocr.group`` makes them, with confidence
-READER_VERSION = f"rows-{LAYOUT}/ocr-{GROUPING}"
+# tables as ``layout`` and ``grid`` read them; OCR's lines as ``ocr.group`` makes them, with
+# confidence
+READER_VERSION = f"rows-{LAYOUT}/grid-{GRID}/ocr-{GROUPING}"
 
 
 @dataclass

@@ -16,6 +16,8 @@ from typing import NamedTuple
 from ...text import UNIT
 from ...types import Cell, Row
 
+VERSION = "2"  # of the rows read here: a change makes ingest read Word and HTML files again
+
 
 @dataclass(frozen=True)
 class GridCell:
