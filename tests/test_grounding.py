@@ -386,3 +386,24 @@ def test_an_acronym_names_the_words_it_stands_for(question, evidence):
 ])
 def test_an_acronym_names_only_the_words_whose_initials_it_is(question, evidence):
     assert grounding.missing(grounding.identifiers(question), evidence) != []
+
+
+@pytest.mark.parametrize("question, evidence", [
+    # a code of initials and a number, the document writing out the words
+    ("What did the city spend in FY2024?", "Adopted budget for fiscal year 2024: $138.9 million"),
+    ("How many trips ran in CY2023?", "Trips by mode, Calendar Year 2023"),
+    ("Which figures are audited for FY2022?", "Figures for fiscal years 2022 and 2023 are audited"),
+])
+def test_a_code_of_initials_and_a_number_is_named_by_its_words(question, evidence):
+    assert grounding.missing(grounding.identifiers(question), evidence) == []
+
+
+@pytest.mark.parametrize("question, evidence", [
+    ("What did the city spend in FY2021?", "Adopted budget for fiscal year 2024"),  # other year
+    ("What did the city spend in FY2024?", "Budget for the financial quarter 2024"),  # fq
+    ("What did the city spend in FY2024?", "fiscal year. 2024 was a hard one"),  # on one line,
+    ("What is in report AB123?", "the apple basket 1234"),  # a number inside a longer one
+    ("What did the city spend in FY2024?", "The fiscal\nyear 2024"),  # not across lines
+])
+def test_a_code_of_initials_is_named_only_by_its_own_words_and_number(question, evidence):
+    assert grounding.missing(grounding.identifiers(question), evidence) != []

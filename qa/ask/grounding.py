@@ -156,7 +156,8 @@ def missing(ids: list[str], evidence: str) -> list[str]:
     ("Saharan" ~ "Sahara", "European" ~ "Europe"): a shared stem of all but three letters;
     the abbreviation a form writes for it, of one word ("IL" for Illinois); the initials of
     two words or more in a row ("NH" for New Hampshire, "NTSB" for National Transportation
-    Safety Board); and an acronym is named by the words it stands for."""
+    Safety Board); an acronym is named by the words it stands for; and a code of initials and
+    a number by those words and that number ("FY2024": "fiscal year 2024")."""
     have = _named_in(evidence)
     short = _abbreviations(evidence)
     initialled = {w for n in range(len(ids)) for size in range(2, _MOST_INITIALS + 1)
@@ -164,7 +165,8 @@ def missing(ids: list[str], evidence: str) -> list[str]:
                   and "".join(w[0] for w in ids[n:n + size]) in short | _capitals(evidence)
                   for w in ids[n:n + size]}  # "New Hampshire" written "NH"
     return [i for i in ids if i not in have and not _related(i, have) and i not in initialled
-            and not any(_abbreviates(a, i) for a in short) and i not in _initials(evidence)]
+            and not any(_abbreviates(a, i) for a in short) and i not in _initials(evidence)
+            and i not in _spelled(evidence)]
 
 
 # An abbreviation written the way forms and addresses write one: capitals after a comma or in
@@ -209,6 +211,27 @@ def _initials(evidence: str) -> frozenset[str]:
             else:
                 out |= _runs(run)
                 run = []
+    return frozenset(out)
+
+
+_WORD_OR_NUMBER = re.compile(r"[A-Za-z]+|\d+")
+_SENTENCE_END = re.compile(r"[.;:!?](?:\s|$)|\n")
+
+
+@lru_cache(maxsize=4096)
+def _spelled(evidence: str) -> frozenset[str]:
+    """Codes of two to four initials and a number, each as the words it stands for write it:
+    a run of words then the number in one sentence of a line ("fiscal years 2022 and 2023":
+    "fy2022")."""
+    out: set[str] = set()
+    for part in _SENTENCE_END.split(evidence):
+        words = _WORD_OR_NUMBER.findall(part)
+        for n, number in enumerate(words):
+            if number.isdigit():
+                for size in range(2, 5):
+                    run = words[max(n - size, 0):n]
+                    if len(run) == size and all(w.isalpha() for w in run):
+                        out.add("".join(w[0] for w in run).lower() + number)
     return frozenset(out)
 
 
