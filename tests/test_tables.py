@@ -211,6 +211,25 @@ def test_an_html_table_with_a_unit_row_in_its_head_and_grouped_row_labels():
     assert rows["Estuary"].section_line == harbor  # where the group's name is printed
 
 
+def test_a_row_of_a_name_alone_is_the_section_of_the_rows_below_it():
+    """A statement's rows "Total" under "Assets" and under "Liabilities" are told apart by
+    the row above them that names a group and states no figure, as a PDF's are."""
+    html = b"""<main><table><caption>Statement of position (in thousands)</caption>
+    <thead><tr><th></th><th>2023</th><th>2024</th></tr></thead>
+    <tbody><tr><th colspan=3>Assets</th></tr>
+    <tr><th>Cash</th><td>120</td><td>140</td></tr><tr><th>Total</th><td>300</td><td>320</td></tr>
+    <tr><th colspan=3>Liabilities</th></tr>
+    <tr><th>Loans</th><td>80</td><td>60</td></tr><tr><th>Total</th><td>150</td><td>130</td></tr>
+    </tbody></table></main>"""
+    view = read_view("position.html", html)
+    got = [(r.label, r.section, [c.value for c in r.cells]) for r in view.rows]
+    assert got == [("Cash", "Assets", ["120", "140"]), ("Total", "Assets", ["300", "320"]),
+                   ("Loans", "Liabilities", ["80", "60"]),
+                   ("Total", "Liabilities", ["150", "130"])]
+    liabilities = view.lines.index("Liabilities") + 1
+    assert [r.section_line for r in view.rows][2:] == [liabilities, liabilities]
+
+
 @pytest.fixture(scope="module")
 def trust_index(tmp_path_factory):
     return index_of(tmp_path_factory, "tables", {"trust.pdf": dm.statement_pdf()}).parent

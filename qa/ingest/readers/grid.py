@@ -16,7 +16,7 @@ from typing import NamedTuple
 from ...text import UNIT
 from ...types import Cell, Row
 
-VERSION = "2"  # of the rows read here: a change makes ingest read Word and HTML files again
+VERSION = "3"  # of the rows read here: a change makes ingest read Word and HTML files again
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,9 @@ def lines_above(lines: list[str], starts: list[int], first: int) -> list[tuple[i
 
 def grid_rows(grid: Grid) -> list[Row]:
     """The body rows of ``grid`` as ``Row``s: the label columns (the stub: as wide as the
-    head's first cell) give the label, the name nearest the figures, and the section, the
-    group a cell spanning rows names ("Coastal" over "Harbor" and "Estuary"); every other cell
+    head's first cell) give the label, the name nearest the figures, and the section: the
+    group a cell spanning rows names ("Coastal" over "Harbor" and "Estuary"), else the last
+    row above of a name and no figures ("Liabilities" over "Total"); every other cell
     is under the headers of its column (the head rows' cells that span it, top to bottom). A
     head row of one cell across the whole table says what the table counts, not a column."""
     filled = _fill(grid.rows)
@@ -58,8 +59,7 @@ def grid_rows(grid: Grid) -> list[Row]:
     if n_head >= len(grid.rows):
         return []
     width = max(len(r) for r in filled)
-    heads = [slots for slots in filled[:n_head]
-             if not (len(slots) == width and len({(s.text, s.row) for s in slots}) == 1)]
+    heads = [slots for slots in filled[:n_head] if not _across(slots, width)]
     stub = 1
     if heads and heads[0]:
         first = heads[0][0]
@@ -76,6 +76,7 @@ def grid_rows(grid: Grid) -> list[Row]:
     first_line = min([top, *head_lines]) if (top or head_lines) else 0
     last_line = max(head_lines) if head_lines else (top or 0)
     out = []
+    heading, heading_line = "", 0  # a row of a name and no figures: the rows below are in it
     for i in range(n_head, len(grid.rows)):
         slots, line = filled[i], grid.lines[i]
         names: list[_Slot] = []  # the stub's names, left to right, each once
@@ -86,24 +87,32 @@ def grid_rows(grid: Grid) -> list[Row]:
             continue
         cells = [Cell(slot.text, tuple(headers[j]))
                  for j, slot in enumerate(slots[stub:], stub) if slot.text and slot.first]
-        if cells:
-            group = names[:-1]
-            section_line = grid.lines[group[-1].row] if group and group[-1].row < i else 0
-            out.append(Row(line, names[-1].text, tuple(cells), " ".join(s.text for s in group),
-                           title, unit, (first_line, last_line) if first_line else (0, 0),
-                           section_line))
+        if not cells:
+            heading, heading_line = names[-1].text, line
+            continue
+        group = names[:-1]
+        section, section_line = heading, heading_line
+        if group:
+            section = " ".join(s.text for s in group)
+            section_line = grid.lines[group[-1].row] if group[-1].row < i else 0
+        out.append(Row(line, names[-1].text, tuple(cells), section, title, unit,
+                       (first_line, last_line) if first_line else (0, 0), section_line))
     return out
 
 
 def _head_rows(grid: Grid, filled: list[list[_Slot]]) -> int:
     """How many leading rows are the head: rows of header cells only (``<th>``, ``<thead>``,
     a Word header row) and rows a head cell spans down into (Word marks no header row, but
-    its label column's head is merged down over both head rows); for a table that marks no
+    its label column's head is merged down over both head rows), up to a row of one cell
+    across the table below them (a section's name: "Assets"); for a table that marks no
     header cell, the first row and those after it whose first cell is empty."""
     marked = any(c.header for row in grid.rows for c in row)
+    width = max(len(r) for r in filled)
     n = 0
     for i, row in enumerate(grid.rows):
         slots = filled[i]
+        if _across(slots, width) and any(not _across(r, width) for r in filled[:i]):
+            break  # a name across the table below the column heads: the body's first section
         if (marked and row and all(c.header for c in row)) \
                 or (i and any(s.row < i for s in slots)) \
                 or (not marked and (i == 0 or (slots and not slots[0].text))):
@@ -111,6 +120,11 @@ def _head_rows(grid: Grid, filled: list[list[_Slot]]) -> int:
         else:
             break
     return n
+
+
+def _across(slots: list[_Slot], width: int) -> bool:
+    """The row is one cell across the whole table."""
+    return len(slots) == width and len({(s.text, s.row) for s in slots}) == 1
 
 
 class _Slot(NamedTuple):
