@@ -166,8 +166,20 @@ def test_headings_paragraphs_and_lists_are_blocks_separated_by_one_blank_line():
         "Second.", "",
         "Third,", "with a line break.", "",
         "3. three", "4. four", "  - nested", "",
-        "Term", "Definition",
+        "Term: Definition",
     ]
+
+
+def test_a_definition_list_reads_each_term_with_its_definition_as_a_field():
+    """A fact sheet's terms and values are fields ("Base fare: $2.25"), so the line that
+    states a value also says what it is; a term no definition follows stays a line."""
+    raw = page("""<main><dl>
+      <dt>Base fare</dt><dd>$2.25</dd>
+      <dt>Day pass</dt><dd>$6.00</dd><dd>free for under-fives</dd>
+      <dt>Night bus</dt><dt>Ferry</dt><dd>$3.10</dd>
+      <dt>Season ticket</dt></dl><p>After.</p></main>""")
+    assert lines_of(raw) == ["Base fare: $2.25", "Day pass: $6.00", "free for under-fives",
+                             "Night bus", "Ferry: $3.10", "Season ticket", "", "After."]
 
 
 def test_code_keeps_its_lines_and_indentation():

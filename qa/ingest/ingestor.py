@@ -23,6 +23,7 @@ from .chunking import chunk_view
 from .documents import Document, Extract, Skip, find_files, read_document
 from .readers._worker import Extractor
 from .readers.grid import VERSION as GRID
+from .readers.html import VERSION as HTML
 from .readers.layout import VERSION as LAYOUT
 from .readers.ocr import GROUPING, from_settings
 
@@ -34,9 +35,9 @@ EMBEDDER = "embedder"
 # OCR engine read scans (verifying
 # reads them with the engine set now): a file read otherwise before is read again.
 READER = "reader"
-# tables as ``layout`` and ``grid`` read them; OCR's lines as ``ocr.group`` makes them, with
-# confidence
-READER_VERSION = f"rows-{LAYOUT}/grid-{GRID}/ocr-{GROUPING}"
+# tables as ``layout`` and ``grid`` read them; a web page's lines; OCR's lines as ``ocr.group``
+# makes them, with confidence
+READER_VERSION = f"rows-{LAYOUT}/grid-{GRID}/html-{HTML}/ocr-{GROUPING}"
 
 
 @dataclass

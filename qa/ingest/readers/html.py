@@ -19,6 +19,8 @@ from ._lines import CONTROL, numbered_display_lines
 from ._skip import Skip
 from .grid import Grid, GridCell, grid_rows, lines_above
 
+VERSION = "2"  # of the display lines read here: a change makes ingest read web pages again
+
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -126,6 +128,7 @@ class _Lines:
         self.block: list[str] = []
         self.text: list[str] = []
         self.prefix = ""
+        self.term = ""  # a definition list's term, said before its definition on one line
         # data tables: each row's cells, and where its line is (block, line in block)
         self.tables: list[tuple[list[list[GridCell]], list[tuple[int, int] | None]]] = []
         self.starts: list[int] = []  # each block's first line in ``lines()``
@@ -154,9 +157,24 @@ class _Lines:
     def line(self) -> None:
         text = _collapse("".join(self.text))
         if text:
+            if self.term:
+                text, self.term = f"{self.term}: {text}", ""
             self.block.append(self.prefix + text)
             self.prefix = ""
         self.text = []
+
+    def defines(self) -> None:
+        """A term (``<dt>``) ends: held for its definition's line ("Base fare: $2.25"), as a
+        form writes a field; a term before it that got none is a line of its own."""
+        self.held()
+        self.term = _collapse("".join(self.text))
+        self.text = []
+
+    def held(self) -> None:
+        """A term that no definition followed is a line of its own."""
+        if self.term:
+            self.block.append(self.term)
+            self.term = ""
 
     def end(self) -> None:
         self.line()
@@ -325,9 +343,15 @@ def _walk(root: LexborNode, menus: bool) -> _Lines:
                     if tag in _BLOCK or tag == "br":
                         cell.append(" ")
                     continue
+            if tag == "dt":
+                out.defines()
+                continue
             if tag in _LISTS or tag == "dl":
                 if tag in _LISTS:
                     lists.pop()
+                else:
+                    out.line()
+                    out.held()
                 groups -= 1
                 out.line() if groups else out.end()
                 continue
