@@ -182,6 +182,22 @@ def test_a_word_table_whose_label_head_is_merged_down_reads_both_head_rows():
     assert rows["Uplands"].unit == "(in millions of litres)"
 
 
+def test_an_answer_from_a_word_table_with_a_two_row_head_names_the_column(tmp_path_factory):
+    raw = _merged_docx(
+        [("p", "Table 4. Water drawn by region"), ("p", "(in millions of litres)"),
+         ("table", [["Region", "Year", "", ""],
+                    ["", "2019 Actual", "2020 Actual", "2021 Plan"],
+                    ["Uplands", "1,250", "1,310", "1,400"],
+                    ["Lowlands", "2,075", "2,140", "2,210"]])],
+        [(0, 0, 1, 0), (0, 1, 0, 3)])
+    ix = index_of(tmp_path_factory, "water", {"water.docx": raw})
+    with QA(ix, backend="extractive", read_only=True) as qa:
+        answer = qa.ask("How much water are the Lowlands planned to draw in 2021?")
+    first = answer.text.split("\n")[0]
+    assert "2,210" in first and "2021 plan" in first.lower(), answer.text
+    assert "2,075" not in first, answer.text  # the column asked for, not the whole row
+
+
 def test_an_html_table_with_a_unit_row_in_its_head_and_grouped_row_labels():
     """A ``<td>`` in ``<thead>`` is head, and a head row of one cell across the table says
     what the table counts, not a column; a stub two columns wide gives each row the label
