@@ -529,36 +529,38 @@ def local_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def test_local_model_in_the_browser_shows_stages_then_verified_text(browser, local_server):
     """The embedded default, as a user meets it: the status while it works, then only
     verified text. Time to the sources panel's passages, to the first verified sentence and
-    to the whole answer, and the desktop and phone screenshots of a two-turn conversation,
-    land in artifacts/."""
+    to the whole answer, and the desktop and phone screenshots of a two-turn conversation
+    (the same page, narrowed to a phone's width), land in artifacts/."""
     timings, stages = [], set()
-    for name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        context = browser.new_context(viewport=viewport)
-        pg = context.new_page()
-        pg.goto(local_server.url)
-        pg.wait_for_selector("#qa-question textarea")
-        for question in (SEED_Q, "What did he emphasize?"):
-            n = submit(pg, question)
-            started, sources_at = time.perf_counter(), None
-            while not pg.evaluate(_FIRST_TEXT, [n]):
-                if status := pg.evaluate(_STATUS):  # read at once: it may vanish any time
-                    stages.add(status.split(" ")[0])
-                if sources_at is None and pg.evaluate(_SOURCES, [n]):
-                    sources_at = time.perf_counter()
-                if pg.evaluate(_ANSWERED, [n]):
-                    break
-                time.sleep(0.02)
-            first = time.perf_counter()
-            answer = wait_answer(pg, n, timeout=180_000)
-            done = time.perf_counter()
-            assert "[L" not in answer
-            timings.append({"viewport": name, "question": question,
-                            "sources_s": round((sources_at or first) - started, 2),
-                            "first_verified_s": round(first - started, 2),
-                            "full_s": round(done - started, 2), "answer": answer})
-        assert "Estonian" in pg.locator(BOT).first.inner_text()
-        shot(pg, f"{name}_two_turns", full=True)
-        context.close()
+    context = browser.new_context(viewport=DESKTOP)
+    pg = context.new_page()
+    pg.goto(local_server.url)
+    pg.wait_for_selector("#qa-question textarea")
+    for question in (SEED_Q, "What did he emphasize?"):
+        n = submit(pg, question)
+        started, sources_at = time.perf_counter(), None
+        while not pg.evaluate(_FIRST_TEXT, [n]):
+            if status := pg.evaluate(_STATUS):  # read at once: it may vanish any time
+                stages.add(status.split(" ")[0])
+            if sources_at is None and pg.evaluate(_SOURCES, [n]):
+                sources_at = time.perf_counter()
+            if pg.evaluate(_ANSWERED, [n]):
+                break
+            time.sleep(0.02)
+        first = time.perf_counter()
+        answer = wait_answer(pg, n, timeout=180_000)
+        done = time.perf_counter()
+        assert "[L" not in answer
+        timings.append({"question": question,
+                        "sources_s": round((sources_at or first) - started, 2),
+                        "first_verified_s": round(first - started, 2),
+                        "full_s": round(done - started, 2), "answer": answer})
+    assert "Estonian" in pg.locator(BOT).first.inner_text()
+    shot(pg, "desktop_two_turns", full=True)
+    pg.set_viewport_size(PHONE)
+    assert "Estonian" in pg.locator(BOT).first.inner_text()
+    shot(pg, "phone_two_turns", full=True)
+    context.close()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "ui_timings.json").write_text(json.dumps(timings, indent=2))
     print("browser timings:", json.dumps(timings, indent=2))
