@@ -388,10 +388,10 @@ SLOW_REPLY = " ".join(
 
 @contextmanager
 def trickling_chat(browser, tmp_path: Path, reply: str, gate: threading.Event | None = None,
-                   **env: str):
-    """`qa serve` over the seed on a model that writes ``reply`` a word every 0.1 s (each
-    request held until ``gate`` is set, if given), the seed question asked on a desktop
-    page: (model, server, page, turn number)."""
+                   word_delay: float = 0.1, **env: str):
+    """`qa serve` over the seed on a model that writes ``reply`` a word every ``word_delay``
+    seconds (each request held until ``gate`` is set, if given), the seed question asked on a
+    desktop page: (model, server, page, turn number)."""
     from .chat_server import ChatServer
 
     def script(n: int, body: dict) -> tuple[int, str, float]:
@@ -401,7 +401,7 @@ def trickling_chat(browser, tmp_path: Path, reply: str, gate: threading.Event | 
 
     index = tmp_path / "index"
     assert run_qa("ingest", "seeds/", "--index", str(index)).returncode == 0
-    with ChatServer(script, word_delay=0.1) as llm:
+    with ChatServer(script, word_delay=word_delay) as llm:
         srv = Server(index, tmp_path / "serve.log", QA_BACKEND="openai",
                      OPENAI_BASE_URL=llm.url, OPENAI_API_KEY="test", QA_MIN_ANSWERABILITY="0",
                      **env)
@@ -459,8 +459,8 @@ def test_a_question_waiting_for_a_free_slot_shows_its_place_in_line(browser, tmp
     lets it go: a second user's question is in the chat at once, its bubble saying it waits
     in line and where; once the first is done it is answered, shown once."""
     gate = threading.Event()
-    with trickling_chat(browser, tmp_path, TRICKLED, gate, QA_CONCURRENCY="1") as (
-            llm, srv, first, n):
+    with trickling_chat(browser, tmp_path, TRICKLED, gate, word_delay=0.02,
+                        QA_CONCURRENCY="1") as (llm, srv, first, n):
         while not llm.requests:  # the first answer holds the one slot
             time.sleep(0.05)
         context = browser.new_context(viewport=DESKTOP)
