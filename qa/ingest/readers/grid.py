@@ -60,12 +60,7 @@ def grid_rows(grid: Grid) -> list[Row]:
         return []
     width = max(len(r) for r in filled)
     heads = [slots for slots in filled[:n_head] if not _across(slots, width)]
-    stub = 1
-    if heads and heads[0]:
-        first = heads[0][0]
-        while stub < width - 1 and stub < len(heads[0]) and not heads[0][stub].first \
-                and (heads[0][stub].text, heads[0][stub].row) == (first.text, first.row):
-            stub += 1
+    stub = _stub(heads[0], width) if heads else 1
     headers: list[list[str]] = [[] for _ in range(width)]
     for slots in heads:
         for j, slot in enumerate(slots[stub:], stub):  # a rowspan repeats its text: once
@@ -98,6 +93,16 @@ def grid_rows(grid: Grid) -> list[Row]:
         out.append(Row(line, names[-1].text, tuple(cells), section, title, unit,
                        (first_line, last_line) if first_line else (0, 0), section_line))
     return out
+
+
+def _stub(head: list[_Slot], width: int) -> int:
+    """How many label columns there are: as many as the head's first cell spans ("Service"
+    over "Fixed route | Bus"), leaving one column for figures."""
+    stub = 1
+    while stub < min(width - 1, len(head)) and not head[stub].first \
+            and (head[stub].text, head[stub].row) == (head[0].text, head[0].row):
+        stub += 1
+    return stub
 
 
 def _head_rows(grid: Grid, filled: list[list[_Slot]]) -> int:
