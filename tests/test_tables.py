@@ -161,17 +161,23 @@ def _merged_docx(blocks, merges) -> bytes:
     return buf.getvalue()
 
 
-def test_a_word_table_whose_label_head_is_merged_down_reads_both_head_rows():
-    """Word marks no header row; a head of two rows shows by its merged cells: the label
-    column's head merged down over both, a spanning head merged across. The unit line alone
-    above the table is its unit, and the caption above it its title."""
-    raw = _merged_docx(
+def _water_docx() -> bytes:
+    """A Word table whose head is two rows: "Region" merged down over both, "Year" across
+    the three columns of years."""
+    return _merged_docx(
         [("p", "Table 4. Water drawn by region"), ("p", "(in millions of litres)"),
          ("table", [["Region", "Year", "", ""],
                     ["", "2019 Actual", "2020 Actual", "2021 Plan"],
                     ["Uplands", "1,250", "1,310", "1,400"],
                     ["Lowlands", "2,075", "2,140", "2,210"]])],
         [(0, 0, 1, 0), (0, 1, 0, 3)])
+
+
+def test_a_word_table_whose_label_head_is_merged_down_reads_both_head_rows():
+    """Word marks no header row; a head of two rows shows by its merged cells: the label
+    column's head merged down over both, a spanning head merged across. The unit line alone
+    above the table is its unit, and the caption above it its title."""
+    raw = _water_docx()
     view = read_view("water.docx", raw)
     assert "Uplands | 1,250 | 1,310 | 1,400" in view.lines  # display lines unchanged
     rows = rows_by_label(view)
@@ -183,13 +189,7 @@ def test_a_word_table_whose_label_head_is_merged_down_reads_both_head_rows():
 
 
 def test_an_answer_from_a_word_table_with_a_two_row_head_names_the_column(tmp_path_factory):
-    raw = _merged_docx(
-        [("p", "Table 4. Water drawn by region"), ("p", "(in millions of litres)"),
-         ("table", [["Region", "Year", "", ""],
-                    ["", "2019 Actual", "2020 Actual", "2021 Plan"],
-                    ["Uplands", "1,250", "1,310", "1,400"],
-                    ["Lowlands", "2,075", "2,140", "2,210"]])],
-        [(0, 0, 1, 0), (0, 1, 0, 3)])
+    raw = _water_docx()
     ix = index_of(tmp_path_factory, "water", {"water.docx": raw})
     with QA(ix, backend="extractive", read_only=True) as qa:
         answer = qa.ask("How much water are the Lowlands planned to draw in 2021?")
