@@ -55,10 +55,10 @@ def grid_rows(grid: Grid) -> list[Row]:
     filled = _fill(grid.rows)
     if not filled:
         return []
-    n_head = _head_rows(grid, filled)
+    width = max(len(r) for r in filled)
+    n_head = _head_rows(grid, filled, width)
     if n_head >= len(grid.rows):
         return []
-    width = max(len(r) for r in filled)
     heads = [slots for slots in filled[:n_head] if not _across(slots, width)]
     stub = _stub(heads[0], width) if heads else 1
     headers: list[list[str]] = [[] for _ in range(width)]
@@ -105,14 +105,13 @@ def _stub(head: list[_Slot], width: int) -> int:
     return stub
 
 
-def _head_rows(grid: Grid, filled: list[list[_Slot]]) -> int:
+def _head_rows(grid: Grid, filled: list[list[_Slot]], width: int) -> int:
     """How many leading rows are the head: rows of header cells only (``<th>``, ``<thead>``,
     a Word header row) and rows a head cell spans down into (Word marks no header row, but
     its label column's head is merged down over both head rows), up to a row of one cell
     across the table below them (a section's name: "Assets"); for a table that marks no
     header cell, the first row and those after it whose first cell is empty."""
     marked = any(c.header for row in grid.rows for c in row)
-    width = max(len(r) for r in filled)
     n = 0
     for i, row in enumerate(grid.rows):
         slots = filled[i]
@@ -168,10 +167,8 @@ def _fill(rows: list[list[GridCell]]) -> list[list[_Slot]]:
                 continue
             above = out[-1][j].row if cell.continues and out and j < len(out[-1]) else None
             for k in range(max(cell.colspan, 1)):
-                if above is not None:
-                    slots.append(_Slot(cell.text, False, above))
-                else:
-                    slots.append(_Slot(cell.text, k == 0, i))
+                slots.append(_Slot(cell.text, k == 0 and above is None,
+                                   i if above is None else above))
                 if cell.rowspan > 1:
                     carry[j + k] = (_Slot(cell.text, False, i), cell.rowspan - 1)
             j += max(cell.colspan, 1)

@@ -325,10 +325,10 @@ def _walk(root: LexborNode, menus: bool) -> _Lines:
                 heads[-1] = False
             if tag == "table":
                 heads.pop()
-            if tag == "table" and not layout.pop():
-                groups -= 1
-                out.line() if groups else out.end()
-                continue
+                if not layout.pop():
+                    groups -= 1
+                    out.line() if groups else out.end()
+                    continue
             if layout and not layout[-1] and cells is not None:
                 if tag in _CELLS and cell is not None:
                     kind = opened or GridCell("")
@@ -350,7 +350,6 @@ def _walk(root: LexborNode, menus: bool) -> _Lines:
                 if tag in _LISTS:
                     lists.pop()
                 else:
-                    out.line()
                     out.held()
                 groups -= 1
                 out.line() if groups else out.end()
@@ -404,7 +403,6 @@ def _walk(root: LexborNode, menus: bool) -> _Lines:
         if layout and not layout[-1]:
             if tag == "thead":
                 heads[-1] = True
-                continue
             if tag == "tr":
                 out.line()
                 cells = []
