@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 Q      ?= Which leader voiced support for Macron's stance?
 # llama.cpp is compiled on the first install, once: pip keeps the wheel in its cache. qa uses
 # no image model, so its multimodal library is not built (eval/bench_build.py measures it).
+# uv installs the rest from the sources pip is configured with (tools/install.py says why).
 LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
 .PHONY: setup browser ocr ask test check lint bench bench-scale bench-ocr ablation serve
@@ -15,8 +16,8 @@ setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q -e '.[dev,ocr,mcp]'
+	$(BIN)/python -m pip install -q --upgrade pip uv
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python tools/install.py '.[dev,ocr,mcp]'
 	$(BIN)/python -m pip check
 	touch $@
 
