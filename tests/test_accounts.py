@@ -131,6 +131,7 @@ def test_login_needs_the_right_password_and_a_present_account(tmp_path):
         accounts.add("bob", "short")
 
 
+@pytest.mark.slow
 def test_twenty_wrong_passwords_lock_the_name_until_the_window_passes(tmp_path):
     accounts = Accounts(tmp_path)
     accounts.add("alice", PASSWORD["alice"], read=["hr"])

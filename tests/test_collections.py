@@ -67,6 +67,7 @@ def test_bad_and_unknown_collection_names_are_one_line_errors(tmp_path):
             QA(tmp_path / "ix", collection=bad)
 
 
+@pytest.mark.slow
 def test_cli_ingests_asks_lists_and_deletes_collections(folders):
     ix = str(folders / "ix")
     env = {"QA_BACKEND": "extractive"}
@@ -88,6 +89,7 @@ def test_cli_ingests_asks_lists_and_deletes_collections(folders):
     assert missing.stderr.strip() == f"error: no collection 'eng' in {ix}; there are: hr"
 
 
+@pytest.mark.slow
 def test_deleting_a_collection_removes_its_uploads_and_conversations(folders, tmp_path):
     ix = folders / "ix"
     with QA(ix, collection="hr", backend="extractive") as hr:

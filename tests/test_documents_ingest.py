@@ -121,6 +121,7 @@ def test_other_types_are_skipped_naming_what_qa_reads_and_hidden_files_ignored(m
     assert mixed_qa.stats()["sources"] == sorted(report.added)
 
 
+@pytest.mark.slow
 def test_pdf_answer_cites_the_page_and_verifies_against_it(mixed, mixed_qa):
     docs = mixed[0]
     answer = mixed_qa.ask(FERRY)
