@@ -47,8 +47,8 @@ test: setup browser ocr
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 	$(BIN)/qa eval eval/datasets/seed.jsonl --corpus seeds/ -q --out eval/reports/ci-seed $(EVAL_BARS)
 
-# The quick run while working (under a minute of tests): no local model, no browser, no test
-# of 2 s or more (marked slow).
+# The quick run while working (about two minutes of tests on 2 cores): no local model, no
+# browser, no test of 2 s or more (marked slow).
 check: setup ocr
 	$(BIN)/ruff check qa tests eval
 	$(BIN)/mypy
