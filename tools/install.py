@@ -12,6 +12,7 @@ took about two minutes; uv installs them in parallel in about 25 s. Two things s
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -34,8 +35,8 @@ def sources() -> list[str]:
     pairs: dict[tuple[str, str], None] = {}  # in order, once: a setting may come twice
     for line in pip("config", "list", capture_output=True).stdout.splitlines():
         key, _, value = line.partition("=")
-        if option := SOURCES.get(key.rpartition(".")[2]):
-            pairs.update(((option, one), None) for one in value.strip("'\"").split())
+        if option := SOURCES.get(key.rpartition(".")[2]):  # the value is printed as a repr
+            pairs.update(((option, one), None) for one in ast.literal_eval(value).split())
     # as pip does, a package is taken from whichever index has the best version
     return [*(part for pair in pairs for part in pair), "--index-strategy", "unsafe-best-match"]
 
