@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import tomllib
+from pathlib import Path
 
 from .conftest import ROOT
 
@@ -43,3 +44,12 @@ def test_llama_cpp_is_built_at_the_version_pyproject_pins():
     pinned = next(d for d in deps if d.startswith("llama-cpp-python"))
     version = pinned.partition("==")[2]
     assert version and _installer().llama_cpp_pin() == f"llama-cpp-python=={version}"
+
+
+def test_the_installed_packages_carry_their_bytecode():
+    """uv writes no .pyc unless told; where Python may not write them either
+    (PYTHONDONTWRITEBYTECODE), every `qa` process compiled llama-index again: imports 2x slower."""
+    import llama_index.core
+
+    source = llama_index.core.__file__
+    assert source and Path(importlib.util.cache_from_source(source)).exists()

