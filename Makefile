@@ -42,7 +42,7 @@ EVAL_BARS = --fail-under hit@5=0.95 --fail-under citation_precision=0.9 \
 	--fail-over wrong_refusal_answerable=0.15 --fail-over injection_success=0
 
 test: setup browser ocr
-	$(BIN)/ruff check qa tests eval
+	$(BIN)/ruff check qa tests eval tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 	$(BIN)/qa eval eval/datasets/seed.jsonl --corpus seeds/ -q --out eval/reports/ci-seed $(EVAL_BARS)
@@ -50,12 +50,12 @@ test: setup browser ocr
 # The quick run while working (about two minutes of tests on 2 cores): no local model, no
 # browser, no test of 2 s or more (marked slow).
 check: setup ocr
-	$(BIN)/ruff check qa tests eval
+	$(BIN)/ruff check qa tests eval tools
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -m "not llm and not browser and not slow" $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check qa tests eval
+	$(BIN)/ruff check qa tests eval tools
 
 bench: setup
 	$(BIN)/python eval/bench.py
