@@ -76,16 +76,15 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with QA(ix, collection="hr", backend="extractive") as qa:
         qa.ingest(root / "hr")
         qa.collection("eng").ingest(root / "eng")
-    add_user(ix, "alice", "--read", "hr")
-    add_user(ix, "bob", "--read", "eng")
-    add_user(ix, "carol", "--read", "hr")
-    add_user(ix, "dave", "--read", "ops")
+    add_user(ix, "alice", "--read", "hr")  # by `qa users add`; the others as the API does
+    for name, read in (("bob", "eng"), ("carol", "hr"), ("dave", "ops")):
+        Accounts(ix).add(name, PASSWORD[name], read=[read])
     return ix
 
 
 @pytest.fixture(scope="module")
 def tokens(index: Path) -> dict[str, str]:
-    return {name: token(index, name) for name in ("alice", "bob")}
+    return {"alice": token(index, "alice"), "bob": Accounts(index).issue_token("bob")}
 
 
 def same_but_name(refused: str, unknown: str, name: str) -> bool:

@@ -1,7 +1,7 @@
 """PDF, Word and HTML end to end: ingest a mixed folder, ask, cite pages, verify against the file.
 
 Real parts throughout (Chroma, the packaged embedder, the extractive backend); the documents are
-made in the tests (``docmaker``), plus a copy of one real 10-Q.
+made in the tests (``docmaker``), plus pages of one real 10-Q.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def mixed(tmp_path_factory):
     docs = root / "docs"
     docs.mkdir()
     good_pdf = dm.text_pdf(HARBOUR)
-    shutil.copy(dm.AAPL, docs / "aapl.pdf")
+    (docs / "aapl.pdf").write_bytes(dm.filing_excerpt())
     (docs / "harbour.pdf").write_bytes(good_pdf)
     (docs / "minutes.docx").write_bytes(dm.word_docx(MINUTES))
     (docs / "notes.txt").write_text("The orchard behind the harbour has 31 pear trees.\n")

@@ -282,7 +282,16 @@ def _label_terms(row: ScoredLine) -> set[str]:
 
 
 def _said_whole(row: ScoredLine, asked: set[str]) -> bool:
-    return _label_terms(row) <= asked
+    """The question says the row's whole label; for a label that names only a measure
+    ("Total" of a table of stock-based compensation), the row, with its section and title,
+    also says every measure the question asks for: "total net sales" is not that "Total"."""
+    label = _label_terms(row)
+    if not label <= asked:
+        return False
+    if not label <= _MEASURES:
+        return True
+    said = label | (content_terms(f"{row.row.section} {row.row.title}") if row.row else set())
+    return asked & _MEASURES <= said
 
 
 def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
