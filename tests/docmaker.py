@@ -11,13 +11,13 @@ AAPL = SEC10Q / "2022 Q3 AAPL.pdf"  # 28 pages; page 4 holds the line below
 AAPL_NET_SALES = "Total net sales 82,959 81,434 304,182 282,457"
 
 
-def filing_excerpt(pages: int = 5) -> bytes:
-    """The first pages of the real 10-Q above (its cover and statements, net sales on page
-    4) as a PDF of their own: read like the whole filing, in a fifth of the time."""
+def filing_excerpt(pages: range | list[int] = range(1, 6)) -> bytes:
+    """Pages of the real 10-Q above (the first five: its cover and statements, net sales on
+    page 4) as a PDF of their own: read like the whole filing, in a fifth of the time."""
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument.new()
-    pdf.import_pages(pdfium.PdfDocument(AAPL), list(range(pages)))
+    pdf.import_pages(pdfium.PdfDocument(AAPL), [n - 1 for n in pages])
     buf = io.BytesIO()
     pdf.save(buf)
     return buf.getvalue()

@@ -396,6 +396,22 @@ def test_a_scanned_statement_and_form_are_read_as_the_rows_and_fields_of_their_t
 
 
 @pytest.mark.slow
+def test_a_scanned_statement_s_dollar_signs_are_read_as_dollars():
+    """Tesseract reads many of a statement's dollar signs as section signs ("§$ 245,241",
+    "§ 21,744"); a scan of a real 10-Q's income statement reads them as the text layer
+    prints them, and a section's number keeps its sign."""
+    scanned = read_view("aapl.pdf", dm.scan_of(dm.filing_excerpt([4])), ocr=Ocr("tesseract"))
+    text = read_view("aapl.pdf", dm.filing_excerpt([4]))
+    rows = [x for x in text.lines if x.startswith(("Products $", "Net income $"))]
+    assert len(rows) == 2 and all(x in scanned.lines for x in rows)
+    assert not any("§" in x for x in scanned.lines)
+    from qa.ingest.readers.ocr import Piece, _dollars
+
+    words = [Piece(t, 0, 0, 1, 1, 0.9) for t in ("under", "§", "39.13", "of", "§", "2,306")]
+    assert [w.text for w in _dollars(words)] == ["under", "§", "39.13", "of", "$", "2,306"]
+
+
+@pytest.mark.slow
 def test_rapidocr_reads_a_scanned_statement_s_columns():
     """RapidOCR's English model drops spaces inside words' runs ("Totalrevenue"), so labels
     differ; each figure still lands under its column's headers."""
