@@ -396,19 +396,23 @@ def test_a_scanned_statement_and_form_are_read_as_the_rows_and_fields_of_their_t
 
 
 @pytest.mark.slow
-def test_a_scanned_statement_s_dollar_signs_are_read_as_dollars():
+def test_a_scanned_statement_s_dollar_signs_and_dashes_are_read_as_printed():
     """Tesseract reads many of a statement's dollar signs as section signs ("§$ 245,241",
-    "§ 21,744"); a scan of a real 10-Q's income statement reads them as the text layer
-    prints them, and a section's number keeps its sign."""
-    scanned = read_view("aapl.pdf", dm.scan_of(dm.filing_excerpt([4])), ocr=Ocr("tesseract"))
-    text = read_view("aapl.pdf", dm.filing_excerpt([4]))
-    rows = [x for x in text.lines if x.startswith(("Products $", "Net income $"))]
-    assert len(rows) == 2 and all(x in scanned.lines for x in rows)
+    "§ 21,744") and its nil dashes as underscores; a scan of a real 10-Q's income statement
+    reads them as the text layer prints them, and a section's number keeps its sign."""
+    pages = dm.filing_excerpt([4, 8])  # the statements of operations and of cash flows
+    scanned = read_view("aapl.pdf", dm.scan_of(pages), ocr=Ocr("tesseract"))
+    text = read_view("aapl.pdf", pages)
+    rows = [x for x in text.lines if x.startswith(
+        ("Products $", "Net income $", "Proceeds from issuance of term debt, net —"))]
+    assert len(rows) == 3 and all(x in scanned.lines for x in rows)
     assert not any("§" in x for x in scanned.lines)
-    from qa.ingest.readers.ocr import Piece, _dollars
+    from qa.ingest.readers.ocr import Piece, _misread
 
-    words = [Piece(t, 0, 0, 1, 1, 0.9) for t in ("under", "§", "39.13", "of", "§", "2,306")]
-    assert [w.text for w in _dollars(words)] == ["under", "§", "39.13", "of", "$", "2,306"]
+    said = ("under", "§", "39.13", "of", "§", "2,306", "$§$", "4,977", "_", "(3;732)", "____")
+    words = [Piece(t, 0, 0, 1, 1, 0.9) for t in said]
+    assert [w.text for w in _misread(words)] == [
+        "under", "§", "39.13", "of", "$", "2,306", "$", "4,977", "—", "(3,732)", "____"]
 
 
 @pytest.mark.slow

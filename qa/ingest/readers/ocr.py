@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ...types import Row
 
 DPI = 300  # a PDF page is drawn this fine for OCR (bench_ocr: tesseract reads more than at 200)
-GROUPING = "5"  # the version of ``group`` and the cached lines: a change reads pages again
+GROUPING = "6"  # the version of ``group`` and the cached lines: a change reads pages again
 
 
 class Piece(NamedTuple):
@@ -143,25 +143,33 @@ class Tesseract:
             left, top, width, height, conf = (float(c) for c in cols[6:11])
             lines.setdefault(tuple(cols[1:5]), []).append(
                 Piece(cols[11], left, top, left + width, top + height, conf / 100))
-        return [_joined(run) for words in lines.values() for run in _runs(_dollars(words))]
+        return [_joined(run) for words in lines.values() for run in _runs(_misread(words))]
 
 
 # an amount with thousands separators, as a table prints it: "245,241", "(1,055)"
 _AMOUNT = re.compile(r"\(?\d{1,3}(?:,\d{3})+\)?")
+# a thousands separator read as a semicolon: "(3;732)"
+_SEMICOLON = re.compile(r"(?<=\d);(?=\d{3}(?!\d))")
 
 
-def _dollars(words: list[Piece]) -> list[Piece]:
-    """Tesseract reads a table's dollar sign as a section sign: "§$ 245,241", "§ 21,744",
-    "§21,744". A section sign before a dollar sign or before an amount with thousands
-    separators is that dollar sign; one before a section's number ("§ 39.13") stays."""
+def _misread(words: list[Piece]) -> list[Piece]:
+    """What tesseract reads wrongly in tables, put right where the word can only be that:
+    a dollar sign read as a section sign ("§$ 245,241", "$§$", "§ 21,744", "§21,744"; one
+    before a section's number, "§ 39.13", stays), the dash of a nil figure read as an
+    underscore ("_", "_—"; a blank to fill in, "____", stays), and a thousands separator
+    read as a semicolon ("(3;732)")."""
     out = []
     for n, word in enumerate(words):
-        text = word.text
+        text = _SEMICOLON.sub(",", word.text)
         after = words[n + 1].text if n + 1 < len(words) else ""
-        if text.startswith("§$") or text.startswith("§") and _AMOUNT.fullmatch(text[1:]):
-            text = text[1:] if text[1] == "$" else "$" + text[1:]
+        if "§" in text and "$" in text:
+            text = re.sub(r"\$+", "$", text.replace("§", ""))
+        elif text.startswith("§") and _AMOUNT.fullmatch(text[1:]):
+            text = "$" + text[1:]
         elif text == "§" and _AMOUNT.fullmatch(after):
             text = "$"
+        elif text in ("_", "_—", "—_"):
+            text = "—"
         out.append(word._replace(text=text))
     return out
 
