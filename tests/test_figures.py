@@ -9,7 +9,13 @@ wording it was not written on, and with questions that ask for no figure.
 import pytest
 
 from qa import QA
-from qa.ask.figures import answer_lines, asks_for_figure, figures, states_figure
+from qa.ask.figures import (
+    answer_lines,
+    asks_for_figure,
+    figures,
+    named_row_lines,
+    states_figure,
+)
 from qa.ask.support import score_lines
 
 from . import docmaker as dm
@@ -391,6 +397,30 @@ def test_a_row_named_whole_comes_before_a_total_named_in_part():
     question = "What was the total revenue from the company's tractor sales last quarter?"
     assert [s.text.split()[0] for s in answer_lines(question, lines)] == ["Tractors"]
     assert answer_lines("What were total net sales?", lines)[0].text.startswith("Total net")
+
+
+def test_a_total_of_another_table_is_not_the_total_asked_for():
+    """"Total" says what of nothing: under "Warranty claims" it is their total, not the
+    total revenue a question asks for, though the question says "total"; nor is a "Total"
+    line read without its table. The total of the table headed by what is asked is named
+    whole."""
+    from qa.ask.support import ScoredLine
+    from qa.types import Cell, Row
+
+    def row(file: str, label: str, values: tuple[str, str], title: str, section: str = ""):
+        cells = tuple(Cell(v, ("Year Ended", y)) for v, y in zip(values, ("2025", "2024")))
+        return ScoredLine(file, 3, f"{label} {' '.join(values)}", 0.5,
+                          row=Row(3, label, cells, title=title, section=section))
+
+    claims = row("m.pdf", "Total", ("412", "388"), "Warranty claims by region")
+    revenue = row("n.pdf", "Total", ("7,020", "6,400"), "Statements of operations", "Revenue:")
+    prose = ScoredLine("m.pdf", 12, "Revenue grew on strong orders for mowers.", 0.6)
+    question = "How has the company's total revenue changed from year to year?"
+    assert named_row_lines(question, [claims, prose]) == []
+    assert named_row_lines(question, [claims, revenue, prose])[0] is revenue
+    assert named_row_lines("What were total warranty claims?", [claims, prose]) == [claims]
+    bare = ScoredLine("m.pdf", 20, "Total 7,020 6,400", 0.5)
+    assert named_row_lines(question, [bare, prose]) == []
 
 
 def test_a_row_of_a_table_of_shares_follows_the_amounts_and_is_not_found_for_them():

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..text import STOPWORDS, TOKEN, content_terms, dates, stem
+from ..text import STOPWORDS, TOKEN, content_terms, dates, month, stem
 from .cells import ASKS_SHARE, HEADS_SHARES, fit, named_fields
 from .spans import asks_across
 from .support import ScoredLine
@@ -62,6 +62,7 @@ FIGURE_LINES = 2  # most lines stating a figure quoted beside rows named only in
 _MEASURES = frozenset(stem(w) for w in "revenue revenues sales income earnings profit profits"
                       " expense expenses cost costs cash loss losses obligations total net"
                       " other amount amounts".split())
+_MODIFIERS = frozenset(stem(w) for w in "total net other amount amounts".split())
 
 
 def asks_for_figure(question: str, labels: Iterable[str] = ()) -> bool:
@@ -160,9 +161,14 @@ def _best_rows(question: str, asked: set[str],
     rows = [r for r in _rows(asked, tables) if of_period(when, r[0])]
     shares = bool(ASKS_SHARE.search(question))
     # "Services 71.0 % 72.6 %" is a margin, not sales; a row the question names whole
-    # ("iPhone") before one it names in part ("Total net sales" for "total iPhone sales")
-    rows.sort(key=lambda r: ((False, False) if shares else _of_shares(r[0]),
-                             not _said_whole(r[0], asked) or _label_terms(r[0]) <= _MEASURES))
+    # ("iPhone") before one it names in part ("Total net sales" for "total iPhone sales"),
+    # and a "Total" of what is asked before the "Total" of another table
+    def order(row: tuple[ScoredLine, float]) -> tuple[tuple[bool, bool], bool, bool]:
+        whole = _said_whole(row[0], asked)
+        return ((False, False) if shares else _of_shares(row[0]),
+                not whole or _label_terms(row[0]) <= _MEASURES, not whole)
+
+    rows.sort(key=order)
     return rows
 
 
@@ -282,16 +288,20 @@ def _label_terms(row: ScoredLine) -> set[str]:
 
 
 def _said_whole(row: ScoredLine, asked: set[str]) -> bool:
-    """The question says the row's whole label; for a label that names only a measure
-    ("Total" of a table of stock-based compensation), the row, with its section and title,
-    also says every measure the question asks for: "total net sales" is not that "Total"."""
+    """The question says the row's whole label; a label of modifiers alone ("Total", "Other,
+    net") says what of nothing, and is said only with a thing its section or title measures:
+    "total net sales" does not say the "Total" of a table of stock-based compensation, nor
+    "total sales in 2023" the "Total" of a table of securities dated 2023."""
     label = _label_terms(row)
     if not label <= asked:
         return False
-    if not label <= _MEASURES:
+    if not label <= _MODIFIERS:
         return True
-    said = label | (content_terms(f"{row.row.section} {row.row.title}") if row.row else set())
-    return asked & _MEASURES <= said
+    heading = content_terms(f"{row.row.section} {row.row.title}") if row.row else set()
+    # a word of what the table measures: not its date ("April 1, 2023"), not the "s" of
+    # "Company’s"
+    return any(t in asked and t not in _MODIFIERS and t.isalpha() and len(t) > 1
+               and not month(t) for t in heading)
 
 
 def answer_lines(question: str, ranked: list[ScoredLine]) -> list[ScoredLine]:
