@@ -398,8 +398,9 @@ def test_a_scanned_statement_and_form_are_read_as_the_rows_and_fields_of_their_t
 @pytest.mark.slow
 def test_a_scanned_statement_s_dollar_signs_and_dashes_are_read_as_printed():
     """Tesseract reads many of a statement's dollar signs as section signs ("§$ 245,241",
-    "§ 21,744") and its nil dashes as underscores; a scan of a real 10-Q's income statement
-    reads them as the text layer prints them, and a section's number keeps its sign."""
+    "§ 21,744") and its nil dashes as underscores; a scan of a real 10-Q's statements of
+    operations and of cash flows reads them as the text layer prints them, and a section's
+    number keeps its sign."""
     pages = dm.filing_excerpt([4, 8])  # the statements of operations and of cash flows
     scanned = read_view("aapl.pdf", dm.scan_of(pages), ocr=Ocr("tesseract"))
     text = read_view("aapl.pdf", pages)
