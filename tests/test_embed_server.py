@@ -60,3 +60,23 @@ def test_an_unreachable_embeddings_server_is_a_one_line_error(tmp_path):
             embed_url=f"http://127.0.0.1:{free_port()}/v1") as qa:
         with pytest.raises(QAError, match="embeddings server .* failed"):
             qa.ingest(SEED)
+
+
+def test_a_text_already_embedded_in_this_process_is_not_sent_again(tmp_path, embed_url):
+    """A second collection holding the same file (a team's copy of a shared report) costs the
+    embeddings server nothing; only the question and lines it has not seen are sent."""
+    url, calls = embed_url
+    doc = tmp_path / "minutes.txt"
+    doc.write_text("\n".join(f"Item {i}: the board {tmp_path.name} approved budget line {i * 7}."
+                             for i in range(60)), encoding="utf-8")
+    with QA(tmp_path / "ix", backend="extractive", embed_url=url) as qa:
+        first = qa.ingest(doc).chunks
+        sent = sum(calls)
+        assert first >= 2 and sent >= first
+    with QA(tmp_path / "ix", collection="team", backend="extractive", embed_url=url) as qa:
+        report = qa.ingest(doc)
+        assert report.added == [str(doc)] and report.chunks == first
+        assert sum(calls) == sent
+        answer = qa.ask("Which budget line did item 12 approve?")
+        assert [c.label for c in answer.citations] == [f"{doc}:L13"]
+        assert sum(calls) > sent  # the question was embedded, by the server

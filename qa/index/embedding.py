@@ -14,7 +14,7 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from ..config import Settings
+from ..config import Settings, embedder_id
 
 MAX_TOKENS = 256
 
@@ -121,35 +121,64 @@ class RemoteEmbedding(_BatchEmbedding):
 
 
 class CachedEmbed:
-    """Embeds through ``embed`` but remembers recent texts.
+    """Embeds through ``embed`` but remembers recent texts, in one store per embedder for the
+    whole process.
 
-    Line scoring embeds the same document lines for question after question; the cache turns
-    that into a lookup. Bounded, so a long-running server does not grow without limit.
+    Line scoring embeds the same document lines for question after question, and every
+    collection, user and re-ingest of an edited file in one server embeds the same texts
+    again; the store turns that into a lookup. Bounded, and vectors are kept as float32 (1.5
+    KB for MiniLM, not the 12 KB of a list of floats), so a long-running server does not grow
+    without limit.
     """
 
-    def __init__(self, embed: Any, *, size: int = 50_000) -> None:
-        from collections import OrderedDict
-
+    def __init__(self, embed: Any, *, key: str, size: int = 50_000) -> None:
         self._embed = embed
-        self._size = size
-        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._store = _store(key, size)
 
     def __call__(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        fresh = dict(zip(missing, self._embed(missing))) if missing else {}
-        with self._lock:
-            self._vectors.update(fresh)
+        import numpy as np
+
+        store = self._store
+        with store.lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in store.vectors))
+        fresh = {t: np.asarray(v, dtype=np.float32)
+                 for t, v in zip(missing, self._embed(missing))} if missing else {}
+        with store.lock:
+            store.vectors.update(fresh)
             out = []
             for t in texts:
-                vector = self._vectors.get(t) or fresh[t]
-                self._vectors[t] = vector
-                self._vectors.move_to_end(t)
-                out.append(vector)
-            while len(self._vectors) > self._size:
-                self._vectors.popitem(last=False)
+                vector = store.vectors.get(t)
+                if vector is None:
+                    vector = fresh[t]
+                store.vectors[t] = vector
+                store.vectors.move_to_end(t)
+                out.append(vector.tolist())
+            while len(store.vectors) > store.size:
+                store.vectors.popitem(last=False)
         return out
+
+
+class _Store:
+    def __init__(self, size: int) -> None:
+        from collections import OrderedDict
+
+        self.size = size
+        self.vectors: OrderedDict[str, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+
+_STORES: dict[str, _Store] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def _store(key: str, size: int) -> _Store:
+    with _STORES_LOCK:
+        return _STORES.setdefault(key, _Store(size))
+
+
+def cache_key(settings: Settings) -> str:
+    """Whose vectors a cache holds: the embedder an index records, and the server asked."""
+    return f"{embedder_id(settings)} {settings.embed_url}"
 
 
 def make_embed_model(settings: Settings) -> Any:
