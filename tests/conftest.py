@@ -106,10 +106,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
-    """One headless Debian chromium for every browser test of the run (Playwright's sync API
-    runs one at a time in a process)."""
+    """One headless Debian chromium for a module's browser tests. Not for the whole run:
+    Playwright's sync API holds an asyncio loop running in this thread while it lives, and a
+    later test's ``anyio.run`` in the same process would fail on it, in whatever order the
+    tests are spread over processes."""
     if not CHROMIUM.exists():  # `make test` installs it first (`make browser`)
         pytest.skip("Debian's chromium is not installed: run `make browser`")
     playwright_api = pytest.importorskip("playwright.sync_api")
