@@ -395,15 +395,22 @@ def test_a_scanned_statement_and_form_are_read_as_the_rows_and_fields_of_their_t
         assert structure(scanned) == structure(text) and len(text.rows) >= 3
 
 
+@pytest.fixture(scope="module")
+def filing_scan():
+    """A real 10-Q's statements of operations and of cash flows (pages 4 and 8), as their text
+    layer reads and as tesseract reads a 200 dpi scan of them."""
+    pages = dm.filing_excerpt([4, 8])
+    return read_view("aapl.pdf", pages), read_view("aapl.pdf", dm.scan_of(pages),
+                                                   ocr=Ocr("tesseract"))
+
+
 @pytest.mark.slow
-def test_a_scanned_statement_s_dollar_signs_and_dashes_are_read_as_printed():
+def test_a_scanned_statement_s_dollar_signs_and_dashes_are_read_as_printed(filing_scan):
     """Tesseract reads many of a statement's dollar signs as section signs ("§$ 245,241",
     "§ 21,744") and its nil dashes as underscores; a scan of a real 10-Q's statements of
     operations and of cash flows reads them as the text layer prints them, and a section's
     number keeps its sign."""
-    pages = dm.filing_excerpt([4, 8])  # the statements of operations and of cash flows
-    scanned = read_view("aapl.pdf", dm.scan_of(pages), ocr=Ocr("tesseract"))
-    text = read_view("aapl.pdf", pages)
+    text, scanned = filing_scan
     rows = [x for x in text.lines if x.startswith(
         ("Products $", "Net income $", "Proceeds from issuance of term debt, net —"))]
     assert len(rows) == 3 and all(x in scanned.lines for x in rows)
@@ -414,6 +421,24 @@ def test_a_scanned_statement_s_dollar_signs_and_dashes_are_read_as_printed():
     words = [Piece(t, 0, 0, 1, 1, 0.9) for t in said]
     assert [w.text for w in _misread(words)] == [
         "under", "§", "39.13", "of", "$", "2,306", "$", "4,977", "—", "(3,732)", "____"]
+
+
+@pytest.mark.slow
+def test_a_scanned_statement_s_column_heads_are_read_cell_by_cell_as_its_text_layer(
+        filing_scan):
+    """A column head of two lines ("June 25," over "2022") is a cell of its own in the text
+    layer, and so in the scan's lines, in the same order; the head spanning two columns and
+    the rows of figures stay one line each."""
+    text, scanned = filing_scan
+    start = text.lines.index("Three Months Ended Nine Months Ended")
+    head = text.lines[start:start + 9]
+    assert head[1:] == ["June 25,", "2022", "June 26,", "2021"] * 2
+    assert any(scanned.lines[n:n + 9] == head for n in range(len(scanned.lines)))
+    # side by side on one baseline, fields of a form are one line, as the text layer has them
+    from .test_forms import form_pdf
+
+    form = read_view("case.pdf", dm.scan_of(form_pdf()), ocr=Ocr("tesseract"))
+    assert form.lines == read_view("case.pdf", form_pdf()).lines
 
 
 @pytest.mark.slow

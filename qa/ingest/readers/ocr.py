@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._lines import CONTROL
 from ._skip import Skip
+from .forms import split_field
 from .layout import Word, structure
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from ...types import Row
 
 DPI = 300  # a PDF page is drawn this fine for OCR (bench_ocr: tesseract reads more than at 200)
-GROUPING = "6"  # the version of ``group`` and the cached lines: a change reads pages again
+GROUPING = "10"  # the version of ``group`` and the cached lines: a change reads pages again
 
 
 class Piece(NamedTuple):
@@ -317,6 +318,7 @@ def group(pieces: list[Piece], width: int, height: int) -> list[Line]:
             else:
                 band += row
         ordered += _columns(band, gutter)
+    ordered = _stacked(ordered)
     return [Line(" ".join(p.text for p in row),
                  (round(min(p.left for p in row) / width, 4),
                   round(min(p.top for p in row) / height, 4),
@@ -324,6 +326,37 @@ def group(pieces: list[Piece], width: int, height: int) -> list[Line]:
                   round(max(p.bottom for p in row) / height, 4)),
                  round(min(p.confidence for p in row), 3),
                  tuple(w for p in row for w in _spread(p, width))) for row in ordered]
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def _stacked(ordered: list[list[Piece]]) -> list[list[Piece]]:
+    """Rows, with a table's column heads of two lines or more read cell by cell ("June 25,"
+    then "2022", then the next column's), as a text layer gives them; a row of a label and
+    its figures, a spanning head ("Three Months Ended  Nine Months Ended"), a form's fields
+    side by side and prose stay whole."""
+    def head(row: list[Piece]) -> bool:
+        return len(row) > 1 and not (_LETTER.search(row[0].text) and any(
+            not _LETTER.search(p.text) for p in row[1:])) and not any(
+            split_field(p.text) for p in row)
+
+    def under(row: list[Piece], below: list[Piece]) -> bool:
+        return head(below) and len(below) == len(row) and all(
+            p.left < q.right and q.left < p.right for p, q in zip(row, below)) and \
+            min(q.top for q in below) - max(p.bottom for p in row) < \
+            max(p.bottom - p.top for p in row)
+
+    out: list[list[Piece]] = []
+    n = 0
+    while n < len(ordered):
+        cells = [ordered[n]]
+        while head(cells[0]) and n + len(cells) < len(ordered) and \
+                under(cells[-1], ordered[n + len(cells)]):
+            cells.append(ordered[n + len(cells)])
+        out += [[p] for column in zip(*cells) for p in column] if len(cells) > 1 else cells
+        n += len(cells)
+    return out
 
 
 def _spread(piece: Piece, width: int) -> list[tuple[float, float]]:
