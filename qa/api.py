@@ -72,17 +72,14 @@ class QA:
         return self._part("embed_model", lambda: make_embed_model(self.settings))
 
     def embed(self, texts: list[str]) -> list[list[float]]:
-        """Vectors of ``texts`` by the configured embedder; a text is embedded once a process."""
         return self.embed_lines(texts) if texts else []
 
     @property
     def embed_lines(self) -> Any:
-        """The embedder through the process's cache of its vectors: the document lines scored
-        question after question, and a file that two collections hold, are embedded once."""
-        from .index.embedding import CachedEmbed, cache_key
+        """The embedder through the process's cache of its vectors: a text is embedded once."""
+        from .index.embedding import cached
 
-        return self._part("embed_lines", lambda: CachedEmbed(
-            self.embed_model.get_text_embedding_batch, key=cache_key(self.settings)))
+        return self._part("embed_lines", lambda: cached(self.settings, self.embed_model))
 
     @property
     def answerer(self) -> Answerer:

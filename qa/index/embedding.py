@@ -176,9 +176,12 @@ def _store(key: str, size: int) -> _Store:
         return _STORES.setdefault(key, _Store(size))
 
 
-def cache_key(settings: Settings) -> str:
-    """Whose vectors a cache holds: the embedder an index records, and the server asked."""
-    return f"{embedder_id(settings)} {settings.embed_url}"
+def cached(settings: Settings, embed_model: Any) -> CachedEmbed:
+    """``embed_model`` through the process's store of its vectors, keyed by the embedder an
+    index records and the server asked: the document lines scored question after question, and
+    a file that two collections hold, are embedded once."""
+    return CachedEmbed(embed_model.get_text_embedding_batch,
+                       key=f"{embedder_id(settings)} {settings.embed_url}")
 
 
 def make_embed_model(settings: Settings) -> Any:
