@@ -124,9 +124,9 @@ class CachedEmbed:
     """Embeds through ``embed`` but remembers recent texts, in one store per embedder for the
     whole process.
 
-    Line scoring embeds the same document lines for question after question, and every
-    collection, user and re-ingest of an edited file in one server embeds the same texts
-    again; the store turns that into a lookup. Bounded, and vectors are kept as float32 (1.5
+    Line scoring embeds the same document lines for question after question, and the
+    collections of one server that hold the same file embed the same chunks; the store turns
+    that into a lookup. Bounded, and vectors are kept as float32 (1.5
     KB for MiniLM, not the 12 KB of a list of floats), so a long-running server does not grow
     without limit.
     """
