@@ -59,10 +59,10 @@ _NUMBER_WORD = re.compile(
 ROW_LINES = 3  # most table rows an answer quotes: one per file and label
 FIGURE_LINES = 2  # most lines stating a figure quoted beside rows named only in part
 # what any row may measure: a label of these words alone says what, not of what
-_MEASURES = frozenset(stem(w) for w in "revenue revenues sales income earnings profit profits"
-                      " expense expenses cost costs cash loss losses obligations total net"
-                      " other amount amounts".split())
 _MODIFIERS = frozenset(stem(w) for w in "total net other amount amounts".split())
+_MEASURES = _MODIFIERS | frozenset(stem(w) for w in "revenue revenues sales income earnings"
+                                   " profit profits expense expenses cost costs cash loss losses"
+                                   " obligations".split())
 
 
 def asks_for_figure(question: str, labels: Iterable[str] = ()) -> bool:

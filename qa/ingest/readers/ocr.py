@@ -351,9 +351,9 @@ def _stacked(ordered: list[list[Piece]]) -> list[list[Piece]]:
     n = 0
     while n < len(ordered):
         cells = [ordered[n]]
-        while head(cells[0]) and n + len(cells) < len(ordered) and \
-                under(cells[-1], ordered[n + len(cells)]):
-            cells.append(ordered[n + len(cells)])
+        if head(cells[0]):
+            while n + len(cells) < len(ordered) and under(cells[-1], ordered[n + len(cells)]):
+                cells.append(ordered[n + len(cells)])
         out += [[p] for column in zip(*cells) for p in column] if len(cells) > 1 else cells
         n += len(cells)
     return out
