@@ -51,6 +51,20 @@ def test_the_trace_counts_the_tokens_of_each_model_call(local_qa):
     assert answer["prompt_ms"] > 0 and answer["decode_ms"] > 0
 
 
+def test_weights_are_loaded_unpacked_where_the_cpu_has_amx(local_qa):
+    """llama.cpp's AMX kernels crashed the process at the first prompt on a Sapphire Rapids
+    machine (the packaged Q4_K weights): where llama.cpp reports AMX, the weights are loaded
+    as they are, and the model answers; elsewhere llama.cpp repacks them as it chooses."""
+    import llama_cpp
+
+    from qa.ask.answer import local
+
+    assert not local_qa.ask(QUESTION).refused
+    amx = b"AMX_INT8 = 1" in llama_cpp.llama_print_system_info()
+    contexts = [c for kinds in local._loaded.values() for c in kinds.values()]
+    assert contexts and all(c.model_params.use_extra_bufts is not amx for c in contexts)
+
+
 def test_each_kind_of_prompt_finds_its_fixed_head_already_read(local_qa):
     """The judge's and the answer's prompts keep a llama.cpp context each: a question's judge
     call does not re-read the judge's instructions after the last question's answer call, nor

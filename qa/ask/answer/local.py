@@ -95,8 +95,9 @@ def _load(path: Path, threads: int, kind: str = "") -> tuple[Any, threading.Lock
                 "llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'"
             ) from None
         try:
-            llama = Llama(model_path=key, n_ctx=N_CTX,
-                          n_threads=threads or os.cpu_count() or 1, verbose=False)
+            with _plain_weights():
+                llama = Llama(model_path=key, n_ctx=N_CTX,
+                              n_threads=threads or os.cpu_count() or 1, verbose=False)
         except Exception as exc:  # llama.cpp says ValueError for any unreadable model
             raise ModelError(f"cannot load the local model {path}: {exc}") from None
         while len(contexts) >= CONTEXTS:
@@ -104,6 +105,33 @@ def _load(path: Path, threads: int, kind: str = "") -> tuple[Any, threading.Lock
                 contexts.pop(next(iter(contexts))).close()
         contexts[kind] = llama
         return llama, lock
+
+
+@contextmanager
+def _plain_weights() -> Iterator[None]:
+    """Where llama.cpp would repack the weights for the CPU's AMX units, load them as they are:
+    its AMX matrix product crashes the process (SIGSEGV, llama.cpp issue 20824) on Q4_K
+    weights on some Sapphire Rapids machines, at the first prompt. ``Llama`` takes no option
+    for it, so the default model parameters it starts from are the ones changed, while it
+    loads (the caller holds ``_load_lock``)."""
+    import llama_cpp
+
+    if b"AMX_INT8 = 1" not in llama_cpp.llama_print_system_info():
+        yield
+        return
+    library = llama_cpp.llama_cpp
+    default = library.llama_model_default_params
+
+    def plain() -> Any:
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    library.llama_model_default_params = plain
+    try:
+        yield
+    finally:
+        library.llama_model_default_params = default
 
 
 class LocalChatModel:
