@@ -550,6 +550,45 @@ def test_a_figure_question_answered_in_words_alone_gets_the_row_that_states_it(f
     assert answer.debug["figures_added"]
 
 
+@pytest.mark.parametrize("reply,question,follows,quote", [
+    ("612 [L4].", FUEL_QUESTION, "Fuel surcharge income: 612 thousand, Q3 2024 [",
+     "Fuel surcharge income | 612 | 590"),
+    ("$4.12 [L7].", "How much did a gallon of diesel cost Borealis Freight?",
+     "“Diesel averaged 4.12 dollars a gallon, against 3.87 a year before.”",
+     "Diesel averaged 4.12 dollars a gallon, against 3.87 a year before."),
+])
+def test_a_figure_answered_alone_is_followed_by_what_its_line_says_it_is(
+        freight_index, reply, question, follows, quote):
+    """The model's verified answer is a bare figure from a line that states two: which
+    period, column or unit it is follows, the row as the cell the model stated under its
+    headers, a sentence quoted. What was shown stays."""
+    from qa.ask.answer.llm import LLMAnswerer
+
+    from .test_streaming import TokenModel
+
+    with QA(freight_index, answerer=LLMAnswerer(TokenModel(reply)), min_answerability=0.0,
+            read_only=True) as qa:
+        items = list(qa.stream(question))
+    answer = items[-1]
+    assert "".join(i for i in items if isinstance(i, str)) == answer.text
+    assert answer.text.startswith(reply.split(" [")[0]) and follows in answer.text
+    assert "590 thousand" not in answer.text  # the cell the model did not state
+    assert quote in [c.quote for c in answer.citations]
+    assert answer.debug["figure_lines_added"]
+
+
+def test_a_figure_answered_with_what_it_is_stands_alone(freight_index):
+    from qa.ask.answer.llm import LLMAnswerer
+
+    from .test_streaming import TokenModel
+
+    reply = "Fuel surcharge income was 612 thousand in Q3 2024 [L4]."
+    with QA(freight_index, answerer=LLMAnswerer(TokenModel(reply)), min_answerability=0.0,
+            read_only=True) as qa:
+        answer = qa.ask(FUEL_QUESTION)
+    assert answer.text.count("612") == 1 and "figure_lines_added" not in answer.debug
+
+
 def test_a_model_that_finds_nothing_gives_way_to_the_row_the_question_names(freight_index):
     """The model said NOT FOUND and judges every line "no": the row the question names is
     quoted alone all the same (a model reads a bare row poorly), not beside the lines that

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..text import STOPWORDS, TOKEN, content_terms, dates, month, stem
+from ..text import STOPWORDS, TOKEN, content_terms, dates, month, stem, words
 from .cells import ASKS_SHARE, HEADS_SHARES, fit, named_fields
 from .spans import asks_across
 from .support import ScoredLine
@@ -110,6 +110,12 @@ def states_figure(text: str, question: str = "") -> bool:
     return any(any(c.isdigit() for c in f) for f in figures(text) if f not in said) or any(
         any(c.isdigit() for c in t) and any(c.isalpha() for c in t)
         for t in TOKEN.findall(text) if t.casefold() not in said)
+
+
+def bare_figure(text: str) -> bool:
+    """An answer (its markers taken out) that is a figure and at most one word more ("98,024",
+    "$7.3 billion", "74.0%"): nothing says which period, column or unit it is."""
+    return states_figure(text) and len(words(_NUMBER.sub(" ", text))) <= 1
 
 
 def _label(text: str) -> str:

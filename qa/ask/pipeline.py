@@ -24,7 +24,7 @@ from ..types import Answer, Coverage, Draft, History, ModelCall, Passage, Refusa
 from . import grounding
 from .answer.base import REFUSAL
 from .answer.extractive import quoted
-from .answer.markers import NOT_FOUND
+from .answer.markers import NOT_FOUND, NUMBERED
 from .answerability import Evidence, holder, passage_text
 from .cells import asks_empty_field, named_fields
 from .condense import rule_condense
@@ -32,6 +32,8 @@ from .figures import (
     FIGURE_LINES,
     ROW_LINES,
     answer_lines,
+    bare_figure,
+    figures,
     named_row_lines,
     states_figure,
     stating,
@@ -304,9 +306,11 @@ class Pipeline:
                     debug["fallback"] = True
                     return _covered(Answer(said, False, fallback.citations, passages, debug),
                                     ask.spans)
-        if text and result is not None and ask.figure and written and not states_figure(
-                text, ask.query):
-            result, text = self._with_figures(draft, ask, check, result, text, debug)
+        if text and result is not None and ask.figure and written:
+            if not states_figure(text, ask.query):
+                result, text = self._with_figures(draft, ask, check, result, text, debug)
+            elif bare_figure(NUMBERED.sub(" ", text)):
+                result, text = self._with_lines(draft, ask, check, result, text, debug)
         if not text or result is None:
             debug["refusal"] = Refusal.MODEL_REFUSED
             if result is not None:
@@ -325,6 +329,23 @@ class Pipeline:
                     said[len(text):], ask.query):
                 debug["figures_added"] = True
                 return more, said
+        return result, text
+
+    def _with_lines(self, draft: Draft, ask: Ask, check: Callable[[Draft], Verified],
+                    result: Verified, text: str, debug: dict) -> tuple[Verified, str]:
+        """A figure answered alone ("$7.3 billion [1]") from a line that states several: that
+        line follows, quoted (a table row as its cells with their period and unit), so that
+        the answer says which of its figures it is, and of what."""
+        said = frozenset(figures(NUMBERED.sub(" ", text)))
+        cited = {(c.source, c.start_line) for c in result.citations}
+        lines = [s for s in ask.scored if (s.source, s.line) in cited
+                 and len(stated := figures(s.text)) > 1 and said & set(stated)]
+        if lines:
+            more, shown = shown_text(_joined(draft, quoted(
+                lines[:ROW_LINES], marks=True, question=ask.query, said=said)), check)
+            if more is not None and shown.startswith(text) and shown != text:
+                debug["figure_lines_added"] = True
+                return more, shown
         return result, text
 
     def _confirmed(self, ask: Ask, quotes: list[tuple[list[ScoredLine], Draft]],

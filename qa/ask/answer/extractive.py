@@ -11,22 +11,24 @@ from collections.abc import Generator
 
 from ...types import Draft, Embed, Passage, Proposal
 from ..cells import pick, statement
-from ..figures import answer_lines
+from ..figures import answer_lines, figures
 from ..support import ScoredLine, score_lines
 from .base import REFUSAL
 
 
-def quoted(lines: list[ScoredLine], *, marks: bool = False, question: str = "") -> Draft:
+def quoted(lines: list[ScoredLine], *, marks: bool = False, question: str = "",
+           said: frozenset[str] = frozenset()) -> Draft:
     """A draft that states each line, one sentence a line, each citing itself; ``marks``
     puts the line in quotation marks (the fallback of an LLM backend, which says so). A
     table row is stated as the cells the question asks for, with their column and unit, and
     a line of form fields as the fields asked for (``cells.statement``); a line whose fields
-    asked for are empty states nothing and is left out."""
+    asked for are empty states nothing and is left out. ``said``: the figures an answer
+    stated, whose cells a row states instead of those the question asks for."""
     sentences: list[str] = []
     proposals: list[Proposal] = []
     for s in lines:
         marker = f"[Q{len(sentences) + 1}]"
-        text = _stated(s, question)
+        text = _stated(s, question, said)
         if text == "":
             continue  # the form field asked for is empty: the line states nothing
         if text is not None:
@@ -41,12 +43,13 @@ def quoted(lines: list[ScoredLine], *, marks: bool = False, question: str = "") 
     return Draft("\n".join(sentences), proposals, sentences=sentences)
 
 
-def _stated(s: ScoredLine, question: str) -> str | None:
+def _stated(s: ScoredLine, question: str, said: frozenset[str]) -> str | None:
     """What a table row or a line of fields states for the question ("" when the fields asked
     for are empty); None for a line that is quoted as it is."""
     if s.row is None or s.end:  # a line run on into the next is quoted whole
         return None
-    cells = pick(question, s.row)
+    cells = [c for c in s.row.cells if said & set(figures(c.value))] if said else \
+        pick(question, s.row)
     return statement(s.row, cells) if cells else None
 
 
