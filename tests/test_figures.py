@@ -550,23 +550,37 @@ def test_a_figure_question_answered_in_words_alone_gets_the_row_that_states_it(f
     assert answer.debug["figures_added"]
 
 
+CASH = "Acme's operations brought in $7.3 billion and $11.4 billion in Q3 2021 and Q3 2022."
+CENSUS = "At the census, Springfield had 427,652 people, 140,079 households and 97,915 families."
+
+
+@pytest.fixture(scope="module")
+def cash_index(freight_index, tmp_path_factory):
+    root = tmp_path_factory.mktemp("cash")
+    (root / "docs").mkdir()
+    (root / "docs" / "borealis.docx").write_bytes(dm.word_docx(FREIGHT))
+    (root / "docs" / "acme.txt").write_text(f"{CASH}\n{CENSUS}\n")
+    with QA(root / "ix") as qa:
+        qa.ingest(root / "docs")
+    return root / "ix"
+
+
 @pytest.mark.parametrize("reply,question,follows,quote", [
-    ("612 [L4].", FUEL_QUESTION, "Fuel surcharge income: 612 thousand, Q3 2024 [",
+    ("612 [borealis.docx:L4].", FUEL_QUESTION, "Fuel surcharge income: 612 thousand, Q3 2024 [",
      "Fuel surcharge income | 612 | 590"),
-    ("$4.12 [L7].", "How much did a gallon of diesel cost Borealis Freight?",
-     "“Diesel averaged 4.12 dollars a gallon, against 3.87 a year before.”",
-     "Diesel averaged 4.12 dollars a gallon, against 3.87 a year before."),
+    ("$11.4 billion [acme.txt:L1].", "How much cash did Acme's operations bring in?",
+     f"“{CASH}”", CASH),
 ])
 def test_a_figure_answered_alone_is_followed_by_what_its_line_says_it_is(
-        freight_index, reply, question, follows, quote):
-    """The model's verified answer is a bare figure from a line that states two: which
-    period, column or unit it is follows, the row as the cell the model stated under its
-    headers, a sentence quoted. What was shown stays."""
+        cash_index, reply, question, follows, quote):
+    """The model's verified answer is a bare figure, one of several its line states alike:
+    which period, column or unit it is follows, the row as the cell the model stated under
+    its headers, a sentence quoted. What was shown stays."""
     from qa.ask.answer.llm import LLMAnswerer
 
     from .test_streaming import TokenModel
 
-    with QA(freight_index, answerer=LLMAnswerer(TokenModel(reply)), min_answerability=0.0,
+    with QA(cash_index, answerer=LLMAnswerer(TokenModel(reply)), min_answerability=0.0,
             read_only=True) as qa:
         items = list(qa.stream(question))
     answer = items[-1]
@@ -575,6 +589,18 @@ def test_a_figure_answered_alone_is_followed_by_what_its_line_says_it_is(
     assert "590 thousand" not in answer.text  # the cell the model did not state
     assert quote in [c.quote for c in answer.citations]
     assert answer.debug["figure_lines_added"]
+
+
+def test_a_count_answered_alone_from_a_sentence_stands_alone(cash_index):
+    """A count in a sentence has its noun beside it: "427,652" answers how many people."""
+    from qa.ask.answer.llm import LLMAnswerer
+
+    from .test_streaming import TokenModel
+
+    with QA(cash_index, answerer=LLMAnswerer(TokenModel("427,652 [acme.txt:L2].")),
+            min_answerability=0.0, read_only=True) as qa:
+        answer = qa.ask("How many people lived in Springfield?")
+    assert answer.text == "427,652 [1]." and answer.citations[0].quote == CENSUS, answer.text
 
 
 def test_a_figure_answered_with_what_it_is_stands_alone(freight_index):

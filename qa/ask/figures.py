@@ -118,6 +118,23 @@ def bare_figure(text: str) -> bool:
     return states_figure(text) and len(words(_NUMBER.sub(" ", text))) <= 1
 
 
+def one_of_several(said: str, line: ScoredLine) -> bool:
+    """Whether a figure ``said`` alone is one of several that ``line`` states alike, so that
+    the line must say which it is: a table row's cells (one per column), or amounts of money
+    or percentages ("$7.3 billion and $11.4 billion for Q3 2021 and Q3 2022, respectively").
+    A count in a sentence has its own noun ("427,652 people, 140,079 households")."""
+    if not set(figures(said)) & set(figures(line.text)):
+        return False
+    if line.row is not None and len(line.row.cells) > 1:
+        return True
+    kinds = {_kind(m) for m in _NUMBER.finditer(said)} - {""}
+    return any(sum(_kind(m) == kind for m in _NUMBER.finditer(line.text)) > 1 for kind in kinds)
+
+
+def _kind(m: re.Match) -> str:
+    return "money" if m["cur"] else "share" if m["pct"] else ""
+
+
 def _label(text: str) -> str:
     """A table row's label: its words before the first figure ("Total net sales")."""
     m = _LABEL_END.search(text)

@@ -35,6 +35,7 @@ from .figures import (
     bare_figure,
     figures,
     named_row_lines,
+    one_of_several,
     states_figure,
     stating,
 )
@@ -336,10 +337,10 @@ class Pipeline:
         """A figure answered alone ("$7.3 billion [1]") from a line that states several: that
         line follows, quoted (a table row as its cells with their period and unit), so that
         the answer says which of its figures it is, and of what."""
-        said = frozenset(figures(NUMBERED.sub(" ", text)))
+        bare = NUMBERED.sub(" ", text)
+        said = frozenset(figures(bare))
         cited = {(c.source, c.start_line) for c in result.citations}
-        lines = [s for s in ask.scored if (s.source, s.line) in cited
-                 and len(stated := figures(s.text)) > 1 and said & set(stated)]
+        lines = [s for s in ask.scored if (s.source, s.line) in cited and one_of_several(bare, s)]
         if lines:
             more, shown = shown_text(_joined(draft, quoted(
                 lines[:ROW_LINES], marks=True, question=ask.query, said=said)), check)
