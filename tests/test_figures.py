@@ -631,6 +631,23 @@ def test_a_model_that_finds_nothing_gives_way_to_the_row_the_question_names(frei
     assert "Freight revenue" not in answer.text and "Diesel" not in answer.text, answer.text
 
 
+def test_a_model_that_finds_nothing_falls_back_on_a_line_that_states_a_figure(freight_index):
+    """Asked for a figure, the model said NOT FOUND; of the lines it accepts when asked of
+    each alone, it likes a line that states no figure best: a line it accepts that states
+    one is quoted instead."""
+    from qa.ask.answer.llm import LLMAnswerer
+
+    from .test_streaming import PickyModel
+
+    model = PickyModel("as diesel prices climbed")
+    with QA(freight_index, answerer=LLMAnswerer(model), min_answerability=0.0,
+            min_support=0.0, read_only=True) as qa:
+        answer = qa.ask("How much more did diesel cost Borealis Freight?")
+    assert answer.debug["model_refused"] and answer.debug["fallback"], answer.debug
+    assert "as diesel prices climbed" in "".join(model.judged)  # it was judged, and liked
+    assert "prices climbed" not in answer.text and "4.12" in answer.text, answer.text
+
+
 @pytest.mark.parametrize("text, states", [
     ("Total operating expenses were $14,316 million [1].", True),
     ("The effective tax rate was 12.5 % [2].", True),

@@ -354,19 +354,21 @@ class Pipeline:
         """The quotes that may stand in for a model that said the lines do not answer: a row
         or field the question names may (a model reads a bare row poorly), first; any other
         line only when the model, asked of that line alone, says it answers (``JUDGE_YES``),
-        the likeliest answer first."""
+        the likeliest answer first; for a question that asks for a figure, a quote that
+        states one before any that does not."""
         named = {(s.source, s.line) for s, _ in ask.rows}
         judge = getattr(self.parts.answerer, "judge", None)
-        kept: list[tuple[float, int, tuple[list[ScoredLine], Draft]]] = []
+        kept: list[tuple[bool, float, int, tuple[list[ScoredLine], Draft]]] = []
         for n, (lines, quote) in enumerate(quotes):
+            states = ask.figure and any(states_figure(s.text, ask.query) for s in lines)
             if judge is None or all((s.source, s.line) in named for s in lines):
-                kept.append((2.0, n, (lines, quote)))
+                kept.append((states, 2.0, n, (lines, quote)))
                 continue
             p = judge(ask.query, in_context(lines, ask.passages))
             debug.setdefault("fallback_judged", []).append(None if p is None else round(p, 4))
             if p is None or p >= JUDGE_YES:
-                kept.append((1.0 if p is None else p, n, (lines, quote)))
-        return [q for *_, q in sorted(kept, key=lambda k: (-k[0], k[1]))]
+                kept.append((states, 1.0 if p is None else p, n, (lines, quote)))
+        return [q for *_, q in sorted(kept, key=lambda k: (not k[0], -k[1], k[2]))]
 
 
 def stated_rows(ask: Ask) -> list[ScoredLine]:
