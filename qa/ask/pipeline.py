@@ -334,9 +334,9 @@ class Pipeline:
 
     def _with_lines(self, draft: Draft, ask: Ask, check: Callable[[Draft], Verified],
                     result: Verified, text: str, debug: dict) -> tuple[Verified, str]:
-        """A figure answered alone ("$7.3 billion [1]") from a line that states several: that
-        line follows, quoted (a table row as its cells with their period and unit), so that
-        the answer says which of its figures it is, and of what."""
+        """A figure answered alone ("$7.3 billion [1]"), one of several its line states alike
+        (``figures.one_of_several``): that line follows, quoted (a table row as the cells the
+        answer stated, with their period and unit), so that the answer says which it is."""
         bare = NUMBERED.sub(" ", text)
         said = frozenset(figures(bare))
         cited = {(c.source, c.start_line) for c in result.citations}
@@ -352,10 +352,10 @@ class Pipeline:
     def _confirmed(self, ask: Ask, quotes: list[tuple[list[ScoredLine], Draft]],
                    debug: dict) -> list[tuple[list[ScoredLine], Draft]]:
         """The quotes that may stand in for a model that said the lines do not answer: a row
-        or field the question names may (a model reads a bare row poorly), first; any other
-        line only when the model, asked of that line alone, says it answers (``JUDGE_YES``),
-        the likeliest answer first; for a question that asks for a figure, a quote that
-        states one before any that does not."""
+        or field the question names may (a model reads a bare row poorly); any other line
+        only when the model, asked of that line alone, says it answers (``JUDGE_YES``). The
+        named rows and fields come first, then the likeliest answer; but for a question that
+        asks for a figure, all that state one come before those that do not."""
         named = {(s.source, s.line) for s, _ in ask.rows}
         judge = getattr(self.parts.answerer, "judge", None)
         kept: list[tuple[bool, float, int, tuple[list[ScoredLine], Draft]]] = []
