@@ -310,7 +310,7 @@ class Pipeline:
         if text and result is not None and ask.figure and written:
             if not states_figure(text, ask.query):
                 result, text = self._with_figures(draft, ask, check, result, text, debug)
-            elif bare_figure(NUMBERED.sub(" ", text)):
+            else:
                 result, text = self._with_lines(draft, ask, check, result, text, debug)
         if not text or result is None:
             debug["refusal"] = Refusal.MODEL_REFUSED
@@ -338,6 +338,8 @@ class Pipeline:
         (``figures.one_of_several``): that line follows, quoted (a table row as the cells the
         answer stated, with their period and unit), so that the answer says which it is."""
         bare = NUMBERED.sub(" ", text)
+        if not bare_figure(bare):
+            return result, text
         said = frozenset(figures(bare))
         cited = {(c.source, c.start_line) for c in result.citations}
         lines = [s for s in ask.scored if (s.source, s.line) in cited and one_of_several(bare, s)]
