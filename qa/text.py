@@ -52,6 +52,22 @@ def content_terms(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w not in STOPWORDS}
 
 
+# Words that deny what follows them in their clause ("not", "never", "doesn't"), unless a
+# bound follows ("no more than 5%", "not later than June") or "only" ("not only A but B").
+NEGATIONS = frozenset("not no never none nor neither cannot without".split())
+_NOT_DENIAL = frozenset("""only more less fewer later earlier greater longer shorter higher
+    lower sooner""".split())
+# A question that asks whether, answered yes or no ("Is the parser case sensitive?").
+POLAR = re.compile(r"^\W*(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would"
+                   r"|should|shall|may|must)\b", re.I)
+
+
+def denies(word: str, after: str = "") -> bool:
+    """Whether ``word``, followed by the word ``after``, denies what follows it."""
+    low = word.lower().replace("’", "'")
+    return (low in NEGATIONS or low.endswith("n't")) and after.lower() not in _NOT_DENIAL
+
+
 _WH = re.compile(r"\b(?:what|which|who|whom|whose|when|where|how(?:\s+(?:much|many|long|far|old"
                  r"|large|big|high|often))?)\b", re.I)
 

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 from qa import QA, Draft, Proposal
+from qa.ask.verify import Drop
 
 from .conftest import SEED
 
@@ -92,6 +93,41 @@ def test_an_answer_that_only_repeats_the_question_is_a_refusal(seeded_index):
     )
     assert ans.refused
     assert ans.debug["dropped"][0]["reason"] == "the sentence only repeats the question"
+
+
+LINE25 = SEED.read_text(encoding="utf-8").split("\n")[24]
+
+
+def test_a_sentence_saying_the_opposite_of_its_line_is_dropped(seeded_index):
+    """Line 25: France "wouldn't require NATO or US assistance". Every word of the flipped
+    sentence is in the line; only what the line denies tells them apart."""
+    assert "wouldn't require" in LINE25
+    flipped = "France would require NATO assistance if French troops were attacked"
+    ans = ask_with(seeded_index, (flipped, [Proposal(SOURCE, 25, 25, None, "[A]")]),
+                   question="Would France need NATO help if its troops were attacked?")
+    assert ans.refused
+    dropped = ans.debug["dropped"][0]
+    assert dropped["reason"] == Drop.OPPOSITE and dropped["opposite"] == [
+        "require", "NATO", "assistance"]
+    kept = "France wouldn't require NATO assistance if French troops were attacked"
+    ans = ask_with(seeded_index, (kept, [Proposal(SOURCE, 25, 25, None, "[A]")]),
+                   question="Would France need NATO help if its troops were attacked?")
+    assert not ans.refused and ans.text == f"{kept} [1]"
+
+
+def test_a_yes_that_its_line_states_answers_a_question_that_asks_whether(seeded_index):
+    question = "Did the Estonian Prime Minister voice support for Macron's stance?"
+    yes = "Yes, the Estonian Prime Minister voiced support for Macron's stance"
+    ans = ask_with(seeded_index, (yes, [Proposal(SOURCE, 30, 30, None, "[A]")]),
+                   question=question)
+    assert not ans.refused and ans.text == f"{yes} [1]"
+    # a yes whose words are the question's, citing a line that names Macron and his allies
+    # but says nothing of his support for them, only repeats the question
+    assert "Macron assured allies" in LINE25 and "support" not in LINE25
+    ans = ask_with(seeded_index, ("Yes, Macron voiced support for his allies",
+                                  [Proposal(SOURCE, 25, 25, None, "[A]")]),
+                   question="Did Macron voice support for his allies?")
+    assert ans.refused and ans.debug["dropped"][0]["reason"] == Drop.REPEATS_QUESTION
 
 
 def test_a_line_unrelated_to_the_question_is_no_support(seeded_index):

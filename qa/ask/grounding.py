@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..text import STOPWORDS, TOKEN, month_name, normalise_numbers, stem
+from ..text import POLAR, STOPWORDS, TOKEN, denies, month_name, normalise_numbers, stem
 from ..types import Row
 
 # Words that frame an answer without stating a fact ("X is called Y", "according to the text").
@@ -141,9 +141,56 @@ def unclear(claim: str, lines: list[tuple[str, bool]], question: str) -> list[st
             and any(t.key in k for k, _ in held) and all(d for k, d in held if t.key in k)]
 
 
-def adds_nothing(claim: str, question: str) -> bool:
-    """The sentence only repeats the question ("Estonian Prime Minister [1]" to "who is ...")."""
-    return not (keys(claim) - keys(question))
+def adds_nothing(claim: str, question: str, cited: str = "") -> bool:
+    """The sentence only repeats the question ("Estonian Prime Minister [1]" to "who is ...").
+    To a question that asks whether ("Is the parser case sensitive?"), repeating it is the
+    answer, yes or no, when the cited lines themselves say each of its words ("The parser is
+    case sensitive."); ``flipped`` has checked that they deny what it denies."""
+    said = tokens(claim)
+    if {t.key for t in said} - keys(question):
+        return False
+    plain = {t.key for t in said if not t.identifier}
+    return not (POLAR.match(question) and plain and plain <= keys(cited))
+
+
+NEGATED_WORDS = 3  # the content words after a negation, in its clause, that it denies
+_CLAUSE = re.compile(r"[,;:.!?()\[\]\n\u2013\u2014]")
+_CLAUSE_WORDS = frozenset("but while whereas although though however".split())
+
+
+def flipped(claim: str, cited: str) -> list[str]:
+    """Words of ``claim`` that it and ``cited`` both say, one denying them and the other not:
+    "This version handles the REAL type" citing "This version doesn't handle the REAL type"
+    says every word its line says, and the opposite. "not" and "no" are no content words, so
+    ``unsupported`` cannot see this; a word the text denies in one place and says in another
+    is taken as said both ways, and never counts against a sentence."""
+    theirs = _polarity(cited)
+    return [word for key, (word, denied) in _polarity(claim).items()
+            if denied is not None and theirs.get(key, (word, denied))[1] not in (None, denied)]
+
+
+def _polarity(text: str) -> dict[str, tuple[str, bool | None]]:
+    """Each content word's key -> the word as written, and whether ``text`` denies it
+    wherever it says it (True), nowhere (False) or in some places only (None). A negation
+    (``text.denies``) denies the next ``NEGATED_WORDS`` content words of its clause."""
+    text = normalise_numbers(text)
+    found = list(TOKEN.finditer(text))
+    out: dict[str, tuple[str, bool | None]] = {}
+    left, end = 0, 0
+    for n, m in enumerate(found):
+        raw = m.group(0)
+        if _CLAUSE.search(text, end, m.start()) or raw.lower() in _CLAUSE_WORDS:
+            left = 0
+        end = m.end()
+        if denies(raw, found[n + 1].group(0) if n + 1 < len(found) else ""):
+            left = NEGATED_WORDS
+            continue
+        for key in keys(raw):
+            denied = left > 0
+            left = max(0, left - 1)
+            word, was = out.get(key, (raw, denied))
+            out[key] = (word, was if was == denied else None)
+    return out
 
 
 def identifiers(question: str) -> list[str]:

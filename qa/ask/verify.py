@@ -32,6 +32,8 @@ class Drop(StrEnum):
 
     REPEATS_QUESTION = "the sentence only repeats the question"
     UNCLEAR_FIGURE = "OCR read the figure with low confidence: it could not be read clearly"
+    OPPOSITE = "the sentence says the opposite: it denies what its cited lines say, or says " \
+        "what they deny"
 
 
 @dataclass
@@ -151,7 +153,9 @@ def _sentence_problem(claim, cited, spans, rows, lines, question, context, pairs
         return f"the cited lines do not say: {', '.join(missing)}", {"unsupported": missing}
     if unclear := grounding.unclear(claim, lines, question):
         return Drop.UNCLEAR_FIGURE, {"unclear": unclear}
-    if question and grounding.adds_nothing(claim, question):
+    if opposite := grounding.flipped(claim, cited):
+        return Drop.OPPOSITE, {"opposite": opposite}
+    if question and grounding.adds_nothing(claim, question, cited):
         return Drop.REPEATS_QUESTION, {}
     if support is not None and min_line_support > 0:
         best = max(

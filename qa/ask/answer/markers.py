@@ -74,7 +74,9 @@ def _cover(claim: str, question: str, named: list[tuple[str, int]], lines: dict,
     named = [key for key in named if key in lines]
 
     def unsaid(keys: list[tuple[str, int]]) -> list[str]:
-        return grounding.unsupported(claim, "\n".join(lines[k] for k in keys), question, context)
+        cited = "\n".join(lines[k] for k in keys)
+        return grounding.unsupported(claim, cited, question, context) or \
+            grounding.flipped(claim, cited)
 
     if named and not unsaid(named):
         return named
