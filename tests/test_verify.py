@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 from qa import QA, Draft, Proposal
+from qa.ask.answer.markers import parse_reply
 from qa.ask.verify import Drop
 
 from .conftest import SEED
@@ -128,6 +129,17 @@ def test_a_yes_that_its_line_states_answers_a_question_that_asks_whether(seeded_
                                   [Proposal(SOURCE, 25, 25, None, "[A]")]),
                    question="Did Macron voice support for his allies?")
     assert ans.refused and ans.debug["dropped"][0]["reason"] == Drop.REPEATS_QUESTION
+
+
+def test_a_yes_citing_a_line_that_only_names_its_subject_is_moved_to_the_line_saying_it(
+        seeded_index):
+    """Line 12 names Macron and nothing of what is asked; line 3 says it. Every word of the
+    yes is the question's, so any line naming Macron would 'ground' it."""
+    question = "Did Macron advocate strategic ambiguity?"
+    with QA(seeded_index) as qa:
+        passages = qa.retrieve(question, k=20)
+    draft = parse_reply("Yes, Macron advocated strategic ambiguity [L12].", passages, question)
+    assert [(p.start_line, p.end_line) for p in draft.proposals] == [(3, 3)]
 
 
 def test_a_line_unrelated_to_the_question_is_no_support(seeded_index):

@@ -144,13 +144,25 @@ def unclear(claim: str, lines: list[tuple[str, bool]], question: str) -> list[st
 def adds_nothing(claim: str, question: str, cited: str = "") -> bool:
     """The sentence only repeats the question ("Estonian Prime Minister [1]" to "who is ...").
     To a question that asks whether ("Is the parser case sensitive?"), repeating it is the
-    answer, yes or no, when the cited lines themselves say each of its words ("The parser is
-    case sensitive."); ``flipped`` has checked that they deny what it denies."""
+    answer, yes or no, when the cited lines themselves say each of its words (``unaffirmed``;
+    ``flipped`` has checked that they deny what it denies)."""
     said = tokens(claim)
     if {t.key for t in said} - keys(question):
         return False
-    plain = {t.key for t in said if not t.identifier}
-    return not (POLAR.match(question) and plain and plain <= keys(cited))
+    return not (POLAR.match(question) and any(not t.identifier for t in said)
+                and not unaffirmed(claim, question, cited))
+
+
+def unaffirmed(claim: str, question: str, cited: str) -> list[str]:
+    """To a question that asks whether, a sentence that only repeats it, yes or no: its words
+    that ``cited`` does not say itself. Its plain words may not come from the question, as
+    any other sentence's may: "Yes, the parser is case sensitive" would be grounded in any
+    line that names the parser, such as the heading "2.1 ASN.1 syntax"."""
+    said = tokens(claim)
+    if not POLAR.match(question) or {t.key for t in said} - keys(question):
+        return []
+    have = keys(cited)
+    return [t.text for t in said if not t.identifier and t.key not in have]
 
 
 NEGATED_WORDS = 3  # the content words after a negation, in its clause, that it denies

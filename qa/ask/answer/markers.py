@@ -76,7 +76,7 @@ def _cover(claim: str, question: str, named: list[tuple[str, int]], lines: dict,
     def unsaid(keys: list[tuple[str, int]]) -> list[str]:
         cited = "\n".join(lines[k] for k in keys)
         return grounding.unsupported(claim, cited, question, context) or \
-            grounding.flipped(claim, cited)
+            grounding.flipped(claim, cited) or grounding.unaffirmed(claim, question, cited)
 
     if named and not unsaid(named):
         return named
