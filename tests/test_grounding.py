@@ -99,6 +99,9 @@ AGREEING = [  # a negation both say, one said elsewhere, or a bound rather than 
     ("The fee is no more than $40.", "The fee is $40 at most."),
     ("The rule covers not only cars but trucks.", "The rule covers cars and trucks."),
     ("Without a permit, building stops.", "Building stops without a permit."),
+    # a quote of display lines says what its lines say, wherever they wrap
+    ("The pilot did not notice the low airspeed warning.",
+     "The pilot did not\nnotice the low airspeed warning."),
 ]
 
 

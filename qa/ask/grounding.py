@@ -166,7 +166,7 @@ def unaffirmed(claim: str, question: str, cited: str) -> list[str]:
 
 
 NEGATED_WORDS = 3  # the content words after a negation, in its clause, that it denies
-_CLAUSE = re.compile(r"[,;:.!?()\[\]\n\u2013\u2014]")
+_CLAUSE = re.compile(r"[,;:.!?()\[\]\u2013\u2014]")  # not a line break: lines wrap
 _CLAUSE_WORDS = frozenset("but while whereas although though however".split())
 
 
