@@ -45,6 +45,13 @@ the pilot's failure to maintain clearance from the power lines during the initia
     ("The council sold the old depot for", "€4.5 million and the yard for less.", True),  # money
     ("Revenue by region", "$1,240 $1,105", False),  # a label over its amounts is no sentence
     ("Cost of sales", "1,240 1,105", False),  # a label over its figures is no sentence
+    ("Cost of sales", "1,240", False),  # nor over one figure
+    ("The tank holds at most", "3,200 litres.", True),  # a quantity ends the sentence
+    ("Members voted and the motion passed with", "87%.", True),  # so does a figure alone
+    ("Winds that night were", "14.", True),
+    ("The form is filed as (see", "“schedule B”) with the return.", True),  # a quote goes on
+    ("Filed under the", "'misc' heading, as before.", True),
+    ("The sample was labelled", "“Batch 7” by the lab.", False),  # a name may start anything
 ])
 def test_a_line_runs_on_only_when_the_next_completes_it(line, after, expected):
     assert runs_on(line, after) is expected

@@ -134,7 +134,9 @@ def rarity(terms: set[str], lines: list[set[str]]) -> dict[str, float]:
 
 
 _OPEN_END = re.compile(r":\s*$|[^\W\d_]\s*$|[,;]\s*$")  # "... to be:", "... to the", "...,"
-_LOWER_START = re.compile(r"\s*[a-z(]")
+_LOWER_START = re.compile(r"\s*[\"“‘'(]?[a-z(]")  # "in lower case", "“quoted” in lower case"
+# "... and the maximum is" over "100.": a figure that ends the sentence
+_FIGURE_ENDS = re.compile(rf"\s*[{re.escape(CURRENCY)}]?\d[\d,.]*\s*%?\s*\.\s*$")
 _DIGIT_START = re.compile(r"\s*\d")
 _LOWER_END = re.compile(r"(?<![\w.-])[a-z]+\s*$")  # cut after a word in lower case
 # "56 feet ...", "$3.72 billion and ...": a quantity read on, not a row of figures
@@ -145,10 +147,11 @@ _FIGURE_END = re.compile(r"[\d%)]\s*$")  # a table row ends on its last figure
 
 def runs_on(line: str, after: str) -> bool:
     """``line`` is completed by the display line ``after``: a sentence broken mid-way (it ends
-    on a word, ",", ";" or ":" and the next line goes on in lower case, or after a "," with a
-    figure: "... by September 21," over "2020."; or after a word in lower case with a
-    quantity or an amount of money: "... a fence about" over "56 feet prior ...", "... stock
-    for" over "$3.72 billion and ..."), or a heading or label that ends
+    on a word, ",", ";" or ":" and the next line goes on in lower case, quoted or not, or
+    after a "," with a figure: "... by September 21," over "2020."; or after a word in lower
+    case with a quantity, an amount of money or a figure that ends the sentence: "... a fence
+    about" over "56 feet prior ...", "... stock for" over "$3.72 billion and ...", "... and
+    the maximum is" over "100."), or a heading or label that ends
     in ":" with its value below it. A caption's ":" over a table row is no such pair: the row
     stands alone. Such a pair is scored and quoted as one."""
     if not after.strip() or not (m := _OPEN_END.search(line)):
@@ -157,7 +160,7 @@ def runs_on(line: str, after: str) -> bool:
         return True
     if m.group(0).startswith(",") and _DIGIT_START.match(after):
         return True  # "... by September 21," over "2020."
-    if _LOWER_END.search(line) and _QUANTITY_START.match(after):
+    if _LOWER_END.search(line) and (_QUANTITY_START.match(after) or _FIGURE_ENDS.match(after)):
         return True  # "... struck a fence about" over "56 feet prior to the threshold."
     return m.group(0).startswith(":") and not _FIGURE_END.search(after)
 
