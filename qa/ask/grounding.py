@@ -146,11 +146,10 @@ def adds_nothing(claim: str, question: str, cited: str = "") -> bool:
     To a question that asks whether ("Is the parser case sensitive?"), repeating it is the
     answer, yes or no, when the cited lines themselves say each of its words (``unaffirmed``;
     ``flipped`` has checked that they deny what it denies)."""
-    said = tokens(claim)
-    if {t.key for t in said} - keys(question):
+    if keys(claim) - keys(question):
         return False
-    return not (POLAR.match(question) and any(not t.identifier for t in said)
-                and not unaffirmed(claim, question, cited))
+    plain = any(not t.identifier for t in tokens(claim))
+    return not (POLAR.match(question) and plain) or bool(unaffirmed(claim, question, cited))
 
 
 def unaffirmed(claim: str, question: str, cited: str) -> list[str]:
