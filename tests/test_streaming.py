@@ -284,11 +284,14 @@ def test_the_judge_is_shown_the_best_lines_the_answer_may_state(seeded_index, qu
     assert set(judged) <= given
 
 
-@pytest.mark.parametrize("p_yes, quoted", [(0.9, True), (0.1, False)])
+@pytest.mark.parametrize("p_yes, quoted", [(0.9, True), (0.62, True), (0.55, False),
+                                           (0.1, False)])
 def test_a_quote_stands_in_for_a_model_that_found_nothing_only_if_it_judges_the_quote(
         seeded_index, p_yes, quoted):
     """The model said NOT FOUND: its best line is quoted only when the model, asked of that
-    line alone, says it answers; otherwise the question is refused, as the model did."""
+    line alone, is fairly sure it answers (a line that states no figure asked for has only
+    that judgement against the model's own NOT FOUND: a coin's toss, 0.55, is not enough);
+    otherwise the question is refused, as the model did."""
     model = RefusingModel(p_yes)
     with QA(seeded_index, answerer=LLMAnswerer(model), min_answerability=0.0,
             min_support=0.0) as qa:

@@ -64,7 +64,11 @@ if TYPE_CHECKING:
     from .answer.base import Answerer
 
 log = logging.getLogger("qa")
-JUDGE_YES = 0.5  # the model's P(yes) a quote needs to stand in for the model's own refusal
+# The model's P(yes), asked of a quote alone, that lets the quote stand in for the model's own
+# refusal: when the quote states a figure the question asks for, that is a second sign beside
+# the judge's yes; any other quote has only the judge's word, against the model's NOT FOUND.
+JUDGE_YES = 0.5
+JUDGE_SURE = 0.6
 
 
 class Parts(Protocol):
@@ -355,7 +359,8 @@ class Pipeline:
                    debug: dict) -> list[tuple[list[ScoredLine], Draft]]:
         """The quotes that may stand in for a model that said the lines do not answer: a row
         or field the question names may (a model reads a bare row poorly); any other line
-        only when the model, asked of that line alone, says it answers (``JUDGE_YES``). The
+        only when the model, asked of that line alone, says it answers: ``JUDGE_YES`` for a
+        quote that states a figure the question asks for, ``JUDGE_SURE`` for any other. The
         named rows and fields come first, then the likeliest answer; but for a question that
         asks for a figure, all that state one come before those that do not."""
         named = {(s.source, s.line) for s, _ in ask.rows}
@@ -368,7 +373,7 @@ class Pipeline:
                 continue
             p = judge(ask.query, in_context(lines, ask.passages))
             debug.setdefault("fallback_judged", []).append(None if p is None else round(p, 4))
-            if p is None or p >= JUDGE_YES:
+            if p is None or p >= (JUDGE_YES if states else JUDGE_SURE):
                 kept.append((states, 1.0 if p is None else p, n, (lines, quote)))
         return [q for *_, q in sorted(kept, key=lambda k: (not k[0], -k[1], k[2]))]
 
