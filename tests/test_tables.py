@@ -87,6 +87,34 @@ def test_a_spanning_header_set_over_one_dated_column_heads_the_dated_columns_bes
     assert rows["Coast"].unit.endswith("(visitors in thousands):")
 
 
+def test_a_row_of_rates_and_their_changes_in_points_is_a_row_of_its_table():
+    """A summary prints a rate's change in percentage points apart from the figure ("2.4 pts",
+    "(80) bps"), as it prints "5 %": that line is a row with those cells, and the rows under
+    it keep the table's column heads, title and unit, not the rates' line as their unit."""
+    items = [(0.08, 0.93, "Second Half Overview", "left"),
+             (0.08, 0.915, "(pounds in thousands)", "left"),
+             (0.50, 0.90, "Six Months Ended", "center"),
+             (0.44, 0.885, "Dec 31, 2025", "right"), (0.56, 0.885, "Dec 31, 2024", "right"),
+             (0.70, 0.885, "Change", "right")]
+    y = 0.85
+    for label, values in [("Bookings", ("£ 9,410", "£ 8,875", "6 %")),
+                          ("Occupancy", ("81.5 %", "79.1 %", "2.4 pts")),
+                          ("Margin", ("12.0 %", "12.8 %", "(80) bps")),
+                          ("Staff costs", ("£ 3,120", "£ 2,990", "4 %")),
+                          ("Surplus", ("£ 1,045", "£ 1,162", "(10)%"))]:
+        items.append((0.08, y, label, "left"))
+        items += [(x, y, v, "right") for x, v in zip((0.44, 0.56, 0.70), values)]
+        y -= 0.015
+    rows = rows_by_label(read_view("overview.pdf", dm.placed_pdf(items)))
+    assert [c.value for c in rows["Occupancy"].cells] == ["81.5 %", "79.1 %", "2.4 pts"]
+    assert [c.value for c in rows["Margin"].cells] == ["12.0 %", "12.8 %", "(80) bps"]
+    assert [(c.value, c.column) for c in rows["Staff costs"].cells] == [
+        ("£ 3,120", "Six Months Ended Dec 31, 2025"), ("£ 2,990", "Six Months Ended Dec 31, 2024"),
+        ("4 %", "Change")]
+    assert rows["Surplus"].unit == "(pounds in thousands)"
+    assert rows["Surplus"].title == "Second Half Overview"
+
+
 def test_a_column_with_a_period_of_its_own_keeps_it():
     """The second period's header sits a line lower than the first's: its columns are of six
     months, not of the three months the top line spans."""

@@ -74,7 +74,7 @@ def _split(number: int, words: list[Word]) -> _Line:
             _FIGURE.match(words[i - 1].text) or _percent(words, i - 1)):
         cell = [words[i - 1]]
         i -= 1
-        if cell[0].text == "%":  # "5 %": the sign printed apart from its figure
+        if cell[0].text in _APART:  # "5 %", "1.3 pts": the unit printed apart from its figure
             cell.insert(0, words[i - 1])
             i -= 1
         if i > 0 and _CURRENCY.match(words[i - 1].text):
@@ -90,12 +90,17 @@ def _right(cell: list[Word], digits: bool) -> float:
     """Where a figure's column is: its right edge, or with ``digits`` the right edge of its
     digits, a "%" printed apart hanging beyond it ("9 %" aligns its 9 with the "7,442"
     above, while in a column of changes "8 %" ends where "(30)%" does)."""
-    return (cell[-2] if digits and len(cell) > 1 and cell[-1].text == "%" else cell[-1]).x1
+    return (cell[-2] if digits and len(cell) > 1 and cell[-1].text in _APART
+            else cell[-1]).x1
+
+
+_APART = {"%", "pts", "bps"}  # a figure's unit printed apart: percent, (basis) points
 
 
 def _percent(words: list[Word], i: int) -> bool:
-    """``words[i]`` is a "%" printed apart from the figure before it."""
-    return words[i].text == "%" and i > 0 and bool(_FIGURE.match(words[i - 1].text))
+    """``words[i]`` is a "%", or percentage or basis points, printed apart from the figure
+    before it ("64.6 %", "1.3 pts"): a row of rates and their changes is a row."""
+    return words[i].text in _APART and i > 0 and bool(_FIGURE.match(words[i - 1].text))
 
 
 def _dated(words: list[Word], i: int) -> bool:
