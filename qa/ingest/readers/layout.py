@@ -30,6 +30,7 @@ from ...types import Cell, Row
 # before it on most statements.
 _FIGURE = re.compile(r"^\(?-?\d(?:[\d,]*\d)?(?:\.\d+)?\)?%?$|^[—–-]$")
 _MARK = re.compile(r"^\(\d{1,2}\)$")  # a footnote's mark after a label, "(1)"
+_APART = {"%", "pts", "bps"}  # a figure's unit printed apart: percent, (basis) points
 _NOTE = re.compile(r"^\([^\d()]*\)$")  # "(Unaudited)", "(In millions)"
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
 _CURRENCY = re.compile(r"^[$€£¥]$")
@@ -71,7 +72,7 @@ def _split(number: int, words: list[Word]) -> _Line:
     cells: list[list[Word]] = []
     i = len(words)
     while i > 0 and not _dated(words, i - 1) and (
-            _FIGURE.match(words[i - 1].text) or _percent(words, i - 1)):
+            _FIGURE.match(words[i - 1].text) or _unit_apart(words, i - 1)):
         cell = [words[i - 1]]
         i -= 1
         if cell[0].text in _APART:  # "5 %", "1.3 pts": the unit printed apart from its figure
@@ -94,10 +95,7 @@ def _right(cell: list[Word], digits: bool) -> float:
             else cell[-1]).x1
 
 
-_APART = {"%", "pts", "bps"}  # a figure's unit printed apart: percent, (basis) points
-
-
-def _percent(words: list[Word], i: int) -> bool:
+def _unit_apart(words: list[Word], i: int) -> bool:
     """``words[i]`` is a "%", or percentage or basis points, printed apart from the figure
     before it ("64.6 %", "1.3 pts"): a row of rates and their changes is a row."""
     return words[i].text in _APART and i > 0 and bool(_FIGURE.match(words[i - 1].text))
