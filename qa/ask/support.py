@@ -135,12 +135,11 @@ def rarity(terms: set[str], lines: list[set[str]]) -> dict[str, float]:
 
 _OPEN_END = re.compile(r":\s*$|[^\W\d_]\s*$|[,;]\s*$")  # "... to be:", "... to the", "...,"
 _LOWER_START = re.compile(r"\s*[\"“‘'(]?[a-z(]")  # "in lower case", "“quoted” in lower case"
-# "... and the maximum is" over "100.": a figure that ends the sentence
-_FIGURE_ENDS = re.compile(rf"\s*[{re.escape(CURRENCY)}]?\d[\d,.]*\s*%?\s*\.\s*$")
 _DIGIT_START = re.compile(r"\s*\d")
 _LOWER_END = re.compile(r"(?<![\w.-])[a-z]+\s*$")  # cut after a word in lower case
-# "56 feet ...", "$3.72 billion and ...": a quantity read on, not a row of figures
-_QUANTITY_START = re.compile(rf"\s*[{re.escape(CURRENCY)}]?\d[\d,.]*\s+[a-z]")
+# "56 feet ...", "$3.72 billion and ...": a quantity read on, not a row of figures; or
+# "100.": a figure that ends the sentence ("... and the maximum is" over it)
+_QUANTITY_START = re.compile(rf"\s*[{re.escape(CURRENCY)}]?\d[\d,.]*(?:\s+[a-z]|\s*%?\s*\.\s*$)")
 RUN_ON_LINES = 3  # display lines a sentence may run on over, past its first
 _FIGURE_END = re.compile(r"[\d%)]\s*$")  # a table row ends on its last figure
 
@@ -160,7 +159,7 @@ def runs_on(line: str, after: str) -> bool:
         return True
     if m.group(0).startswith(",") and _DIGIT_START.match(after):
         return True  # "... by September 21," over "2020."
-    if _LOWER_END.search(line) and (_QUANTITY_START.match(after) or _FIGURE_ENDS.match(after)):
+    if _LOWER_END.search(line) and _QUANTITY_START.match(after):
         return True  # "... struck a fence about" over "56 feet prior to the threshold."
     return m.group(0).startswith(":") and not _FIGURE_END.search(after)
 

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ...text import UNIT, dates, month, undated
+from ...text import CURRENCY, UNIT, dates, month, undated
 from ...types import Cell, Row
 
 # A figure as a cell prints it: "82,959", "(10)", "1.20", "26%", "(3)%", "—"; "$" stands alone
@@ -33,7 +33,7 @@ _MARK = re.compile(r"^\(\d{1,2}\)$")  # a footnote's mark after a label, "(1)"
 _APART = {"%", "pts", "bps"}  # a figure's unit printed apart: percent, (basis) points
 _NOTE = re.compile(r"^\([^\d()]*\)$")  # "(Unaudited)", "(In millions)"
 _YEAR = re.compile(r"^(?:19|20)\d\d$")
-_CURRENCY = re.compile(r"^[$€£¥]$")
+_CURRENCY = re.compile(rf"^[{re.escape(CURRENCY)}]$")
 # header lines read above a table's first row: PDFium gives a head printed two or three words
 # deep under each of seven columns as some 18 lines, a word to a line
 MAX_HEAD_LINES = 24
@@ -89,7 +89,7 @@ def _split(number: int, words: list[Word]) -> _Line:
 
 def _right(cell: list[Word], digits: bool) -> float:
     """Where a figure's column is: its right edge, or with ``digits`` the right edge of its
-    digits, a "%" printed apart hanging beyond it ("9 %" aligns its 9 with the "7,442"
+    digits, a unit printed apart hanging beyond it ("9 %" aligns its 9 with the "7,442"
     above, while in a column of changes "8 %" ends where "(30)%" does)."""
     return (cell[-2] if digits and len(cell) > 1 and cell[-1].text in _APART
             else cell[-1]).x1
