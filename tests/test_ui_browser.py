@@ -165,7 +165,13 @@ def submit(pg, question: str) -> int:
 
 
 def wait_answer(pg, n: int, timeout: float = 60_000) -> str:
-    pg.wait_for_function(_ANSWERED, arg=[n], timeout=timeout, polling=20)
+    try:
+        pg.wait_for_function(_ANSWERED, arg=[n], timeout=timeout, polling=20)
+    except playwright_api.TimeoutError:  # say what the chat showed instead
+        bots = pg.locator(BOT).all_inner_texts()
+        box = pg.locator("#qa-question textarea").input_value()
+        raise AssertionError(f"no answer {n} in {timeout / 1000:.0f} s; the chat's replies: "
+                             f"{bots}; the question box: {box!r}") from None
     return pg.locator(BOT).last.inner_text()
 
 
@@ -479,6 +485,28 @@ def test_a_question_waiting_for_a_free_slot_shows_its_place_in_line(browser, tmp
         assert pg.locator(BOT).count() == 1  # the waiting bubble became the answer
         assert pg.locator("#qa-chat").inner_text().count(SEED_Q) == 1
         context.close()
+
+
+def test_a_question_sent_while_an_answer_is_made_is_answered_after_it(browser, tmp_path):
+    """A second question sent (Enter) while the first answer is still being made is neither
+    dropped nor erased: its text stays in the box while the first answer streams, and once
+    that answer is done the second is answered after it, each question shown once."""
+    gate = threading.Event()
+    second = "Who opposed the idea, fearing it could sow discord among allies?"
+    with trickling_chat(browser, tmp_path, TRICKLED, gate, word_delay=0.05) as (
+            llm, srv, pg, n):
+        while not llm.requests:  # the first answer is at the model
+            time.sleep(0.05)
+        box = pg.locator("#qa-question textarea")
+        mine = submit(pg, second)
+        assert mine == n + 1
+        gate.set()
+        pg.wait_for_function(_FIRST_TEXT, arg=[n], timeout=30_000, polling=20)
+        assert box.input_value() == second  # the first answer streams; the box is kept
+        assert "Estonian Prime Minister" in wait_answer(pg, mine)
+        chat = pg.locator("#qa-chat").inner_text()
+        assert chat.count(SEED_Q) == 1 and chat.count(second) == 1, chat
+        assert pg.locator(BOT).count() == 2 and box.input_value() == ""
 
 
 # Four sentences, each verifiable on its own; 46 words and 2 closing events.

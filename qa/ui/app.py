@@ -17,7 +17,7 @@ import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, cast
 
 import gradio as gr  # at import, so that Gradio resolves the ``gr.Request`` annotations
 from fastapi import HTTPException
@@ -229,15 +229,6 @@ def saver(store: Conversations, qa: QA, username: str | None, conversation: list
     return save
 
 
-class _Wiring(TypedDict, total=False):
-    """Keyword arguments shared by several of Gradio's event listeners."""
-
-    inputs: list[gr.components.Component]
-    outputs: list[gr.components.Component]
-    queue: bool
-    show_progress: Literal["full", "minimal", "hidden"]
-
-
 def build(qa: QA) -> gr.Blocks:
     """The Blocks app for one ``QA``; launch it with ``launch``."""
     backend = backend_name(qa)
@@ -389,17 +380,25 @@ def build(qa: QA) -> gr.Blocks:
             except QAError as exc:
                 return {notice: render.notice_html(str(exc))}
 
+        def working(busy: bool) -> tuple:
+            return gr.Button(visible=not busy), gr.Button(visible=busy)
+
         def on_ask(q: str, c: Chat, t: History, p: Panels, name: str, id: int | None,
                    request: gr.Request) -> Iterator[tuple]:
             try:
                 col = chosen(qa, name, request.username)
             except QAError as exc:
-                yield (q, c, t, p, gr.skip(), render.notice_html(str(exc)), id)
+                yield (q, c, t, p, gr.skip(), render.notice_html(str(exc)), id, *working(False))
                 return
             conversation = [id]
             save = saver(store, col, request.username, conversation)
-            for step in respond(col, col.read, q, c, t, p, page_pictures(col), save):
-                yield (*step, conversation[0])
+            last: tuple = (q, c, t, p, gr.skip(), "")
+            for n, (box, *rest) in enumerate(respond(col, col.read, q, c, t, p,
+                                                     page_pictures(col), save)):
+                # the box is emptied once: what is typed while the answer streams stays
+                last = (box if n == 0 else gr.skip(), *rest)
+                yield (*last, conversation[0], *working(True))
+            yield (gr.skip(), *last[1:], conversation[0], *working(False))  # the answer, done
 
         def on_saved(id: int | None, request: gr.Request) -> dict:
             return listing(request.username, id)
@@ -442,23 +441,20 @@ def build(qa: QA) -> gr.Blocks:
             table, message = upload(col, paths, progress)
             return (table, message, None, *corpus(col))
 
-        def working(busy: bool) -> tuple:
-            return gr.Button(visible=not busy), gr.Button(visible=busy)
-
         view: list[Any] = [chat, turns, panels, current, notice, sources, header, indexed,
                            collection, listed, convos, tools, title, export]
-        buttons: _Wiring = dict(outputs=[ask, halt], queue=False, show_progress="hidden")
-        chat_io: _Wiring = dict(inputs=[question, chat, turns, panels, collection, current],
-                                outputs=[question, chat, turns, panels, sources, notice, current])
-        asking = []
-        for trigger in (question.submit, ask.click):
-            event = trigger(lambda q, c: (*working(True), waiting(q, c)), inputs=[question, chat],
-                            outputs=[ask, halt, chat], queue=False, show_progress="hidden",
-                            ).then(on_ask, **chat_io)
-            event.then(lambda: working(False), **buttons)
-            event.then(on_saved, inputs=[current], outputs=[listed, convos, tools, title, export],
-                       show_progress="hidden")
-            asking.append(event)
+        # A question sent while an answer is still being made (or is just done) waits for
+        # it ("always_last"), its text kept in the box until its turn: Gradio's default
+        # ("once") dropped it, leaving its bubble waiting in line for good.
+        asking = gr.on(
+            [question.submit, ask.click], lambda q, c: (*working(True), waiting(q, c)),
+            inputs=[question, chat], outputs=[ask, halt, chat], queue=False,
+            show_progress="hidden",
+        ).then(on_ask, inputs=[question, chat, turns, panels, collection, current],
+               outputs=[question, chat, turns, panels, sources, notice, current, ask, halt],
+               trigger_mode="always_last")
+        asking.then(on_saved, inputs=[current], outputs=[listed, convos, tools, title, export],
+                    show_progress="hidden")
         halt.click(  # cancelling the event closes QA.stream, which stops the model; the
             # passages it was reading give way to the sources of the answers before it
             lambda c, p: (stop(c), render.conversation_html(p or []), *working(False)),
