@@ -105,6 +105,37 @@ def test_the_rare_word_of_a_question_outweighs_the_words_every_line_says():
     assert ranked[0].lexical < ranked[1].lexical  # the share, every word alike, is as before
 
 
+def test_a_line_of_two_fields_relates_to_the_question_as_its_closest_field():
+    """A form prints two fields on a line ("Runway Length/Width: 8500 ft / 100 ft  VFR
+    Approach/Landing: Traffic Pattern"): embedded whole, the line is as far from "How long is
+    the runway?" as a line about the airport, and its answer was not among the lines shown to
+    the model. Each field is embedded on its own too; the line scores as its closest field. The
+    embedder is swapped for one that finds only that field near the question."""
+    from qa.ask.support import score_lines
+    from qa.types import Cell, Chunk, Passage, Row
+
+    text = "\n".join([
+        "Airport Elevation: 1185 ft Runway Surface Condition: Dry",
+        "Runway Length/Width: 8500 ft / 100 ft VFR Approach/Landing: Traffic Pattern",
+        "Runway Length/Width: VFR Approach/Landing: None"])
+    rows = (Row(1, "", (Cell("1185 ft", ("Airport Elevation",)),
+                        Cell("Dry", ("Runway Surface Condition",)))),
+            Row(2, "", (Cell("8500 ft / 100 ft", ("Runway Length/Width",)),
+                        Cell("Traffic Pattern", ("VFR Approach/Landing",)))),
+            Row(3, "", (Cell("", ("Runway Length/Width",)),  # printed empty: says nothing
+                        Cell("None", ("VFR Approach/Landing",)))))
+    chunk = Chunk("case_31.pdf", 1, 3, text, "0" * 64, rows=rows)
+    question = "How long is the runway at the airport?"
+    near = {question, "Runway Length/Width: 8500 ft / 100 ft", "Runway Length/Width: "}
+
+    def embed(texts: list[str]) -> list[list[float]]:
+        return [[1.0] if t in near else [0.4] for t in texts]
+
+    ranked = score_lines(question, [Passage(chunk, 1.0)], embed)
+    assert [(s.line, s.similarity) for s in ranked][:1] == [(2, 1.0)]
+    assert {s.line: s.similarity for s in ranked} == {1: 0.4, 2: 1.0, 3: 0.4}
+
+
 def test_a_line_a_sentence_runs_on_into_is_read_with_its_start_not_alone():
     """OCR and PDF text break sentences over display lines; the second half of one ("surface
     is directly proportional to the object's mass.") may mean the question more than the whole,

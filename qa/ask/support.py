@@ -86,14 +86,23 @@ def score_lines(
     if not candidates:
         return []
     keys = list(candidates)
-    vectors = embed([question] + [candidates[k][0] for k in keys])
-    q_vec, line_vecs = vectors[0], vectors[1:]
+    # a line of two form fields or more says as many things: each filled one is embedded on
+    # its own too, and the line relates to the question as the closest of them, or as a whole
+    fields = {k: [f"{c.column}: {c.value}" for c in rows[k].cells if c.value] for k in keys
+              if k in rows and not rows[k].label and len(rows[k].cells) > 1}
+    texts = [candidates[k][0] for k in keys] + [text for k in fields for text in fields[k]]
+    q_vec, *vectors = embed([question] + texts)
+    sims = [sum(a * b for a, b in zip(q_vec, vec)) for vec in vectors]
+    similarity = dict(zip(keys, sims))
+    each = iter(sims[len(keys):])
+    for k, filled in fields.items():
+        similarity[k] = max([similarity[k], *(next(each) for _ in filled)])
     q_terms = content_terms(question)
     own = {key: content_terms(candidates[key][0]) for key in keys}
     weight = rarity(q_terms, list(own.values()))
     scored = []
-    for key, vec in zip(keys, line_vecs):
-        sim = sum(a * b for a, b in zip(q_vec, vec))
+    for key in keys:
+        sim = similarity[key]
         # a PDF table row says neither whose figures nor which quarter: its page context does
         text, end = candidates[key]
         line = ScoredLine(key[0], key[1], text, 0.0, sim, 0.0, end, rows.get(key))
