@@ -444,8 +444,8 @@ def build(qa: QA) -> gr.Blocks:
         view: list[Any] = [chat, turns, panels, current, notice, sources, header, indexed,
                            collection, listed, convos, tools, title, export]
         # A question sent while an answer is still being made (or is just done) waits for
-        # it ("always_last"), its text kept in the box until its turn: Gradio's default
-        # ("once") dropped it, leaving its bubble waiting in line for good.
+        # it ("always_last"), its text kept in the box until its turn; Gradio's default,
+        # "once", would drop it and leave its bubble waiting in line for good.
         asking = gr.on(
             [question.submit, ask.click], lambda q, c: (*working(True), waiting(q, c)),
             inputs=[question, chat], outputs=[ask, halt, chat], queue=False,
