@@ -88,8 +88,8 @@ def score_lines(
     keys = list(candidates)
     # a line of two form fields or more says as many things: each filled one is embedded on
     # its own too, and the line relates to the question as the closest of them, or as a whole
-    fields = {k: [f"{c.column}: {c.value}" for c in rows[k].cells if c.value] for k in keys
-              if k in rows and not rows[k].label and len(rows[k].cells) > 1}
+    fields = {k: [f"{c.column}: {c.value}" for c in row.cells if c.value]
+              for k, row in rows.items() if not row.label and len(row.cells) > 1}
     texts = [candidates[k][0] for k in keys] + [text for k in fields for text in fields[k]]
     q_vec, *vectors = embed([question] + texts)
     sims = [sum(a * b for a, b in zip(q_vec, vec)) for vec in vectors]
