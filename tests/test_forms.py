@@ -136,6 +136,36 @@ def test_a_line_of_two_fields_relates_to_the_question_as_its_closest_field():
     assert {s.line: s.similarity for s in ranked} == {1: 0.4, 2: 1.0, 3: 0.4}
 
 
+def test_a_line_of_fields_that_ends_on_an_empty_one_is_read_alone():
+    """A form prints a field with no value as its bare label ("Dew Point:"). Its ":" is the
+    empty field's, not a heading's: the line was read on into the next field ("Dew Point:
+    Departure Point: Harlow, ME") or into the next section's heading, and quoted with them. A
+    field alone on its line may still have its value printed under it ("Certificate(s) Held:"
+    over "None")."""
+    from qa.ask.support import score_lines
+    from qa.types import Cell, Chunk, Passage, Row
+
+    text = "\n".join([
+        "Wind Speed: 12 knots Dew Point:",
+        "Visibility:",
+        "Departure Point: Harlow, ME Flight Plan Filed: None",
+        "Departure Time: 0915 EST Type of Airspace:",
+        "Airport Information",
+        "Certificate(s) Held:",
+        "None"])
+    rows = (Row(1, "", (Cell("12 knots", ("Wind Speed",)), Cell("", ("Dew Point",)))),
+            Row(2, "", (Cell("", ("Visibility",)),)),
+            Row(3, "", (Cell("Harlow, ME", ("Departure Point",)),
+                        Cell("None", ("Flight Plan Filed",)))),
+            Row(4, "", (Cell("0915 EST", ("Departure Time",)), Cell("", ("Type of Airspace",)))),
+            Row(6, "", (Cell("", ("Certificate(s) Held",)),)))
+    chunk = Chunk("case_77.pdf", 1, 7, text, "0" * 64, rows=rows)
+    ranked = score_lines("Where did the flight depart from?", [Passage(chunk, 1.0)],
+                         lambda texts: [[1.0]] * len(texts), min_words=1)
+    read = {s.line: s.end for s in ranked}
+    assert read[1] == read[2] == read[4] == 0, read  # each ends on its empty field
+    assert read[6] == 7, read  # a value under its label is read with it
+
 def test_a_line_a_sentence_runs_on_into_is_read_with_its_start_not_alone():
     """OCR and PDF text break sentences over display lines; the second half of one ("surface
     is directly proportional to the object's mass.") may mean the question more than the whole,

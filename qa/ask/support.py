@@ -69,7 +69,9 @@ def score_lines(
             last = offset  # a sentence broken over display lines is read to its end
             while last + 1 < len(lines) and last - offset < RUN_ON_LINES and runs_on(
                     lines[last], lines[last + 1]) \
-                    and p.chunk.start_line + last + 1 not in p.chunk.running:
+                    and p.chunk.start_line + last + 1 not in p.chunk.running \
+                    and not _empty_field_ends(p.chunk.row(p.chunk.start_line + last),
+                                              p.chunk.row(p.chunk.start_line + last + 1)):
                 last += 1
             text = "\n".join(lines[offset:last + 1])
             end = p.chunk.start_line + last if last > offset else 0
@@ -151,6 +153,16 @@ _LOWER_END = re.compile(r"(?<![\w.-])[a-z]+\s*$")  # cut after a word in lower c
 _QUANTITY_START = re.compile(rf"\s*[{re.escape(CURRENCY)}]?\d[\d,.]*(?:\s+[a-z]|\s*%?\s*\.\s*$)")
 RUN_ON_LINES = 3  # display lines a sentence may run on over, past its first
 _FIGURE_END = re.compile(r"[\d%)]\s*$")  # a table row ends on its last figure
+
+
+def _empty_field_ends(row: Row | None, below: Row | None) -> bool:
+    """Whether a line of form fields whose last field is empty ("Altimeter Setting:
+    Temperature/Dew Point:") ends there: its ":" is the empty field's, not a heading's that the
+    next line completes. Only a field alone on its line may have its value printed under it
+    ("Held:" over "None"), and not when that line is a field of its own."""
+    if row is None or row.label or not row.cells or row.cells[-1].value:
+        return False
+    return len(row.cells) > 1 or (below is not None and not below.label)
 
 
 def runs_on(line: str, after: str) -> bool:
