@@ -403,34 +403,3 @@ def test_a_model_that_finds_nothing_gives_way_to_the_field_the_question_names(ca
                         "witness reports investigators reviewed in the Dunmore, Vermont case?")
     assert answer.debug["model_refused"] and answer.debug["fallback"]
     assert [c.quote for c in answer.citations] == ["Registered Owner: Kestrel Aviation Club"]
-
-
-def test_a_line_that_repeats_the_names_its_file_is_known_by_does_not_answer_for_them():
-    """A question names its case ("... when the Beech crashed near Dunmore, Vermont?"), and the
-    form's first lines say the same names ("Location: Dunmore, VT", "Aircraft: Beech 35"): they
-    were ranked above the field asked for, which says none of them. The names the file is known
-    by (its page context holds them) count for every line of it, and not for a line that only
-    repeats them. The embedder is swapped for one that, like the real one, finds the lines
-    with the names nearest."""
-    from qa.ask.support import score_lines
-    from qa.types import Cell, Chunk, Passage, Row
-
-    text = "\n".join([
-        "Location: Dunmore, VT Case Number: R-5512",
-        "Aircraft: Beech 35 Damage: Substantial",
-        "Seat Occupied: Rear Restraint Used: Lap belt",
-        "Wind Speed: 8 knots Visibility: 10 miles"])
-    rows = (Row(1, "", (Cell("Dunmore, VT", ("Location",)), Cell("R-5512", ("Case Number",)))),
-            Row(2, "", (Cell("Beech 35", ("Aircraft",)), Cell("Substantial", ("Damage",)))),
-            Row(3, "", (Cell("Rear", ("Seat Occupied",)), Cell("Lap belt", ("Restraint Used",)))),
-            Row(4, "", (Cell("8 knots", ("Wind Speed",)), Cell("10 miles", ("Visibility",)))))
-    chunk = Chunk("case_5512.pdf", 1, 4, text, "0" * 64, rows=rows, page=2,
-                  context="case_5512 | Page 2 of 3 R-5512 | Dunmore Vermont Beech")
-    question = "What seat was the pilot in when the Beech crashed near Dunmore, Vermont?"
-
-    def embed(texts: list[str]) -> list[list[float]]:
-        return [[1.0] if t == question else [0.6] if "Dunmore" in t or "Beech" in t
-                else [0.45] if "Seat" in t else [0.3] for t in texts]
-
-    ranked = score_lines(question, [Passage(chunk, 1.0)], embed)
-    assert ranked[0].line == 3, [(s.line, round(s.support, 3)) for s in ranked]

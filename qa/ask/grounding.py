@@ -15,16 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..text import (
-    POLAR,
-    STOPWORDS,
-    TOKEN,
-    content_terms,
-    denies,
-    month_name,
-    normalise_numbers,
-    stem,
-)
+from ..text import POLAR, STOPWORDS, TOKEN, denies, month_name, normalise_numbers, stem
 from ..types import Row
 
 # Words that frame an answer without stating a fact ("X is called Y", "according to the text").
@@ -216,12 +207,6 @@ def _polarity(text: str) -> dict[str, tuple[str, bool | None]]:
 def identifiers(question: str) -> list[str]:
     """Numbers, codes and proper names the question asks about."""
     return [t.key for t in tokens(question) if t.identifier]
-
-
-def name_terms(question: str) -> set[str]:
-    """The content terms (``text.content_terms``) of the names, numbers and codes the question
-    asks about: what the words of a line are compared by."""
-    return {t for tok in tokens(question) if tok.identifier for t in content_terms(tok.text)}
 
 
 def missing(ids: list[str], evidence: str) -> list[str]:

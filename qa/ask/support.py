@@ -14,11 +14,9 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..text import CURRENCY, content_terms
 from ..types import Embed, Passage, Row
-from . import grounding
 
 
 @dataclass(frozen=True)
@@ -58,14 +56,11 @@ def score_lines(
     candidates: dict[tuple[str, int], tuple[str, int]] = {}  # line -> (its text, its end)
     rows: dict[tuple[str, int], Row] = {}
     context: dict[tuple[str, int], set[str]] = {}
-    known: dict[tuple[str, int], set[str]] = {}  # the question's names its file is known by
-    names = grounding.name_terms(question)
     # a line that a line above reads whole with it (its sentence's start): scored, then read
     # as that line, never quoted alone
     within: dict[tuple[str, int], tuple[str, int]] = {}
     for p in passages:
         terms = content_terms(p.chunk.context)
-        its_names = names & (terms | content_terms(Path(p.chunk.source).stem.replace("_", " ")))
         lines = p.chunk.lines()
         reach, reader = -1, None  # the furthest line a line so far reads on to, and that line
         for offset, text in enumerate(lines):
@@ -84,7 +79,6 @@ def score_lines(
                 key = (p.chunk.source, p.chunk.start_line + offset)
                 candidates.setdefault(key, (text, end))
                 context.setdefault(key, terms)
-                known.setdefault(key, its_names)
                 if (row := p.chunk.row(key[1])) is not None:
                     rows.setdefault(key, row)
                 elif last <= reach and reader is not None:
@@ -116,11 +110,7 @@ def score_lines(
         line = ScoredLine(key[0], key[1], text, 0.0, sim, 0.0, end, rows.get(key))
         # and a row's column headers, section and title say which figures it holds
         said = own[key] | context[key] | line.cell_terms
-        # a line that repeats the names its file is known by (a title, a cover, the case's
-        # "Location:" field, a certification) says which file, not the answer: they count
-        # for the other lines, through their context, and not for it
-        credited = (q_terms & said) - (own[key] & known[key])
-        rare = sum(weight[t] for t in credited) / sum(weight.values()) if q_terms else 0.0
+        rare = sum(weight[t] for t in q_terms & said) / sum(weight.values()) if q_terms else 0.0
         lex = len(q_terms & said) / len(q_terms) if q_terms else 0.0
         scored.append(dataclasses.replace(line, support=0.5 * sim + 0.5 * rare, lexical=lex))
     return sorted(_read_whole(scored, within), key=lambda s: -s.support)
