@@ -403,20 +403,3 @@ def test_a_model_that_finds_nothing_gives_way_to_the_field_the_question_names(ca
                         "witness reports investigators reviewed in the Dunmore, Vermont case?")
     assert answer.debug["model_refused"] and answer.debug["fallback"]
     assert [c.quote for c in answer.citations] == ["Registered Owner: Kestrel Aviation Club"]
-def test_a_model_is_shown_which_fields_of_a_line_are_blank():
-    """Printed, "Date/Type of Last Inspection: Certified Max Gross Wt.: 9000 lbs" reads as one
-    field whose value is another field; asked a field printed empty, a model answered with
-    the next field's value. The prompt says which fields of the line are blank; a field alone
-    on its line is given as printed (its value may be on the next line)."""
-    from qa.ask.answer.markers import format_passages
-    from qa.types import Cell, Chunk, Passage, Row
-
-    text = "\n".join(["Date/Type of Last Inspection: Certified Max Gross Wt.: 2400 lbs",
-                      "Certificate(s) Held:", "None"])
-    rows = (Row(1, "", (Cell("", ("Date/Type of Last Inspection",)),
-                        Cell("2400 lbs", ("Certified Max Gross Wt.",)))),
-            Row(2, "", (Cell("", ("Certificate(s) Held",)),)))
-    shown = format_passages([Passage(Chunk("case_9.pdf", 1, 3, text, "0" * 64, rows=rows), 1.0)])
-    assert shown.splitlines() == [
-        "[L1] Date/Type of Last Inspection: (blank) Certified Max Gross Wt.: 2400 lbs",
-        "[L2] Certificate(s) Held:", "[L3] None"]

@@ -124,21 +124,12 @@ def statement(row: Row, cells: list[Cell]) -> str:
 def described(row: Row, text: str) -> str:
     """A row's line as a model reads it: each figure with its column, then the unit line
     ("Total net sales: 82,959 (Three Months Ended June 25, 2022); 81,434 (...)  [In
-    millions ...]"); a line of form fields with each empty one said to be blank ("Date/Type
-    of Last Inspection: (blank) Certified Max Gross Wt.: 9000 lbs", printed "Date/Type of Last
-    Inspection: Certified Max Gross Wt.: 9000 lbs", which reads as one field's value); the
-    line as printed when no figure has a column, and for a field alone on its line (its value
-    may be printed under it)."""
-    if not row.label and len(row.cells) > 1:
-        return " ".join(f"{c.column}: {c.value or BLANK}" for c in row.cells)
+    millions ...]"); the line as printed when no figure has a column."""
     if not row.label or not any(c.headers for c in row.cells):
         return text
     label = row.label if not row.section else f"{row.label} ({row.section})"
     cells = "; ".join(f"{c.value} ({c.column})" if c.headers else c.value for c in row.cells)
     return f"{label}: {cells}" + (f" [{row.unit.strip('()')}]" if row.unit else "")
-
-
-BLANK = "(blank)"  # a form field printed with no value, as a model is shown it
 
 
 def _lower(column: str) -> str:
