@@ -303,3 +303,30 @@ def test_a_quote_stands_in_for_a_model_that_found_nothing_only_if_it_judges_the_
         assert not answer.refused and answer.debug["fallback"] and answer.citations
     else:
         assert answer.refused and answer.debug["refusal"] is Refusal.MODEL_REFUSED
+
+
+def test_the_model_judges_only_quotes_that_verify_and_each_text_once(seeded_index):
+    """The model said NOT FOUND, so the fallback asks it of the best lines one by one: a
+    quote that would not verify is never shown, so the model is not asked of it, and a line
+    the page prints twice (the headline over a story, again over its photo) is asked once."""
+    from qa.ask.gate import shown_text
+    from qa.ask.pipeline import Pipeline, _quotes
+    from qa.ask.stages import in_context
+
+    question = "Whom did Biden refer to as Trump during the NATO Summit?"
+    with QA(seeded_index, backend="extractive") as qa:
+        pipeline = Pipeline(qa)
+        ask = pipeline.prepare(question, qa.settings.top_k)
+        check = pipeline._checker(ask)
+        quotes = [in_context(lines, ask.passages) for lines, _ in _quotes(ask, judged=True)]
+        verified = [in_context(lines, ask.passages) for lines, quote in
+                    _quotes(ask, judged=True) if shown_text(quote, check)[1]]
+    model = RefusingModel(0.9)
+    with QA(seeded_index, answerer=LLMAnswerer(model), min_answerability=0.0,
+            min_support=0.0) as qa:
+        answer = qa.ask(question)
+    judged = [j.split("\n\nQuestion:")[0].splitlines()[1:] for j in model.judged[1:]]
+    assert answer.debug["fallback"] and judged, answer.debug
+    assert len(judged) == len({tuple(j) for j in judged}), judged  # each text once
+    assert all(j in verified for j in judged), (judged, verified)
+    assert len(judged) < len(quotes)  # the case is one where both spare the model a call

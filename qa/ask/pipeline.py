@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
@@ -69,6 +69,7 @@ log = logging.getLogger("qa")
 # the judge's yes; any other quote has only the judge's word, against the model's NOT FOUND.
 JUDGE_YES = 0.5
 JUDGE_SURE = 0.6
+_Shown = tuple[list[ScoredLine], Verified, str]  # a fallback quote's lines, verified, as shown
 
 
 class Parts(Protocol):
@@ -302,15 +303,17 @@ class Pipeline:
         if not text and self.parts.settings.fallback == "on" \
                 and not repeated:  # a reply that only echoes the question found nothing new
             judging = getattr(self.parts.answerer, "judge", None) is not None
-            quotes = list(_quotes(ask, judged=debug["model_refused"] and judging))
+            shown: Iterable[_Shown] = (
+                (lines, fallback, said) for lines, quote in
+                _quotes(ask, judged=debug["model_refused"] and judging)
+                for fallback, said in [shown_text(quote, check)]
+                if said and fallback is not None)  # only a quote that verifies is judged
             if debug["model_refused"]:  # the quote the model judges best, of those it accepts
-                quotes = self._confirmed(ask, quotes, debug)
-            for _, quote in quotes:
-                fallback, said = shown_text(quote, check)
-                if said and fallback is not None:
-                    debug["fallback"] = True
-                    return _covered(Answer(said, False, fallback.citations, passages, debug),
-                                    ask.spans)
+                shown = self._confirmed(ask, list(shown), debug)
+            for _, fallback, said in shown:
+                debug["fallback"] = True
+                return _covered(Answer(said, False, fallback.citations, passages, debug),
+                                ask.spans)
         if text and result is not None and ask.figure and written:
             if not states_figure(text, ask.query):
                 result, text = self._with_figures(draft, ask, check, result, text, debug)
@@ -355,26 +358,31 @@ class Pipeline:
                 return more, shown
         return result, text
 
-    def _confirmed(self, ask: Ask, quotes: list[tuple[list[ScoredLine], Draft]],
-                   debug: dict) -> list[tuple[list[ScoredLine], Draft]]:
+    def _confirmed(self, ask: Ask, quotes: list[_Shown], debug: dict) -> list[_Shown]:
         """The quotes that may stand in for a model that said the lines do not answer: a row
         or field the question names may (a model reads a bare row poorly); any other line
         only when the model, asked of that line alone, says it answers: ``JUDGE_YES`` for a
         quote that states a figure the question asks for, ``JUDGE_SURE`` for any other. The
         named rows and fields come first, then the likeliest answer; but for a question that
-        asks for a figure, all that state one come before those that do not."""
+        asks for a figure, all that state one come before those that do not. The model is
+        asked once of each text it is shown (a page may print a line twice)."""
         named = {(s.source, s.line) for s, _ in ask.rows}
         judge = getattr(self.parts.answerer, "judge", None)
-        kept: list[tuple[bool, float, int, tuple[list[ScoredLine], Draft]]] = []
-        for n, (lines, quote) in enumerate(quotes):
+        judged: dict[tuple[str, ...], float | None] = {}
+        kept: list[tuple[bool, float, int, _Shown]] = []
+        for n, shown in enumerate(quotes):
+            lines = shown[0]
             states = ask.figure and any(states_figure(s.text, ask.query) for s in lines)
             if judge is None or all((s.source, s.line) in named for s in lines):
-                kept.append((states, 2.0, n, (lines, quote)))
+                kept.append((states, 2.0, n, shown))
                 continue
-            p = judge(ask.query, in_context(lines, ask.passages))
+            text = tuple(in_context(lines, ask.passages))
+            if text not in judged:
+                judged[text] = judge(ask.query, list(text))
+            p = judged[text]
             debug.setdefault("fallback_judged", []).append(None if p is None else round(p, 4))
             if p is None or p >= (JUDGE_YES if states else JUDGE_SURE):
-                kept.append((states, 1.0 if p is None else p, n, (lines, quote)))
+                kept.append((states, 1.0 if p is None else p, n, shown))
         return [q for *_, q in sorted(kept, key=lambda k: (not k[0], -k[1], k[2]))]
 
 
