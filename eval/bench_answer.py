@@ -11,7 +11,9 @@ of sec10q questions, asked on the local backend by each variant (the default set
 ``--against``, run from a worktree), each in a process of its own, question by question in
 turn so that the variants share the machine's state but not llama.cpp's cache. A revision
 whose trace does not count the model's calls is counted by llama.cpp's counters over the
-whole question (purpose "all"). For each:
+whole question (purpose "all"). Each process first reads the fixed system prompts once (the
+tokens that took are printed), as a process that serves questions has, so the figures below are
+those of every question after its first. For each:
 the model calls by purpose (judge, condense, answer) with the prompt tokens read (not
 served from llama.cpp's cache), cached and written, each stage's time from the pipeline's
 trace, and the model-limited time ``read / prompt speed + written / decode speed``, beside
@@ -103,6 +105,20 @@ for line in sys.stdin:
     job = json.loads(line)
     asker = opened.get(job["index"]) or opened.setdefault(
         job["index"], qa.QA(job["index"], backend="local", read_only=True))
+    if job.get("warm"):  # each fixed system prompt read once, as a serving process reads it
+        from qa import prompts
+        model, read = asker.answerer.model, 0
+        for kind in ("judge_system", "answer_system"):
+            said = [{"role": "system", "content": prompts.load(kind)},
+                    {"role": "user", "content": "."}]
+            if kind == "judge_system":
+                model.yes_probability(said)
+            else:
+                list(model.chat(said, max_tokens=1))
+            usage = model.last_usage() if hasattr(model, "last_usage") else None
+            read += usage.prompt_tokens if usage else 0
+        print(json.dumps({"read": read}), flush=True)
+        continue
     # a revision whose model counts its own calls is left alone: asking it for its context
     # here would load a third one, and evict the judge's or the answer's cached prompt
     counts = hasattr(asker.answerer.model, "last_usage")
@@ -144,8 +160,15 @@ class Worker:
         return cls(tree, {}, cleanup=True)
 
     def ask(self, index: Path, question: str) -> dict:
+        return self._send({"index": str(index), "question": question})
+
+    def warm(self, index: Path) -> int:
+        """Read each fixed system prompt once; the tokens that took."""
+        return int(self._send({"index": str(index), "warm": True})["read"])
+
+    def _send(self, job: dict) -> dict:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps({"index": str(index), "question": question}) + "\n")
+        self.proc.stdin.write(json.dumps(job) + "\n")
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())
 
@@ -217,6 +240,9 @@ def main() -> None:
             workers[args.against] = Worker.at(args.against, Path(tmp))
         rows: dict[tuple[str, str], list[dict]] = defaultdict(list)
         try:
+            for name, worker in workers.items():
+                print(f"{name}: fixed system prompts read once per process, "
+                      f"{worker.warm(indexes[asked[0][2]])} tokens")
             for n, (kind, question, corpus) in enumerate(asked, 1):
                 for name, worker in workers.items():  # in turn: they share the machine's state
                     rows[name, kind].append(worker.ask(indexes[corpus], question))
