@@ -310,7 +310,8 @@ class Pipeline:
                 if said and fallback is not None)  # only a quote that verifies is judged
             if debug["model_refused"]:  # the quote the model judges best, of those it accepts
                 shown = self._confirmed(ask, list(shown), debug)
-            for _, fallback, said in shown:
+            if (first := next(iter(shown), None)) is not None:
+                _, fallback, said = first
                 debug["fallback"] = True
                 return _covered(Answer(said, False, fallback.citations, passages, debug),
                                 ask.spans)
