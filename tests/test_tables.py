@@ -297,6 +297,22 @@ def test_a_figure_answer_states_the_cell_with_its_column_and_cites_the_head(
     assert "[1][2]" in answer.text or "[1]" in answer.text
 
 
+def test_the_judge_reads_a_row_with_each_figure_s_column_and_the_unit(trust_index):
+    """The yes/no judgement stands for the answer about to be written, and the answer is given
+    a row with each figure's column and the table's unit: so is the judge, which otherwise
+    judged "Tickets 1,240 1,105 96" without knowing which figure is which year's."""
+    from qa.ask.pipeline import Pipeline
+    from qa.ask.stages import in_context
+
+    question = "How much did the trust earn from tickets in the year to March 2023?"
+    with QA(trust_index / "ix", backend="extractive", read_only=True) as qa:
+        ask = Pipeline(qa).prepare(question, qa.settings.top_k)
+    row = next(s for s in ask.given if s.row is not None and "1,105" in s.text)
+    judged = in_context([row], ask.passages)[-1]
+    assert "1,105 (Year to March 2023)" in judged and "96 (Budget 2024)" in judged, judged
+    assert "thousands of euros" in judged, judged
+
+
 def test_a_figure_given_another_column_s_period_is_not_shown(trust_index):
     with QA(trust_index / "ix", backend="extractive", read_only=True) as qa:
         question = "How much did the trust earn from tickets in the year to March 2023?"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from . import grounding
 from .answerability import assess, holder, named_files, passage_text
 from .answerability import score as score_answerability
-from .cells import named_fields
+from .cells import described, named_fields
 from .figures import (
     Table,
     asked_terms,
@@ -421,13 +421,15 @@ def own_lines(ranked: list[ScoredLine], files: set[str],
 
 
 def in_context(lines: list[ScoredLine], passages: list[Passage]) -> list[str]:
-    """The lines, each PDF page's first one after its page's context: the judge reads a table
-    row as an answer only once it sees whose statement and which quarter the row is in."""
+    """The lines as the answer is given them: each PDF page's first one after its page's
+    context, a table row with each figure's column and the table's unit. The judge reads a
+    row as an answer only once it sees whose statement, which quarter and which unit each
+    figure is."""
     from .answer.markers import heading
 
     out: list[str] = []
     for s in lines:
         home = holder(passages, s.source, s.line)
         out.extend(h for h in (heading(home) if home else []) if h not in out)
-        out.append(s.text)
+        out.append(described(s.row, s.text) if s.row else s.text)
     return out
