@@ -314,6 +314,19 @@ def test_sources_must_be_in_the_corpus_and_lines_inside_them(tmp_path):
         check_sources(load(write(tmp_path, past)), corpus, "d.jsonl")
 
 
+def test_gold_lines_are_display_lines_as_citations_are(tmp_path):
+    """A line longer than MAX_LINE_CHARS is cited as the display lines it is cut into: a gold
+    line may be one of them, past the file's last line as an editor numbers it."""
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("title\n" + "word " * 300 + "\nend\n", encoding="utf-8")
+    item = {"id": "1", "question": "?", "answers": ["x"], "source": "a.txt", "lines": [4]}
+    check_sources(load(write(tmp_path, json.dumps(item))), corpus, "d.jsonl")  # 1 + 2 + 1
+    with pytest.raises(DatasetError, match=r"gold line 5 is past the end of a.txt \(4 lines\)"):
+        check_sources(load(write(tmp_path, json.dumps({**item, "lines": [5]}))), corpus,
+                      "d.jsonl")
+
+
 def test_pdf_sources_are_accepted_and_every_named_source_is_checked(tmp_path):
     corpus = tmp_path / "docs"
     corpus.mkdir()

@@ -263,3 +263,31 @@ def test_an_index_ingested_from_another_directory_scores_the_same(tmp_path, seed
     assert summary["metrics"]["hit@5"] == 1.0
     rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").open()]
     assert {c["source"] for r in rows for c in r["citations"]} == {SEED.name}
+
+
+def test_the_paragraph_copy_moves_each_gold_line_to_its_paragraph(tmp_path):
+    """``eval/paragraphs.py``: the same articles a paragraph a line, each question's gold
+    lines moved to the line of the paragraph that held them."""
+    import subprocess
+    import sys
+
+    squad = tmp_path / "squad"
+    (squad / "docs").mkdir(parents=True)
+    (squad / "docs" / "Tide.txt").write_text(
+        "Tide\n\nThe moon pulls the sea.\nSo the tide rises.\n\n\nIt falls again.\n")
+    long = " ".join(f"Sentence {n} of the long paragraph is here." for n in range(40))
+    (squad / "docs" / "Long.txt").write_text(f"Long\n\n{long}\nIts end.\n")
+    q = {"id": "q1", "question": "What falls?", "answers": ["It"], "source": "Tide.txt",
+         "lines": [4, 7], "answerable": True}
+    cut = dict(q, id="q2", source="Long.txt", lines=[4])
+    for name in ("questions.jsonl", "questions_full.jsonl"):
+        (squad / name).write_text(json.dumps(q) + "\n" + json.dumps(cut) + "\n")
+    subprocess.run([sys.executable, str(ROOT / "eval" / "paragraphs.py"), str(tmp_path / "out"),
+                    "--squad", str(squad)], check=True, capture_output=True)
+    text = (tmp_path / "out" / "docs" / "Tide.txt").read_text()
+    assert text.split("\n") == ["Tide", "", "The moon pulls the sea. So the tide rises.", "",
+                                "It falls again.", ""]
+    moved, cut = map(json.loads, (tmp_path / "out" / "questions.jsonl").read_text().split("\n")[:2])
+    assert moved["lines"] == [3, 5] and moved["answers"] == ["It"]
+    # a paragraph longer than a display line is read as several: the gold is all of them
+    assert cut["lines"] == [3, 4]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
-from ..ingest.readers import kind_of, split_lines
+from ..ingest.readers import display_lines, kind_of, split_lines
 
 
 class DatasetError(InputError):
@@ -198,7 +198,9 @@ def check_sources(items: list[Item], corpus: Corpus, dataset: str | os.PathLike)
     corpus folders, and every gold line is inside it.
 
     A misspelt file name would otherwise score as a retrieval miss on every question about it.
-    Gold lines are checked against text files only: a PDF's lines are numbered per page.
+    Gold lines are checked against text files only: a PDF's lines are numbered per page. They
+    are display lines, as citations are: a line longer than ``MAX_LINE_CHARS`` counts as the
+    several it is cut into.
     """
     roots = corpora(corpus)
     sizes: dict[str, int | None] = {}  # source -> lines of a text file; -1: no line count
@@ -226,7 +228,7 @@ def _size(path: Path) -> int | None:
     kind = kind_of(path.name)
     try:
         if kind == "text":
-            return len(split_lines(path.read_text(encoding="utf-8-sig")))
+            return len(display_lines(split_lines(path.read_text(encoding="utf-8-sig"))))
         return -1 if kind and path.is_file() else None
     except (OSError, UnicodeDecodeError):
         return None
