@@ -121,11 +121,12 @@ def statement(row: Row, cells: list[Cell]) -> str:
     return f"{label}: {'; '.join(said)}"
 
 
-def described(row: Row, text: str) -> str:
-    """A row's line as a model reads it: each figure with its column, then the unit line
-    ("Total net sales: 82,959 (Three Months Ended June 25, 2022); 81,434 (...)  [In
-    millions ...]"); the line as printed when no figure has a column."""
-    if not row.label or not any(c.headers for c in row.cells):
+def described(row: Row | None, text: str) -> str:
+    """A line as a model reads it (the judge and the answer alike): a row's figures each with
+    its column, then the unit ("Total net sales: 82,959 (Three Months Ended June 25, 2022);
+    81,434 (...)  [In millions ...]"); the line as printed when it is no row or no figure has
+    a column."""
+    if row is None or not row.label or not any(c.headers for c in row.cells):
         return text
     label = row.label if not row.section else f"{row.label} ({row.section})"
     cells = "; ".join(f"{c.value} ({c.column})" if c.headers else c.value for c in row.cells)

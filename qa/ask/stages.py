@@ -431,5 +431,5 @@ def in_context(lines: list[ScoredLine], passages: list[Passage]) -> list[str]:
     for s in lines:
         home = holder(passages, s.source, s.line)
         out.extend(h for h in (heading(home) if home else []) if h not in out)
-        out.append(described(s.row, s.text) if s.row else s.text)
+        out.append(described(s.row, s.text))
     return out

@@ -44,7 +44,7 @@ def format_passages(
     blocks = []
     for p in passages:
         body = [
-            f"[L{n}] {described(row, line) if (row := p.chunk.row(n)) else line}"
+            f"[L{n}] {described(p.chunk.row(n), line)}"
             for n, line in enumerate(p.chunk.lines(), p.chunk.start_line)
             if line.strip() and (keep is None or (p.chunk.source, n) in keep)
         ]
