@@ -12,6 +12,10 @@ answerable". The threshold is chosen on the fit rows: the highest one at which a
 refusals together (the identifier rule's included) wrongly refuse at most ``--max-wrong`` of
 the answerable ones (default 0.15, the target of the refusal issue).
 
+Each ``--copy KIND=FOLDER`` is the same benchmark over text of another shape
+(``eval/paragraphs.py``: a paragraph a line), fitted from its own pool and measured on its
+own sample as the folder is.
+
 Printed: the area under the ROC curve and the refusals at the operating point per kind of
 document, on the measured halves (SQuAD: a sample of ``questions.jsonl``), for the shipped
 model and the new one, side by side.
@@ -129,15 +133,23 @@ def collect(items: list[Item], corpus: Path, index: Path, backend: str | None, k
     return rows
 
 
-def gather(args: argparse.Namespace, root: Path) -> list[dict]:
-    folder = args.folder
+def benchmark(args: argparse.Namespace, folder: Path, root: Path, kind: str) -> list[dict]:
+    """A SQuAD-shaped folder: its pool (``questions_full.jsonl`` minus ``questions.jsonl``)
+    sampled and fitted on, a sample of ``questions.jsonl`` measured."""
     test_ids = {i.id for i in load(folder / "questions.jsonl")}
     pool = [i for i in load(folder / "questions_full.jsonl") if i.id not in test_ids]
     fit_items = sorted(random.Random(args.seed).sample(pool, min(args.sample, len(pool))),
                        key=lambda i: pool.index(i))
-    rows = collect(fit_items, folder / "docs", root / "prose", args.backend, "prose", "fit")
+    rows = collect(fit_items, folder / "docs", root / kind, args.backend, kind, "fit")
     measured = load(folder / "questions.jsonl", sample=args.measure)
-    rows += collect(measured, folder / "docs", root / "prose", args.backend, "prose", "measure")
+    return rows + collect(measured, folder / "docs", root / kind, args.backend, kind, "measure")
+
+
+def gather(args: argparse.Namespace, root: Path) -> list[dict]:
+    rows = benchmark(args, args.folder, root, "prose")
+    for spec in args.copy:  # the same questions over text of another shape
+        kind, _, folder = spec.partition("=")
+        rows += benchmark(args, Path(folder), root, kind)
     for spec in args.mix:
         kind, _, paths = spec.partition("=")
         dataset, _, corpus = paths.partition(":")
@@ -188,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--measure", type=int, default=300, help="SQuAD test questions measured")
     ap.add_argument("--mix", action="append", default=[], metavar="KIND=DATASET:CORPUS",
                     help="a check set of another kind of document, split by file")
+    ap.add_argument("--copy", action="append", default=[], metavar="KIND=FOLDER",
+                    help="the benchmark's questions over text of another shape (e.g. "
+                         "eval/paragraphs.py's), fitted and measured as the folder is")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--backend", default=None, help="default: QA_BACKEND (local)")
     ap.add_argument("--max-wrong", type=float, default=0.15)
@@ -207,9 +222,13 @@ def main(argv: list[str] | None = None) -> int:
     open_rows = [r for r in fitting if not r["gated"]]
     llm_rows = [r for r in open_rows if "judge" in r["evidence"]]
     kinds = sorted({r["kind"] for r in fitting})
+    copies = [spec.partition("=")[0] for spec in args.copy]
+    mixed = [k for k in kinds if k != "prose" and k not in copies]
     out = {"fitted_on": f"{args.folder.name}: questions_full.jsonl minus questions.jsonl, "
-                        f"seeded sample of {args.sample} (seed {args.seed}); the fit half (by "
-                        f"file) of each of: {', '.join(k for k in kinds if k != 'prose')}",
+                        f"seeded sample of {args.sample} (seed {args.seed})"
+                        + "".join(f"; the same over the copy '{k}'" for k in copies)
+                        + (f"; the fit half (by file) of each of: {', '.join(mixed)}"
+                           if mixed else ""),
            "evidence": fit(open_rows, EVIDENCE)}
     out["with_llm"] = fit(llm_rows, WITH_LLM) if llm_rows else shipped["with_llm"]
     gated = [r for r in fitting if r["gated"]]
