@@ -59,3 +59,34 @@ def test_the_threshold_keeps_a_small_kind_s_answers(fitter):
     t, _ = fitter.choose_threshold(rows, model, max_wrong=0.15)
     form_score = fitter.probability(model, {"support": 0.45})
     assert form_score < 0.5 and t <= form_score
+
+
+def test_a_copy_of_the_benchmark_is_fitted_and_measured_as_a_kind_of_its_own(fitter, tmp_path):
+    """``--copy paragraphs=FOLDER``: the same questions over text of another shape are asked
+    over that copy's own documents, its pool fitted on and its test questions measured, each
+    row labelled with the copy's kind (real index, extractive backend)."""
+    import argparse
+    import json
+
+    def folder(name: str, text: str) -> Path:
+        root = tmp_path / name
+        (root / "docs").mkdir(parents=True)
+        (root / "docs" / "bridge.txt").write_text(text, encoding="utf-8")
+        questions = [{"id": f"q{n}", "question": q, "answers": ["1932"], "source": "bridge.txt",
+                      "lines": [1]} for n, q in enumerate([
+                          "When did the bridge open?", "When was the bridge opened to traffic?",
+                          "In what year did the bridge open?"])]
+        (root / "questions_full.jsonl").write_text(
+            "".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
+        (root / "questions.jsonl").write_text(json.dumps(questions[0]) + "\n", encoding="utf-8")
+        return root
+
+    sentences = folder("squad", "The bridge opened to traffic in 1932.\nIts arch is wide.\n")
+    paragraphs = folder("paragraphs", "The bridge opened to traffic in 1932. Its arch is wide.\n")
+    args = argparse.Namespace(folder=sentences, copy=[f"paragraphs={paragraphs}"], mix=[],
+                              sample=2, measure=1, seed=1, backend="extractive")
+    rows = fitter.gather(args, tmp_path / "indexes")
+    assert sorted((r["kind"], r["part"], r["id"]) for r in rows) == [
+        ("paragraphs", "fit", "q1"), ("paragraphs", "fit", "q2"), ("paragraphs", "measure", "q0"),
+        ("prose", "fit", "q1"), ("prose", "fit", "q2"), ("prose", "measure", "q0")]
+    assert (tmp_path / "indexes" / "paragraphs").is_dir()  # asked over the copy's own index
