@@ -330,3 +330,64 @@ def test_the_model_judges_only_quotes_that_verify_and_each_text_once(seeded_inde
     assert len(judged) == len({tuple(j) for j in judged}), judged  # each text once
     assert all(j in verified for j in judged), (judged, verified)
     assert len(judged) < len(quotes)  # the case is one where both spare the model a call
+
+
+class ReadingModel(TokenModel):
+    """A model that records the document lines each call shows it; with ``judges``, it can
+    judge them too (as the local model can), and judges every text "yes"."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.shown: list[list[str]] = []
+        self.judged: list[list[str]] = []
+
+    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
+        lines = messages[-1]["content"].split("\n\nQuestion:")[0].splitlines()
+        self.shown.append([line.split("] ", 1)[1] for line in lines if line.startswith("[L")])
+        return super().chat(messages, max_tokens=max_tokens)
+
+
+class JudgingModel(ReadingModel):
+    def yes_probability(self, messages: list[dict]) -> float:
+        text = messages[-1]["content"].removeprefix("Text:\n").split("\n\nQuestion:")[0]
+        self.judged.append(text.splitlines())
+        return 0.9
+
+
+@pytest.mark.parametrize("model", [JudgingModel(TRUE), ReadingModel(TRUE)],
+                         ids=["judged", "not judged"])
+def test_an_answer_decided_on_the_judged_lines_is_written_from_them(seeded_index, model):
+    """The decision to answer is made on the two lines the judge reads; the answer is shown
+    those two, not the four ``QA_PROMPT_LINES`` allows: the local model answered from them
+    as often and as well, at about half the prompt. A model that cannot judge (an
+    OpenAI-compatible endpoint) is shown four."""
+    with QA(seeded_index, answerer=LLMAnswerer(model, prompt_lines=4), read_only=True) as qa:
+        answer = qa.ask(QUESTION)
+    assert not answer.refused
+    [shown] = model.shown
+    if isinstance(model, JudgingModel):
+        assert len(model.judged) == 1 and shown == model.judged[0] and len(shown) == 2
+    else:
+        assert not model.judged and len(shown) == 4
+
+
+
+class ShortSightedModel(JudgingModel):
+    """Finds nothing in two lines; answers when shown more."""
+
+    def chat(self, messages: list[dict], *, max_tokens: int) -> Iterator[str]:
+        reply = super().chat(messages, max_tokens=max_tokens)
+        return reply if len(self.shown[-1]) > 2 else iter(["NOT FOUND"])
+
+
+def test_a_model_that_finds_nothing_in_the_judged_lines_is_shown_the_rest(seeded_index):
+    """The two judged lines may hold the answer in a way the model does not see: before the
+    fallback quotes a line, the model is asked again with every line ``QA_PROMPT_LINES``
+    allows, and its answer stands when it verifies."""
+    model = ShortSightedModel(TRUE)
+    with QA(seeded_index, answerer=LLMAnswerer(model, prompt_lines=4), read_only=True) as qa:
+        pieces, answer = streamed(qa)
+    assert [len(s) for s in model.shown] == [2, 4]
+    assert not answer.refused and not answer.debug.get("fallback")
+    assert "Estonian Prime Minister" in answer.text
+    assert "".join(p for p in pieces if isinstance(p, str)) == answer.text
