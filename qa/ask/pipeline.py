@@ -41,7 +41,6 @@ from .figures import (
 )
 from .gate import Gate, shown_text
 from .stages import (
-    JUDGE_LINES,
     AddHeads,
     Decide,
     Figure,
@@ -245,14 +244,10 @@ class Pipeline:
                     if text := gate.feed(item):
                         yield text
             else:
-                for lines in self._shown(ask):
-                    gate = Gate(check, parse, ask.passages, query)
-                    with closing(answerer.stream(query, ask.passages, evidence=lines)) as pieces:
-                        for item in pieces:
-                            if text := gate.feed(item):
-                                yield text
-                    if gate.draft is None or gate.shown or shown_text(gate.draft, check)[1]:
-                        break  # a sentence verified: no other lines are needed
+                with closing(answerer.stream(query, ask.passages, evidence=ask.given)) as pieces:
+                    for item in pieces:
+                        if text := gate.feed(item):
+                            yield text
             if gate.draft is None:
                 raise BackendError(f"{answerer.name} ended its stream without a Draft")
             ask.trace.steps.append(Step("answer", _ms(began), (
@@ -287,16 +282,6 @@ class Pipeline:
             trace=ask.trace.as_list(),
         )
         yield answer
-
-    @staticmethod
-    def _shown(ask: Ask) -> list[list[ScoredLine]]:
-        """The lines the answer is shown, in turn until a sentence of it verifies: first those
-        the judge read, when it judged them (the answer was decided on them), then as many as
-        ``QA_PROMPT_LINES`` allows."""
-        judged = ask.evidence is not None and ask.evidence.judge is not None
-        if judged and len(ask.given) > JUDGE_LINES:
-            return [ask.given[:JUDGE_LINES], ask.given]
-        return [ask.given]
 
     def _checker(self, ask: Ask) -> Callable[[Draft], Verified]:
         return partial(verify, passages=ask.passages, read=self.parts.read, question=ask.query,
